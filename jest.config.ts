@@ -1,0 +1,30 @@
+import type { Config } from 'jest';
+
+const packages = [
+  { name: 'domain', dir: 'packages/domain' },
+  { name: 'testkit', dir: 'packages/testkit' },
+  { name: 'demo', dir: 'apps/demo' },
+] as const;
+
+const moduleNameMapper = {
+  '^@sitesync/domain$': '<rootDir>/packages/domain/src/index.ts',
+  '^@sitesync/testkit$': '<rootDir>/packages/testkit/src/index.ts',
+};
+
+const config: Config = {
+  reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.js'],
+  projects: packages.map(({ name, dir }) => ({
+    displayName: name,
+    rootDir: __dirname,
+    testEnvironment: 'node',
+    testMatch: [`<rootDir>/${dir}/test/**/*.test.ts`],
+    moduleNameMapper,
+    transform: {
+      // Type checking is done once by `tsc -b` (run by `npm test` before Jest) and by the test
+      // tsconfig in `npm run lint`; Jest only transpiles.
+      '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json', diagnostics: false }],
+    },
+  })),
+};
+
+export default config;
