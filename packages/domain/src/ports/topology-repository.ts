@@ -1,0 +1,12 @@
+import type { SiteId } from '../site';
+import type { Topology } from '../topology';
+
+/** Sites, stores and copy types, and the site password hashes (which no read ever returns with a site). */
+export interface TopologyRepository {
+  /** The saved topology; a fresh installation has none yet. Stored data that breaks a rule throws. */
+  load(): Promise<Topology | null>;
+  /** Replaces the saved topology (it is small: sites and stores). */
+  save(topology: Topology): Promise<void>;
+  passwordHash(siteId: SiteId): Promise<string | null>;
+  setPasswordHash(siteId: SiteId, hash: string): Promise<void>;
+}

@@ -1,0 +1,19 @@
+import type { ChangeFeed } from './change-feed';
+import type { InboundBuffer } from './inbound-buffer';
+import type { IssueLog } from './issue-log';
+import type { RecordStore } from './record-store';
+import type { TopologyRepository } from './topology-repository';
+
+/** The storage ports, as one transaction sees them. */
+export interface SyncStorage {
+  readonly topology: TopologyRepository;
+  readonly records: RecordStore;
+  readonly changes: ChangeFeed;
+  readonly inbound: InboundBuffer;
+  readonly issues: IssueLog;
+}
+
+/** Runs work in one transaction: all its writes land, or none do (the work throws). */
+export interface UnitOfWork {
+  run<T>(work: (storage: SyncStorage) => Promise<T>): Promise<T>;
+}

@@ -1,0 +1,47 @@
+import { recordKey } from '../record';
+import type { SiteId } from '../site';
+import type { Topology } from '../topology';
+import type { Clock } from '../ports/services';
+import type { UnitOfWork } from '../ports/unit-of-work';
+import { isTransferHeaderType } from '../transfers/transfer-documents';
+import { assignTransferNumber, awaitsTransferNumber } from '../transfers/transfer-rules';
+
+export const TRANSFER_NUMBERING = 'transfer-numbering';
+
+/**
+ * On the responding site: every responding half of a store active here that still carries serial
+ * number -1 gets the store's next number, and a log message goes back to the initiating store.
+ * Numbering, the message and the cursor move are one unit of work: a half is never numbered twice.
+ */
+export async function assignTransferNumbers(
+  deps: { readonly unitOfWork: UnitOfWork; readonly clock: Clock },
+  topology: Topology,
+  siteId: SiteId,
+  options: { readonly batchSize?: number } = {},
+): Promise<readonly string[]> {
+  const numbered: string[] = [];
+  const batchSize = options.batchSize ?? 200;
+  for (;;) {
+    const more = await deps.unitOfWork.run(async (storage) => {
+      const cursor = await storage.changes.cursorOf(TRANSFER_NUMBERING);
+      const changes = await storage.changes.read(cursor, batchSize);
+      if (changes.length === 0) return false;
+      for (const { record } of changes) {
+        if (!isTransferHeaderType(record.type) || !awaitsTransferNumber(topology, siteId, record)) continue;
+        const current = await storage.records.get(record.type, record.id);
+        if (!current || !awaitsTransferNumber(topology, siteId, current)) continue;
+        const next = await storage.records.nextSerialNumber(current.storeId!, current.type);
+        const result = assignTransferNumber(topology, siteId, current, next);
+        if (!result.ok) {
+          await storage.issues.report(recordKey(current), result.error, deps.clock.now());
+          continue;
+        }
+        await storage.records.upsert([result.value.header, result.value.logMessage], { sourceSiteId: siteId, viaSync: false });
+        numbered.push(recordKey(current));
+      }
+      await storage.changes.advance(TRANSFER_NUMBERING, changes[changes.length - 1]!.cursor);
+      return true;
+    });
+    if (!more) return numbered;
+  }
+}

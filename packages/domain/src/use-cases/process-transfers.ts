@@ -1,0 +1,132 @@
+import { recordKey, type SyncRecord } from '../record';
+import type { RuleViolation } from '../result';
+import type { SiteId } from '../site';
+import type { Topology } from '../topology';
+import type { Clock } from '../ports/services';
+import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
+import {
+  HEADER_ID_FIELD,
+  isTransferHeaderType,
+  respondingId,
+  str,
+  TRANSFER_LINE_TYPES,
+  type TransferDocument,
+  type TransferHeaderType,
+  type TransferKind,
+} from '../transfers/transfer-documents';
+import { detectTransfer, processInitiatingHalf, transferProcessingSite } from '../transfers/transfer-rules';
+
+/** The change-feed consumer name transfer processing keeps its cursor under. */
+export const TRANSFER_PROCESSOR = 'transfer-processor';
+
+const RESPONDING_TYPE: Record<TransferKind, TransferHeaderType> = {
+  'stock-transfer': 'transaction',
+  'mobile-requisition': 'requisition',
+  'internal-order': 'transaction',
+  'internal-receipt': 'goods_received',
+};
+
+export interface TransferReport {
+  readonly created: readonly string[];
+  readonly linesAdded: readonly string[];
+  readonly alreadyProcessed: readonly string[];
+  /** initiating halves waiting for a status or for their lines */
+  readonly pending: readonly { readonly key: string; readonly reason: string }[];
+  /** transfers that could not be completed: also kept in the issue log until they can be */
+  readonly refused: readonly { readonly key: string; readonly violation: RuleViolation }[];
+}
+
+/**
+ * Completes the transfers this site is responsible for (the central for stores on different
+ * sites; a site for its own stores), reading the change feed from its own cursor. Each batch of
+ * changes is processed and the cursor advanced in one unit of work, so a crash repeats a batch
+ * (which writes nothing new) and never skips one.
+ */
+export async function processTransfers(
+  deps: { readonly unitOfWork: UnitOfWork; readonly clock: Clock },
+  topology: Topology,
+  siteId: SiteId,
+  options: { readonly batchSize?: number } = {},
+): Promise<TransferReport> {
+  const report = { created: [] as string[], linesAdded: [] as string[], alreadyProcessed: [] as string[], pending: [] as TransferReport['pending'][number][], refused: [] as TransferReport['refused'][number][] };
+  const batchSize = options.batchSize ?? 200;
+  for (;;) {
+    const more = await deps.unitOfWork.run(async (storage) => {
+      const cursor = await storage.changes.cursorOf(TRANSFER_PROCESSOR);
+      const changes = await storage.changes.read(cursor, batchSize);
+      if (changes.length === 0) return false;
+      const headers = new Map<string, { type: TransferHeaderType; id: string }>();
+      for (const { record } of changes) {
+        const ref = headerOf(record);
+        if (ref) headers.set(`${ref.type}:${ref.id}`, ref);
+      }
+      for (const ref of headers.values()) {
+        await processOne(storage, topology, siteId, ref, deps.clock.now(), report);
+      }
+      await storage.changes.advance(TRANSFER_PROCESSOR, changes[changes.length - 1]!.cursor);
+      return true;
+    });
+    if (!more) return report;
+  }
+}
+
+function headerOf(record: SyncRecord): { type: TransferHeaderType; id: string } | null {
+  if (isTransferHeaderType(record.type)) return { type: record.type, id: record.id };
+  for (const [headerType, lineType] of Object.entries(TRANSFER_LINE_TYPES) as [TransferHeaderType, string][]) {
+    if (record.type === lineType) {
+      const id = str(record.data, HEADER_ID_FIELD[headerType]);
+      return id ? { type: headerType, id } : null;
+    }
+  }
+  return null;
+}
+
+async function loadDocument(storage: SyncStorage, type: TransferHeaderType, id: string): Promise<TransferDocument | null> {
+  const header = await storage.records.get(type, id);
+  if (!header) return null;
+  const lines = await storage.records.findByField(TRANSFER_LINE_TYPES[type], HEADER_ID_FIELD[type], id);
+  return { header, lines };
+}
+
+async function processOne(
+  storage: SyncStorage,
+  topology: Topology,
+  siteId: SiteId,
+  ref: { type: TransferHeaderType; id: string },
+  now: Date,
+  report: { created: string[]; linesAdded: string[]; alreadyProcessed: string[]; pending: TransferReport['pending'][number][]; refused: TransferReport['refused'][number][] },
+): Promise<void> {
+  const doc = await loadDocument(storage, ref.type, ref.id);
+  if (!doc) return;
+  const key = recordKey(doc.header);
+  const detection = detectTransfer(topology, doc.header);
+  if (detection.kind === 'not-a-transfer') return;
+  if (detection.kind === 'initiating' && transferProcessingSite(topology, detection.initiating, detection.responding).site.id !== siteId) {
+    return; // another site completes it (the central, or the site both stores are on)
+  }
+  const existing =
+    detection.kind === 'initiating' ? await loadDocument(storage, RESPONDING_TYPE[detection.transferKind], respondingId(doc.header.id, detection.transferKind)) : null;
+  const outcome = processInitiatingHalf(topology, siteId, doc, existing);
+  if (!outcome.ok) {
+    await storage.issues.report(key, outcome.error, now);
+    report.refused.push({ key, violation: outcome.error });
+    return;
+  }
+  await storage.issues.resolve(key);
+  const result = outcome.value;
+  switch (result.kind) {
+    case 'not-a-transfer':
+      return;
+    case 'pending':
+      report.pending.push({ key, reason: result.reason });
+      return;
+    case 'already-processed':
+      report.alreadyProcessed.push(key);
+      return;
+    case 'created':
+    case 'lines-added':
+      await storage.records.upsert(result.writes, { sourceSiteId: siteId, viaSync: false });
+      (result.kind === 'created' ? report.created : report.linesAdded).push(key);
+      return;
+  }
+}

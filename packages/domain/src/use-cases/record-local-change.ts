@@ -1,0 +1,46 @@
+import type { SyncRecord } from '../record';
+import { err, ok, type Result } from '../result';
+import type { RecordViolation } from '../rules/classify';
+import { decideEdit, type EditViolation } from '../rules/edit-rules';
+import { routeChange, type Routing, type RoutingContext } from '../rules/routing-rules';
+import type { SiteId } from '../site';
+import type { Topology } from '../topology';
+import type { UnitOfWork } from '../ports/unit-of-work';
+
+export interface RecordLocalChangeDeps {
+  readonly unitOfWork: UnitOfWork;
+}
+
+export interface RecordedChange {
+  readonly written: number;
+  /** where each record will go, and why */
+  readonly routings: readonly Routing[];
+}
+
+/**
+ * A user on `siteId` adds, edits or deletes records. Every record is checked against the
+ * ownership rules first; if any is refused, nothing is written and every refusal is returned.
+ */
+export async function recordLocalChange(
+  deps: RecordLocalChangeDeps,
+  topology: Topology,
+  siteId: SiteId,
+  records: readonly SyncRecord[],
+  context: RoutingContext = {},
+): Promise<Result<RecordedChange, readonly (EditViolation | RecordViolation)[]>> {
+  const refusals: (EditViolation | RecordViolation)[] = [];
+  const routings: Routing[] = [];
+  for (const record of records) {
+    const decision = decideEdit(topology, siteId, record);
+    if (!decision.ok) {
+      refusals.push(decision.error);
+      continue;
+    }
+    const routing = routeChange(topology, siteId, record, context);
+    if (!routing.ok) refusals.push(routing.error);
+    else routings.push(routing.value);
+  }
+  if (refusals.length > 0) return err(refusals);
+  await deps.unitOfWork.run((storage) => storage.records.upsert(records, { sourceSiteId: siteId, viaSync: false }));
+  return ok({ written: records.length, routings });
+}
