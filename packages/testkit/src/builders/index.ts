@@ -1,0 +1,2 @@
+export * from './topology-builders';
+export * from './record-builders';
