@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { RoutingContext, SyncRecord, Topology } from '@sitesync/domain';
-import { mirroredTopology, seedExampleTopology, seedTopologyWithDispensary } from '../../../testkit/src/builders/index';
+import { mirroredTopology, seedExampleTopology, seedTopologyWithDispensary } from '@sitesync/testkit';
 
 /** Reads the numbered rows of one decision table of docs/sync-rules.md (rows whose first cell starts with `prefix`). */
 export function tableRows(prefix: string): string[][] {

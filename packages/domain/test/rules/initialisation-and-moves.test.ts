@@ -1,5 +1,5 @@
 import { includeInInitialisation, planInitialisation, planStoreMove, planStoreRemoval, queuedByStoreMove, routeChange, type SyncRecord } from '@sitesync/domain';
-import { seedExampleTopology, seedTopologyWithDispensary } from '../../../testkit/src/builders/index';
+import { seedExampleTopology, seedTopologyWithDispensary } from '@sitesync/testkit';
 import { parseRecord, VISIBILITY } from './decision-tables';
 
 const topology = seedExampleTopology();

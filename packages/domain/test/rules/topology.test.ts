@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { buildTopology, TOPOLOGY_VIOLATION_CODES, type SiteInput, type StoreInput } from '@sitesync/domain';
-import { seedExampleTopology, seedSiteInputs, seedStoreInputs } from '../../../testkit/src/builders/index';
+import { seedExampleTopology, seedSiteInputs, seedStoreInputs } from '@sitesync/testkit';
 
 const sites = seedSiteInputs();
 const stores = seedStoreInputs();

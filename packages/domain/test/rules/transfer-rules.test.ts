@@ -9,7 +9,7 @@ import {
   type SyncRecord,
   type TransferDocument,
 } from '@sitesync/domain';
-import { customerInvoice, purchaseOrder, seedExampleTopology, supplierRequisition } from '../../../testkit/src/builders/index';
+import { customerInvoice, purchaseOrder, seedExampleTopology, supplierRequisition } from '@sitesync/testkit';
 
 const topology = seedExampleTopology();
 const CENTRAL = 1;

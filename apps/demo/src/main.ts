@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+import { renderDemo } from './demo';
+
+process.stdout.write(`${renderDemo()}\n`);
