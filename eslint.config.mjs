@@ -23,7 +23,22 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['node:*', 'fs', 'net', 'http', 'https', 'path', 'child_process', 'kysely', 'pg', 'better-sqlite3', 'express', 'inversify', 'reflect-metadata', '@sitesync/*'],
+              group: [
+                'node:*',
+                'fs',
+                'net',
+                'http',
+                'https',
+                'path',
+                'child_process',
+                'kysely',
+                'pg',
+                'better-sqlite3',
+                'express',
+                'inversify',
+                'reflect-metadata',
+                '@sitesync/*',
+              ],
               message: 'The domain package has zero runtime dependencies and no I/O.',
             },
           ],

@@ -1,12 +1,4 @@
-import {
-  decideEdit,
-  describeSite,
-  processInitiatingHalf,
-  routeChange,
-  type RoutingContext,
-  type SyncRecord,
-  type Topology,
-} from '@sitesync/domain';
+import { decideEdit, describeSite, processInitiatingHalf, routeChange, type RoutingContext, type SyncRecord, type Topology } from '@sitesync/domain';
 import { customerInvoice, seedTopologyWithDispensary } from '@sitesync/testkit';
 
 /** One example record per category (and special case) of seed 002, in the seed's example topology. */
@@ -19,11 +11,17 @@ export const DEMO_RECORDS: readonly { readonly title: string; readonly record: S
     title: `Store data of store ${store}`,
     record: { type: 'stock_line', id: `stock-${store}`, storeId: store, data: { itemId: 'item-paracetamol', packs: 10 } },
   })),
-  { title: 'A transfer from store B to store C', record: { type: 'transaction', id: 'ci-B-C', storeId: 'B', otherPartyStoreId: 'C', data: { kind: 'customer_invoice', status: 'finalised' } } },
+  {
+    title: 'A transfer from store B to store C',
+    record: { type: 'transaction', id: 'ci-B-C', storeId: 'B', otherPartyStoreId: 'C', data: { kind: 'customer_invoice', status: 'finalised' } },
+  },
   { title: 'Patient data', record: { type: 'patient', id: 'patient-1', patientId: 'patient-1', homeStoreId: 'G', data: { name: 'A. Patient' } } },
   { title: 'Local data', record: { type: 'log', id: 'log-1', data: { text: 'login' } } },
   { title: 'Sync data', record: { type: 'site', id: 'site-2', data: {} } },
-  { title: 'A message from store D to store B', record: { type: 'message', id: 'msg-1', storeId: 'D', otherPartyStoreId: 'B', data: { text: 'stock count due' } } },
+  {
+    title: 'A message from store D to store B',
+    record: { type: 'message', id: 'msg-1', storeId: 'D', otherPartyStoreId: 'B', data: { text: 'stock count due' } },
+  },
 ];
 
 /** Patient 1 (home store G) is visible in G and in B. */
@@ -37,13 +35,15 @@ export function renderDemo(topology: Topology = seedTopologyWithDispensary()): s
   for (const s of topology.sites) out.push(`  ${describeSite(s)}`);
   out.push('', 'Stores (sync type on each site):');
   for (const store of topology.stores) {
-    out.push(`  ${store.code.padEnd(2)} ${topology.sites.map((s) => `${s.id}: ${topology.syncTypeOn(store.id, s.id)}`).join(', ')}${store.isDispensary ? ' (dispensary)' : ''}`);
+    out.push(
+      `  ${store.code.padEnd(2)} ${topology.sites.map((s) => `${s.id}: ${topology.syncTypeOn(store.id, s.id)}`).join(', ')}${store.isDispensary ? ' (dispensary)' : ''}`,
+    );
   }
   for (const { title, record } of DEMO_RECORDS) {
     out.push('', `${title}: ${record.type} ${record.id}`);
     const editors = topology.sites.map((s) => ({ s, d: decideEdit(topology, s.id, record) }));
     const allowed = editors.filter((e) => e.d.ok);
-    for (const { d } of allowed) if (d.ok) out.push(`  may edit on ${allowed.map((e) => describeSite(e.s)).join(', ')}: ${d.value.reason}`) ;
+    for (const { d } of allowed) if (d.ok) out.push(`  may edit on ${allowed.map((e) => describeSite(e.s)).join(', ')}: ${d.value.reason}`);
     const refused = editors.find((e) => !e.d.ok);
     if (refused && !refused.d.ok) out.push(`  refused elsewhere, e.g. ${describeSite(refused.s)}: ${refused.d.error.message}`);
     const origin = allowed[0]?.s.id;

@@ -155,7 +155,10 @@ export class Topology {
     const store = this.storeById.get(id);
     if (!store) return err([violation('topology.unknown-store', { storeId: id })]);
     const next = storeFromInput({ ...store, ...patch, id });
-    return validate(this.sites, this.stores.map((s) => (s.id === id ? next : s)));
+    return validate(
+      this.sites,
+      this.stores.map((s) => (s.id === id ? next : s)),
+    );
   }
 
   /** Sets the copy type of a store on a site where it is not active (central's store sync settings). */
@@ -232,8 +235,7 @@ function validate(sites: readonly Site[], stores: readonly Store[]): Result<Topo
       if (!site) problems.push(violation('topology.store-copy-site-unknown', { store, siteId: copy.siteId }));
       else if (copy.siteId === store.activeSiteId) problems.push(violation('topology.store-copy-on-active-site', { store, site }));
     }
-    const presentOn = (site: Site): boolean =>
-      store.activeSiteId === site.id || store.copies.some((c) => c.siteId === site.id && c.type !== 'none');
+    const presentOn = (site: Site): boolean => store.activeSiteId === site.id || store.copies.some((c) => c.siteId === site.id && c.type !== 'none');
     for (const central of centrals) {
       if (active && !presentOn(central)) problems.push(violation('topology.store-missing-on-central', { store, site: central }));
     }
@@ -316,49 +318,105 @@ function violation(code: TopologyViolationCode, d: Details): TopologyViolation {
   const make = (rule: string, message: string, fix: string): TopologyViolation => ({ code, rule, message, fix, ...ids });
   switch (code) {
     case 'topology.no-central':
-      return make('there is exactly one central (sync) server', 'No site has the central role.', 'Give the central role to the one site that routes sync for all others.');
+      return make(
+        'there is exactly one central (sync) server',
+        'No site has the central role.',
+        'Give the central role to the one site that routes sync for all others.',
+      );
     case 'topology.several-centrals':
       return make('there is exactly one central (sync) server', `Several sites have the central role: ${siteList}.`, 'Keep the central role on one site only.');
     case 'topology.no-primary':
-      return make('there is exactly one primary server, which owns central data', 'No site has the primary role.', 'Give the primary role to the central, or to the one remote site that edits central data (mirrored sync).');
+      return make(
+        'there is exactly one primary server, which owns central data',
+        'No site has the primary role.',
+        'Give the primary role to the central, or to the one remote site that edits central data (mirrored sync).',
+      );
     case 'topology.several-primaries':
-      return make('there is exactly one primary server, which owns central data', `Several sites have the primary role: ${siteList}.`, 'Keep the primary role on one site only.');
+      return make(
+        'there is exactly one primary server, which owns central data',
+        `Several sites have the primary role: ${siteList}.`,
+        'Keep the primary role on one site only.',
+      );
     case 'topology.several-oms-centrals':
-      return make('at most one site is the Open mSupply central server', `Several sites are flagged Open mSupply central: ${siteList}.`, 'Clear the Open mSupply central flag on all but one site.');
+      return make(
+        'at most one site is the Open mSupply central server',
+        `Several sites are flagged Open mSupply central: ${siteList}.`,
+        'Clear the Open mSupply central flag on all but one site.',
+      );
     case 'topology.oms-central-url-missing':
-      return make('the Open mSupply central server has a URL remote sites can reach', `${site} is flagged Open mSupply central but has no URL.`, 'Enter the Open mSupply central server URL on that site.');
+      return make(
+        'the Open mSupply central server has a URL remote sites can reach',
+        `${site} is flagged Open mSupply central but has no URL.`,
+        'Enter the Open mSupply central server URL on that site.',
+      );
     case 'topology.invalid-site-field':
       return make('site fields are valid', `${site}: field "${String(d.field)}" is invalid.`, 'Correct the field.');
     case 'topology.duplicate-site-id':
       return make('site ids are unique', `Two sites have id ${String(d.siteId)}.`, 'Let the central assign the next free site id.');
     case 'topology.duplicate-site-name':
-      return make('site names are unique: remote sites authenticate with them', `Two sites are named "${String(d.name)}" (names compare case-insensitively).`, 'Rename one of the sites.');
+      return make(
+        'site names are unique: remote sites authenticate with them',
+        `Two sites are named "${String(d.name)}" (names compare case-insensitively).`,
+        'Rename one of the sites.',
+      );
     case 'topology.duplicate-store-id':
       return make('store ids are unique', `Two stores have id "${String(d.storeId)}".`, 'Give each store its own id.');
     case 'topology.invalid-store-field':
       return make('a store has a non-empty id and name', `${store}: field "${String(d.field)}" is empty.`, 'Fill in the store id and name.');
     case 'topology.store-active-site-unknown':
-      return make('every store is active on exactly one existing site', `${store} is active on site ${String(d.store?.activeSiteId)}, which does not exist.`, 'Make the store active on an existing site (the central if in doubt).');
+      return make(
+        'every store is active on exactly one existing site',
+        `${store} is active on site ${String(d.store?.activeSiteId)}, which does not exist.`,
+        'Make the store active on an existing site (the central if in doubt).',
+      );
     case 'topology.store-copy-site-unknown':
-      return make('copy types refer to existing sites', `${store} has a copy type on site ${String(d.siteId)}, which does not exist.`, 'Remove that copy type or create the site first.');
+      return make(
+        'copy types refer to existing sites',
+        `${store} has a copy type on site ${String(d.siteId)}, which does not exist.`,
+        'Remove that copy type or create the site first.',
+      );
     case 'topology.store-copy-on-active-site':
-      return make('a store is active on exactly one site and has a copy type only on the others', `${store} is active on ${site} and also has a copy type there.`, 'Remove the copy type on the site where the store is active.');
+      return make(
+        'a store is active on exactly one site and has a copy type only on the others',
+        `${store} is active on ${site} and also has a copy type there.`,
+        'Remove the copy type on the site where the store is active.',
+      );
     case 'topology.store-duplicate-copy':
       return make('a store has one copy type per site', `${store} has several copy types on site ${String(d.siteId)}.`, 'Keep one copy type per site.');
     case 'topology.store-missing-on-central':
-      return make('every store exists on the central server', `${store} is active on site ${String(d.store?.activeSiteId)} but has no copy on the central ${site}.`, 'Give the store a collector copy on the central (to report on it) or a transfer copy (to route its transfers).');
+      return make(
+        'every store exists on the central server',
+        `${store} is active on site ${String(d.store?.activeSiteId)} but has no copy on the central ${site}.`,
+        'Give the store a collector copy on the central (to report on it) or a transfer copy (to route its transfers).',
+      );
     case 'topology.store-missing-on-primary':
-      return make('every store exists on the primary server', `${store} has no copy on the primary ${site}.`, 'Give the store a collector or transfer copy on the primary.');
+      return make(
+        'every store exists on the primary server',
+        `${store} has no copy on the primary ${site}.`,
+        'Give the store a collector or transfer copy on the primary.',
+      );
     case 'topology.mobile-site-several-stores':
-      return make('a mobile site holds at most one store', `Mobile ${site} would hold ${String(d.stores?.length)} stores: ${storeList}.`, 'Keep one store on the mobile site; make the others active on a desktop site or the central.');
+      return make(
+        'a mobile site holds at most one store',
+        `Mobile ${site} would hold ${String(d.stores?.length)} stores: ${storeList}.`,
+        'Keep one store on the mobile site; make the others active on a desktop site or the central.',
+      );
     case 'topology.unknown-site':
       return make('the site must exist', `There is no site ${String(d.siteId)}.`, 'Check the site id (list the sites to see them).');
     case 'topology.unknown-store':
       return make('the store must exist', `There is no store "${String(d.storeId)}".`, 'Check the store id (list the stores to see them).');
     case 'topology.site-has-stores':
-      return make('a site can be deleted only when no store is active on it', `${site} still has ${storeList} active on it.`, 'Remove its stores first: a store removed from a remote site moves to the central.');
+      return make(
+        'a site can be deleted only when no store is active on it',
+        `${site} still has ${storeList} active on it.`,
+        'Remove its stores first: a store removed from a remote site moves to the central.',
+      );
     case 'topology.site-is-local':
-      return make('a site cannot be deleted on the server that runs as it', `${site} is the site this server runs as.`, 'Delete it from another server, or delete another site.');
+      return make(
+        'a site cannot be deleted on the server that runs as it',
+        `${site} is the site this server runs as.`,
+        'Delete it from another server, or delete another site.',
+      );
   }
 }
 

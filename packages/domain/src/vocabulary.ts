@@ -15,15 +15,7 @@ export const SYNC_TYPES = ['active', 'collector', 'transfer', 'none'] as const;
 export type SyncType = (typeof SYNC_TYPES)[number];
 
 /** The data categories of seed 002's data-type table. */
-export const DATA_CATEGORIES = [
-  'central',
-  'central-store',
-  'store',
-  'patient',
-  'local',
-  'sync',
-  'message',
-] as const;
+export const DATA_CATEGORIES = ['central', 'central-store', 'store', 'patient', 'local', 'sync', 'message'] as const;
 export type DataCategory = (typeof DATA_CATEGORIES)[number];
 
 /** Special cases the seeds attach to some rows of the data-type table. */

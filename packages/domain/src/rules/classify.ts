@@ -57,12 +57,17 @@ export function classifyRecord(topology: Topology, record: SyncRecord): Result<C
       'type',
     );
   }
-  const lookup = (id: string | null | undefined): Store | null | undefined =>
-    id === null || id === undefined || id === '' ? null : topology.store(id);
+  const lookup = (id: string | null | undefined): Store | null | undefined => (id === null || id === undefined || id === '' ? null : topology.store(id));
 
   const store = lookup(record.storeId);
   if (store === undefined) {
-    return refuse('record.unknown-store', 'routing columns name existing stores', `storeId "${String(record.storeId)}" is not a known store.`, 'Put the id of an existing store in storeId.', 'storeId');
+    return refuse(
+      'record.unknown-store',
+      'routing columns name existing stores',
+      `storeId "${String(record.storeId)}" is not a known store.`,
+      'Put the id of an existing store in storeId.',
+      'storeId',
+    );
   }
   const otherParty = lookup(record.otherPartyStoreId);
   if (otherParty === undefined) {
@@ -76,7 +81,13 @@ export function classifyRecord(topology: Topology, record: SyncRecord): Result<C
   }
   const homeStore = lookup(record.homeStoreId);
   if (homeStore === undefined) {
-    return refuse('record.unknown-store', 'routing columns name existing stores', `homeStoreId "${String(record.homeStoreId)}" is not a known store.`, "Put the id of the patient's home store in homeStoreId.", 'homeStoreId');
+    return refuse(
+      'record.unknown-store',
+      'routing columns name existing stores',
+      `homeStoreId "${String(record.homeStoreId)}" is not a known store.`,
+      "Put the id of the patient's home store in homeStoreId.",
+      'homeStoreId',
+    );
   }
 
   const row = catalogueRow(record.type, { centralised: store?.centralisedProcurement ?? false });
@@ -93,7 +104,13 @@ export function classifyRecord(topology: Topology, record: SyncRecord): Result<C
   }
   if (row.category === 'patient') {
     if (!record.patientId) {
-      return refuse('record.missing-patient', `${row.label} is patient data: it belongs to one patient`, 'patientId is empty.', 'Put the id of the patient (or prescriber) in patientId.', 'patientId');
+      return refuse(
+        'record.missing-patient',
+        `${row.label} is patient data: it belongs to one patient`,
+        'patientId is empty.',
+        'Put the id of the patient (or prescriber) in patientId.',
+        'patientId',
+      );
     }
     if (!homeStore) {
       return refuse(

@@ -52,11 +52,7 @@ export interface EditPermission {
  * May `siteId` add, edit or delete `record`? The answer names the rule; a refusal names the site
  * that may edit it and what to do.
  */
-export function decideEdit(
-  topology: Topology,
-  siteId: SiteId,
-  record: SyncRecord,
-): Result<EditPermission, EditViolation | RecordViolation> {
+export function decideEdit(topology: Topology, siteId: SiteId, record: SyncRecord): Result<EditPermission, EditViolation | RecordViolation> {
   const site = topology.site(siteId);
   if (!site) {
     return err({
@@ -97,16 +93,35 @@ export function decideEdit(
         const oms = topology.omsCentral;
         const rule = `${row.label} is configured only on the Open mSupply central server`;
         if (!oms) {
-          return refuse('edit.no-oms-central', 'oms-configured-on-oms-central', `${rule}, and no site is flagged as one`, null, 'Flag one site as the Open mSupply central server (with its URL), then edit it there.');
+          return refuse(
+            'edit.no-oms-central',
+            'oms-configured-on-oms-central',
+            `${rule}, and no site is flagged as one`,
+            null,
+            'Flag one site as the Open mSupply central server (with its URL), then edit it there.',
+          );
         }
         if (oms.id !== siteId) {
-          return refuse('edit.oms-data-not-oms-central', 'oms-configured-on-oms-central', `${rule} (${describeSite(oms)})`, oms, `Make this change on ${describeSite(oms)}.`);
+          return refuse(
+            'edit.oms-data-not-oms-central',
+            'oms-configured-on-oms-central',
+            `${rule} (${describeSite(oms)})`,
+            oms,
+            `Make this change on ${describeSite(oms)}.`,
+          );
         }
         return allow('oms-configured-on-oms-central', `${rule}, and this is it.`);
       }
       const primary = topology.primary;
       const rule = `${row.label} is central data: only the primary server (${describeSite(primary)}) may edit it`;
-      if (primary.id !== siteId) return refuse('edit.central-data-not-primary', 'central-on-primary', rule, primary, `Make this change on the primary server, ${describeSite(primary)}.`);
+      if (primary.id !== siteId)
+        return refuse(
+          'edit.central-data-not-primary',
+          'central-on-primary',
+          rule,
+          primary,
+          `Make this change on the primary server, ${describeSite(primary)}.`,
+        );
       return allow('central-on-primary', `${rule}, and this is the primary.`);
     }
     case 'central-store': {
@@ -117,7 +132,8 @@ export function decideEdit(
       const rule = centralised
         ? `${owner} uses centralised procurement: its ${row.label.toLowerCase()} are entered only on the primary server (${describeSite(primary)})`
         : `${row.label} is central store data of ${owner}: only the primary server (${describeSite(primary)}) may edit it`;
-      if (primary.id !== siteId) return refuse('edit.central-store-data-not-primary', editRule, rule, primary, `Make this change on the primary server, ${describeSite(primary)}.`);
+      if (primary.id !== siteId)
+        return refuse('edit.central-store-data-not-primary', editRule, rule, primary, `Make this change on the primary server, ${describeSite(primary)}.`);
       return allow(editRule, `${rule}, and this is the primary.`);
     }
     case 'store': {
@@ -126,7 +142,13 @@ export function decideEdit(
       const active = topology.site(owner.activeSiteId)!;
       const rule = `${row.label} is store data of ${describeStore(owner)}: only the site where the store is active (${describeSite(active)}) may edit it`;
       if (owner.activeSiteId !== siteId) {
-        return refuse('edit.store-not-active-here', 'store-on-active-site', rule, active, `Make this change on ${describeSite(active)}, or move the store to this site first.`);
+        return refuse(
+          'edit.store-not-active-here',
+          'store-on-active-site',
+          rule,
+          active,
+          `Make this change on ${describeSite(active)}, or move the store to this site first.`,
+        );
       }
       return allow('store-on-active-site', `${rule}, and it is active here.`);
     }
@@ -137,7 +159,13 @@ export function decideEdit(
       const extra = row.special.includes('home-site-only') ? ' (repeats are processed only on the home site)' : '';
       const rule = `${row.label} is patient data: it is edited only on the site where the patient's home store ${describeStore(home)} is active (${describeSite(homeSite)})${extra}`;
       if (home.activeSiteId !== siteId) {
-        return refuse('edit.patient-not-home-site', 'patient-on-home-site', rule, homeSite, `Make this change on ${describeSite(homeSite)}, or transfer the patient to a home store active here.`);
+        return refuse(
+          'edit.patient-not-home-site',
+          'patient-on-home-site',
+          rule,
+          homeSite,
+          `Make this change on ${describeSite(homeSite)}, or transfer the patient to a home store active here.`,
+        );
       }
       return allow('patient-on-home-site', `${rule}, and this is the home site.`);
     }
@@ -146,7 +174,8 @@ export function decideEdit(
     case 'sync': {
       const central = topology.central;
       const rule = `${row.label} is sync data: only the central server (${describeSite(central)}) may edit it`;
-      if (!hasRole(site, 'central')) return refuse('edit.sync-data-not-central', 'sync-on-central', rule, central, `Make this change on the central server, ${describeSite(central)}.`);
+      if (!hasRole(site, 'central'))
+        return refuse('edit.sync-data-not-central', 'sync-on-central', rule, central, `Make this change on the central server, ${describeSite(central)}.`);
       return allow('sync-on-central', `${rule}, and this is the central.`);
     }
     case 'message':

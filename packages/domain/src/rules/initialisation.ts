@@ -28,18 +28,22 @@ export interface InitialisationPlan {
 export function planInitialisation(topology: Topology, siteId: SiteId): InitialisationPlan {
   const site = topology.site(siteId);
   if (!site) throw new Error(`planInitialisation: unknown site ${siteId}`);
-  const scopes: InitialisationScope[] = [
-    { what: 'all central data (items, names, ...)', why: 'central data goes to every site' },
-  ];
+  const scopes: InitialisationScope[] = [{ what: 'all central data (items, names, ...)', why: 'central data goes to every site' }];
   const warnings: RuleViolation<'init.store-data-not-on-central'>[] = [];
   if (hasRole(site, 'central') || topology.hasActiveDispensary(siteId)) {
-    scopes.push({ what: 'dispensary central data (abbreviations, item directions, diagnoses, insurance providers, patient event types)', why: 'the site has an active dispensary store, or is the central' });
+    scopes.push({
+      what: 'dispensary central data (abbreviations, item directions, diagnoses, insurance providers, patient event types)',
+      why: 'the site has an active dispensary store, or is the central',
+    });
   }
   for (const store of topology.stores) {
     const type = topology.syncTypeOn(store.id, siteId);
     const name = describeStore(store);
     if (type === 'active') {
-      scopes.push({ what: `${name}: store record, central store data (preferences, visibility, centralised orders) and all its store data`, why: `${name} is active here` });
+      scopes.push({
+        what: `${name}: store record, central store data (preferences, visibility, centralised orders) and all its store data`,
+        why: `${name} is active here`,
+      });
       if (store.activeSiteId !== topology.central.id && topology.syncTypeOn(store.id, topology.central.id) !== 'collector') {
         warnings.push({
           code: 'init.store-data-not-on-central',
@@ -48,10 +52,16 @@ export function planInitialisation(topology: Topology, siteId: SiteId): Initiali
           fix: `Initialise ${describeSite(site)} from a site export file, or give ${name} a collector copy on the central first.`,
         });
       }
-      scopes.push({ what: `patients visible in ${name}, and their data`, why: 'patient data goes to sites with an active or collector store where the patient is visible' });
+      scopes.push({
+        what: `patients visible in ${name}, and their data`,
+        why: 'patient data goes to sites with an active or collector store where the patient is visible',
+      });
     } else if (type === 'collector') {
       scopes.push({ what: `${name}: store record and all its store data`, why: `${name} has a collector copy here` });
-      scopes.push({ what: `patients visible in ${name}, and their data`, why: 'patient data goes to sites with an active or collector store where the patient is visible' });
+      scopes.push({
+        what: `patients visible in ${name}, and their data`,
+        why: 'patient data goes to sites with an active or collector store where the patient is visible',
+      });
     } else if (type === 'transfer') {
       scopes.push({ what: `${name}: store record and its transfers with stores active here`, why: `${name} has a transfer copy here` });
     } else if (hasRole(site, 'central') || hasRole(site, 'primary')) {

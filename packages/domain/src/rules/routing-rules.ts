@@ -70,12 +70,7 @@ export interface Routing {
  * Does `siteId` hold `record`? This one predicate decides where a change goes, what a site receives
  * when it is initialised and what is queued when a store moves.
  */
-export function decideReceipt(
-  topology: Topology,
-  siteId: SiteId,
-  record: SyncRecord,
-  context: RoutingContext = {},
-): Result<ReceiptDecision, RecordViolation> {
+export function decideReceipt(topology: Topology, siteId: SiteId, record: SyncRecord, context: RoutingContext = {}): Result<ReceiptDecision, RecordViolation> {
   const classified = classifyRecord(topology, record);
   if (!classified.ok) return classified;
   const site = topology.site(siteId);
@@ -84,12 +79,7 @@ export function decideReceipt(
 }
 
 /** Where a change made on `originSiteId` goes, and why it goes nowhere else. */
-export function routeChange(
-  topology: Topology,
-  originSiteId: SiteId,
-  record: SyncRecord,
-  context: RoutingContext = {},
-): Result<Routing, RecordViolation> {
+export function routeChange(topology: Topology, originSiteId: SiteId, record: SyncRecord, context: RoutingContext = {}): Result<Routing, RecordViolation> {
   const classified = classifyRecord(topology, record);
   if (!classified.ok) return classified;
   if (!topology.site(originSiteId)) {
@@ -136,21 +126,28 @@ function receipt(topology: Topology, site: Site, c: ClassifiedRecord, context: R
     case 'local':
       return no('local-never-synced', `${label} is local data: it never leaves the site where it was entered.`);
     case 'sync':
-      return no('sync-indirect', `${label} is sync data: edited on the central, it reaches remote sites only indirectly, through the settings the central applies to them.`);
+      return no(
+        'sync-indirect',
+        `${label} is sync data: edited on the central, it reaches remote sites only indirectly, through the settings the central applies to them.`,
+      );
     case 'central': {
       if (!row.special.includes('dispensary-central')) return yes('central-to-all', `${label} is central data: it goes to every site.`);
       if (isCentral) return yes('central-hub', `${label} is dispensary central data: the central keeps it to route it.`);
       if (topology.hasActiveDispensary(site.id)) {
         return yes('dispensary-central-to-dispensary-sites', `${label} is dispensary central data, and this site has an active dispensary store.`);
       }
-      return no('dispensary-central-withheld', `${label} is dispensary central data: it goes only to sites with at least one active dispensary store, and this site has none.`);
+      return no(
+        'dispensary-central-withheld',
+        `${label} is dispensary central data: it goes only to sites with at least one active dispensary store, and this site has none.`,
+      );
     }
     case 'central-store': {
       const store = c.store!;
       const owner = describeStore(store);
       const syncType = topology.syncTypeOn(store.id, site.id);
       if (record.type === 'store') {
-        if (isCentral || hasRole(site, 'primary')) return yes('store-record-to-copies', `Every store exists on the central and on the primary, so ${owner}'s store record goes there.`);
+        if (isCentral || hasRole(site, 'primary'))
+          return yes('store-record-to-copies', `Every store exists on the central and on the primary, so ${owner}'s store record goes there.`);
         if (syncType !== 'none') return yes('store-record-to-copies', `The store record goes to every site holding the store; ${owner} is ${syncType} here.`);
         return no('store-record-withheld', `The store record goes only to sites holding the store; ${owner} has no copy here.`);
       }
@@ -187,39 +184,60 @@ function storeReceipt(topology: Topology, site: Site, c: ClassifiedRecord, yes: 
   if (syncType === 'active') return yes('store-to-active-site', `${row.label} is store data of ${owner}, which is active here.`);
   if (isTransfer && other.activeSiteId === site.id) {
     if (syncType === 'none') {
-      return no('transfer-needs-copy', `${row.label} of ${owner} is a transfer with ${describeStore(other)}, active here, but ${owner} has no copy on this site, so it cannot be delivered.`);
+      return no(
+        'transfer-needs-copy',
+        `${row.label} of ${owner} is a transfer with ${describeStore(other)}, active here, but ${owner} has no copy on this site, so it cannot be delivered.`,
+      );
     }
-    return yes('transfer-to-other-party', `${row.label} of ${owner} is a transfer with ${describeStore(other)}, which is active here (${owner} is a ${syncType} copy here).`);
+    return yes(
+      'transfer-to-other-party',
+      `${row.label} of ${owner} is a transfer with ${describeStore(other)}, which is active here (${owner} is a ${syncType} copy here).`,
+    );
   }
   if (!isTransfer && row.special.includes('dispensary-transactions') && store.isDispensary && !store.includeTransactionsInSync) {
-    return no('dispensary-transactions-withheld', `${owner} is a dispensary with "include transactions in sync" off: its ${row.label.toLowerCase()} stay on its own site.`);
+    return no(
+      'dispensary-transactions-withheld',
+      `${owner} is a dispensary with "include transactions in sync" off: its ${row.label.toLowerCase()} stay on its own site.`,
+    );
   }
   if (syncType === 'collector') return yes('store-to-collector', `${row.label} is store data of ${owner}, which has a collector copy here.`);
-  if (isCentral && isTransfer) return yes('transfer-via-central', `${row.label} of ${owner} is a transfer with ${describeStore(other)} on another site: the central completes and routes it.`);
+  if (isCentral && isTransfer)
+    return yes(
+      'transfer-via-central',
+      `${row.label} of ${owner} is a transfer with ${describeStore(other)} on another site: the central completes and routes it.`,
+    );
   if (isCentral && row.special.includes('new-user-to-central')) return yes('new-user-to-central', 'New user records are sent to the central server.');
   if (omsSynced) return yes('oms-central-synced', `${row.label} also synchronises with the Open mSupply central server.`);
-  if (syncType === 'transfer') return no('store-withheld', `${owner} is only a transfer copy here: it receives transfers with this site's stores, no other store data.`);
+  if (syncType === 'transfer')
+    return no('store-withheld', `${owner} is only a transfer copy here: it receives transfers with this site's stores, no other store data.`);
   return no('store-withheld', `${row.label} is store data of ${owner}: it goes only to sites holding a collector copy, and this site holds none.`);
 }
 
 function patientReceipt(topology: Topology, site: Site, c: ClassifiedRecord, context: RoutingContext, yes: Decide, no: Decide): ReceiptDecision {
   const { row, record } = c;
   const home = c.homeStore!;
-  if (home.activeSiteId === site.id) return yes('patient-to-home-site', `${row.label} belongs to a patient whose home store ${describeStore(home)} is active here.`);
+  if (home.activeSiteId === site.id)
+    return yes('patient-to-home-site', `${row.label} belongs to a patient whose home store ${describeStore(home)} is active here.`);
   if (hasRole(site, 'primary')) return yes('patient-to-primary', `${row.label} is patient data: it is always sent to the primary server.`);
   if (hasRole(site, 'central')) return yes('central-hub', `${row.label} is patient data: the central keeps it to route it.`);
   if (row.special.includes('new-patient-visibility')) {
     return no('patient-withheld', `${row.label}: new visibility records go to the central server; other sites learn visibility from the primary.`);
   }
   if (!context.patientVisibleIn) {
-    return no('patient-withheld', `${row.label} goes to sites where the patient is visible, and no visibility is known for patient ${String(record.patientId)}.`);
+    return no(
+      'patient-withheld',
+      `${row.label} goes to sites where the patient is visible, and no visibility is known for patient ${String(record.patientId)}.`,
+    );
   }
   const visible = context.patientVisibleIn(record.patientId!);
   const holder = visible
     .map((id) => topology.store(id))
     .find((s): s is Store => s !== undefined && ['active', 'collector'].includes(topology.syncTypeOn(s.id, site.id)));
   if (holder) {
-    return yes('patient-to-visible-stores', `${row.label} goes to sites with an active or collector store in which the patient is visible: ${describeStore(holder)} (${topology.syncTypeOn(holder.id, site.id)} here).`);
+    return yes(
+      'patient-to-visible-stores',
+      `${row.label} goes to sites with an active or collector store in which the patient is visible: ${describeStore(holder)} (${topology.syncTypeOn(holder.id, site.id)} here).`,
+    );
   }
   return no('patient-withheld', `${row.label} goes to sites with an active or collector store in which the patient is visible; this site has none.`);
 }

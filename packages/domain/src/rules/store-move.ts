@@ -31,11 +31,21 @@ export function planStoreMove(
 ): Result<StoreMovePlan, readonly TopologyViolation[]> {
   const store = topology.store(storeId);
   if (!store) {
-    return err([{ code: 'topology.unknown-store', rule: 'the store must exist', message: `There is no store "${storeId}".`, fix: 'Check the store id.', storeId }]);
+    return err([
+      { code: 'topology.unknown-store', rule: 'the store must exist', message: `There is no store "${storeId}".`, fix: 'Check the store id.', storeId },
+    ]);
   }
   const to = topology.site(toSiteId);
   if (!to) {
-    return err([{ code: 'topology.unknown-site', rule: 'the site must exist', message: `There is no site ${toSiteId}.`, fix: 'Create the site first (seed 002: use the site wizard).', siteId: toSiteId }]);
+    return err([
+      {
+        code: 'topology.unknown-site',
+        rule: 'the site must exist',
+        message: `There is no site ${toSiteId}.`,
+        fix: 'Create the site first (seed 002: use the site wizard).',
+        siteId: toSiteId,
+      },
+    ]);
   }
   const from = topology.site(store.activeSiteId)!;
   if (from.id === to.id) {

@@ -67,22 +67,38 @@ export function detectTransfer(topology: Topology, header: SyncRecord): Transfer
       const fromOrder = str(header.data, 'purchaseOrderId') !== null;
       const kind: TransferKind = fromOrder ? 'internal-receipt' : 'stock-transfer';
       if (status !== 'finalised') {
-        return pending(kind, `Customer invoice ${header.id} ${both} is ${status ?? 'without a status'}, not finalised: the transfer is created when it is finalised.`);
+        return pending(
+          kind,
+          `Customer invoice ${header.id} ${both} is ${status ?? 'without a status'}, not finalised: the transfer is created when it is finalised.`,
+        );
       }
       return fromOrder
-        ? initiating(kind, `Customer invoice ${header.id} ${both} answers a purchase order and is finalised: it becomes goods received in ${describeStore(other)}.`)
+        ? initiating(
+            kind,
+            `Customer invoice ${header.id} ${both} answers a purchase order and is finalised: it becomes goods received in ${describeStore(other)}.`,
+          )
         : initiating(kind, `Customer invoice ${header.id} ${both} is finalised: it becomes a supplier invoice on hold in ${describeStore(other)}.`);
     }
     case 'requisition': {
-      if (str(header.data, 'kind') !== 'supplier') return none('Only supplier (request) requisitions start a transfer; response requisitions are the responding half.');
+      if (str(header.data, 'kind') !== 'supplier')
+        return none('Only supplier (request) requisitions start a transfer; response requisitions are the responding half.');
       if (status !== 'finalised') {
-        return pending('mobile-requisition', `Supplier requisition ${header.id} ${both} is ${status ?? 'without a status'}, not finalised: the response requisition is created when it is finalised.`);
+        return pending(
+          'mobile-requisition',
+          `Supplier requisition ${header.id} ${both} is ${status ?? 'without a status'}, not finalised: the response requisition is created when it is finalised.`,
+        );
       }
-      return initiating('mobile-requisition', `Supplier requisition ${header.id} ${both} is finalised: it becomes a response requisition in ${describeStore(other)}.`);
+      return initiating(
+        'mobile-requisition',
+        `Supplier requisition ${header.id} ${both} is finalised: it becomes a response requisition in ${describeStore(other)}.`,
+      );
     }
     case 'purchase_order': {
       if (status !== 'confirmed' && status !== 'finalised') {
-        return pending('internal-order', `Purchase order ${header.id} ${both} is ${status ?? 'without a status'}, not confirmed: the customer invoice is created when it is confirmed.`);
+        return pending(
+          'internal-order',
+          `Purchase order ${header.id} ${both} is ${status ?? 'without a status'}, not confirmed: the customer invoice is created when it is confirmed.`,
+        );
       }
       return initiating('internal-order', `Purchase order ${header.id} ${both} is confirmed: it becomes a customer invoice in ${describeStore(other)}.`);
     }
@@ -129,16 +145,31 @@ export function processInitiatingHalf(
     err<TransferViolation>({ code, rule, message, fix, recordId: header.id });
 
   if (!(header.type in TRANSFER_LINE_TYPES)) {
-    return refuse('transfer.not-a-header', 'transfers are made of transaction, requisition, purchase order or goods received headers', `${header.type} ${header.id} is not a transfer header.`, 'Pass the header record, with its lines.');
+    return refuse(
+      'transfer.not-a-header',
+      'transfers are made of transaction, requisition, purchase order or goods received headers',
+      `${header.type} ${header.id} is not a transfer header.`,
+      'Pass the header record, with its lines.',
+    );
   }
   const lineType = TRANSFER_LINE_TYPES[header.type as TransferHeaderType];
   const headerField = HEADER_ID_FIELD[header.type as TransferHeaderType];
   const stray = doc.lines.find((l) => l.type !== lineType || str(l.data, headerField) !== header.id);
   if (stray) {
-    return refuse('transfer.line-not-of-header', 'a transfer is applied with its own lines only', `${stray.type} ${stray.id} is not a line of ${header.type} ${header.id}.`, `Pass only ${lineType} records whose ${headerField} is ${header.id}.`);
+    return refuse(
+      'transfer.line-not-of-header',
+      'a transfer is applied with its own lines only',
+      `${stray.type} ${stray.id} is not a line of ${header.type} ${header.id}.`,
+      `Pass only ${lineType} records whose ${headerField} is ${header.id}.`,
+    );
   }
   if (header.otherPartyStoreId && !topology.store(header.otherPartyStoreId)) {
-    return refuse('transfer.unknown-store', 'both stores of a transfer exist', `${header.type} ${header.id} names store "${header.otherPartyStoreId}" as its other party, and there is no such store.`, 'Create the store on the primary (and give it a copy on the sites involved), or correct the other party.');
+    return refuse(
+      'transfer.unknown-store',
+      'both stores of a transfer exist',
+      `${header.type} ${header.id} names store "${header.otherPartyStoreId}" as its other party, and there is no such store.`,
+      'Create the store on the primary (and give it a copy on the sites involved), or correct the other party.',
+    );
   }
 
   const detection = detectTransfer(topology, header);
@@ -156,7 +187,12 @@ export function processInitiatingHalf(
 
   const processing = transferProcessingSite(topology, initiating, responding);
   if (processing.site.id !== processingSiteId) {
-    return refuse('transfer.wrong-processing-site', 'a transfer is completed by the site both stores are active on, otherwise by the central', `${describeSite(topology.site(processingSiteId) ?? processing.site)} cannot complete ${header.type} ${header.id}: ${processing.reason}`, `Let ${describeSite(processing.site)} process it.`);
+    return refuse(
+      'transfer.wrong-processing-site',
+      'a transfer is completed by the site both stores are active on, otherwise by the central',
+      `${describeSite(topology.site(processingSiteId) ?? processing.site)} cannot complete ${header.type} ${header.id}: ${processing.reason}`,
+      `Let ${describeSite(processing.site)} process it.`,
+    );
   }
   if (initiating.activeSiteId !== responding.activeSiteId) {
     for (const [store, siteOf] of [
@@ -182,9 +218,21 @@ export function processInitiatingHalf(
   const have = new Set(existing.lines.map((l) => l.id));
   const newLines = made.lines.filter((l) => !have.has(l.id));
   if (newLines.length === 0) {
-    return ok({ kind: 'already-processed', transferKind, writes: [], respondingHeaderId: existing.header.id, reason: `${header.type} ${header.id} was already completed as ${existing.header.type} ${existing.header.id}: nothing new to create.` });
+    return ok({
+      kind: 'already-processed',
+      transferKind,
+      writes: [],
+      respondingHeaderId: existing.header.id,
+      reason: `${header.type} ${header.id} was already completed as ${existing.header.type} ${existing.header.id}: nothing new to create.`,
+    });
   }
-  return ok({ kind: 'lines-added', transferKind, writes: newLines, respondingHeaderId: existing.header.id, reason: `${newLines.length} line(s) added to ${header.type} ${header.id} since it was completed become new lines of ${existing.header.type} ${existing.header.id}.` });
+  return ok({
+    kind: 'lines-added',
+    transferKind,
+    writes: newLines,
+    respondingHeaderId: existing.header.id,
+    reason: `${newLines.length} line(s) added to ${header.type} ${header.id} since it was completed become new lines of ${existing.header.type} ${existing.header.id}.`,
+  });
 }
 
 function buildRespondingHalf(kind: TransferKind, doc: TransferDocument, initiating: Store, responding: Store): TransferDocument {
@@ -205,27 +253,55 @@ function buildRespondingHalf(kind: TransferKind, doc: TransferDocument, initiati
           type: 'transaction',
           id,
           ...routing,
-          data: { kind: 'supplier_invoice', status: 'new', onHold: true, ...common, linkedTransactionId: header.id, responseRequisitionId: str(header.data, 'requisitionId') },
+          data: {
+            kind: 'supplier_invoice',
+            status: 'new',
+            onHold: true,
+            ...common,
+            linkedTransactionId: header.id,
+            responseRequisitionId: str(header.data, 'requisitionId'),
+          },
         },
         lines: doc.lines.map((l) =>
-          lineOf('transaction_line', l, { transactionId: id, itemId: l.data['itemId'], quantity: l.data['quantity'], batch: l.data['batch'] ?? null, expiryDate: l.data['expiryDate'] ?? null, costPrice: l.data['sellPrice'] ?? null }),
+          lineOf('transaction_line', l, {
+            transactionId: id,
+            itemId: l.data['itemId'],
+            quantity: l.data['quantity'],
+            batch: l.data['batch'] ?? null,
+            expiryDate: l.data['expiryDate'] ?? null,
+            costPrice: l.data['sellPrice'] ?? null,
+          }),
         ),
       };
     case 'mobile-requisition':
       return {
         header: { type: 'requisition', id, ...routing, data: { kind: 'response', status: 'new', ...common, linkedRequisitionId: header.id } },
-        lines: doc.lines.map((l) => lineOf('requisition_line', l, { requisitionId: id, itemId: l.data['itemId'], requestedQuantity: l.data['requestedQuantity'] ?? null })),
+        lines: doc.lines.map((l) =>
+          lineOf('requisition_line', l, { requisitionId: id, itemId: l.data['itemId'], requestedQuantity: l.data['requestedQuantity'] ?? null }),
+        ),
       };
     case 'internal-order':
       return {
         header: { type: 'transaction', id, ...routing, data: { kind: 'customer_invoice', status: 'new', ...common, purchaseOrderId: header.id } },
-        lines: doc.lines.map((l) => lineOf('transaction_line', l, { transactionId: id, itemId: l.data['itemId'], quantity: l.data['quantity'], purchaseOrderLineId: l.id })),
+        lines: doc.lines.map((l) =>
+          lineOf('transaction_line', l, { transactionId: id, itemId: l.data['itemId'], quantity: l.data['quantity'], purchaseOrderLineId: l.id }),
+        ),
       };
     case 'internal-receipt':
       return {
-        header: { type: 'goods_received', id, ...routing, data: { status: 'new', ...common, purchaseOrderId: str(header.data, 'purchaseOrderId'), linkedTransactionId: header.id } },
+        header: {
+          type: 'goods_received',
+          id,
+          ...routing,
+          data: { status: 'new', ...common, purchaseOrderId: str(header.data, 'purchaseOrderId'), linkedTransactionId: header.id },
+        },
         lines: doc.lines.map((l) =>
-          lineOf('goods_received_line', l, { goodsReceivedId: id, itemId: l.data['itemId'], quantity: l.data['quantity'], purchaseOrderLineId: str(l.data, 'purchaseOrderLineId') }),
+          lineOf('goods_received_line', l, {
+            goodsReceivedId: id,
+            itemId: l.data['itemId'],
+            quantity: l.data['quantity'],
+            purchaseOrderLineId: str(l.data, 'purchaseOrderLineId'),
+          }),
         ),
       };
   }
@@ -258,10 +334,20 @@ export function assignTransferNumber(
     err<TransferViolation>({ code, rule, message, fix, recordId: header.id });
   const store = header.storeId ? topology.store(header.storeId) : undefined;
   if (!store || store.activeSiteId !== siteId) {
-    return refuse('transfer.not-active-here', 'the responding site numbers the responding half', `${header.type} ${header.id} does not belong to a store active on site ${siteId}.`, 'Number it on the site where its store is active.');
+    return refuse(
+      'transfer.not-active-here',
+      'the responding site numbers the responding half',
+      `${header.type} ${header.id} does not belong to a store active on site ${siteId}.`,
+      'Number it on the site where its store is active.',
+    );
   }
   if (num(header.data, 'serialNumber') !== UNASSIGNED_SERIAL_NUMBER) {
-    return refuse('transfer.not-awaiting-number', 'only a responding half still numbered -1 gets a number', `${header.type} ${header.id} already has serial number ${String(header.data['serialNumber'])}.`, 'Nothing to do: it is numbered.');
+    return refuse(
+      'transfer.not-awaiting-number',
+      'only a responding half still numbered -1 gets a number',
+      `${header.type} ${header.id} already has serial number ${String(header.data['serialNumber'])}.`,
+      'Nothing to do: it is numbered.',
+    );
   }
   const numbered: SyncRecord = { ...header, data: { ...header.data, serialNumber: nextSerialNumber } };
   const initiatingId = str(header.data, 'linkedTransactionId') ?? str(header.data, 'linkedRequisitionId') ?? str(header.data, 'purchaseOrderId');

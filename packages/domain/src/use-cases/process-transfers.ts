@@ -48,7 +48,13 @@ export async function processTransfers(
   siteId: SiteId,
   options: { readonly batchSize?: number } = {},
 ): Promise<TransferReport> {
-  const report = { created: [] as string[], linesAdded: [] as string[], alreadyProcessed: [] as string[], pending: [] as TransferReport['pending'][number][], refused: [] as TransferReport['refused'][number][] };
+  const report = {
+    created: [] as string[],
+    linesAdded: [] as string[],
+    alreadyProcessed: [] as string[],
+    pending: [] as TransferReport['pending'][number][],
+    refused: [] as TransferReport['refused'][number][],
+  };
   const batchSize = options.batchSize ?? 200;
   for (;;) {
     const more = await deps.unitOfWork.run(async (storage) => {
@@ -94,7 +100,13 @@ async function processOne(
   siteId: SiteId,
   ref: { type: TransferHeaderType; id: string },
   now: Date,
-  report: { created: string[]; linesAdded: string[]; alreadyProcessed: string[]; pending: TransferReport['pending'][number][]; refused: TransferReport['refused'][number][] },
+  report: {
+    created: string[];
+    linesAdded: string[];
+    alreadyProcessed: string[];
+    pending: TransferReport['pending'][number][];
+    refused: TransferReport['refused'][number][];
+  },
 ): Promise<void> {
   const doc = await loadDocument(storage, ref.type, ref.id);
   if (!doc) return;
@@ -105,7 +117,9 @@ async function processOne(
     return; // another site completes it (the central, or the site both stores are on)
   }
   const existing =
-    detection.kind === 'initiating' ? await loadDocument(storage, RESPONDING_TYPE[detection.transferKind], respondingId(doc.header.id, detection.transferKind)) : null;
+    detection.kind === 'initiating'
+      ? await loadDocument(storage, RESPONDING_TYPE[detection.transferKind], respondingId(doc.header.id, detection.transferKind))
+      : null;
   const outcome = processInitiatingHalf(topology, siteId, doc, existing);
   if (!outcome.ok) {
     await storage.issues.report(key, outcome.error, now);

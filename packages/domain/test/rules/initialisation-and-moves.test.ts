@@ -1,4 +1,12 @@
-import { includeInInitialisation, planInitialisation, planStoreMove, planStoreRemoval, queuedByStoreMove, routeChange, type SyncRecord } from '@sitesync/domain';
+import {
+  includeInInitialisation,
+  planInitialisation,
+  planStoreMove,
+  planStoreRemoval,
+  queuedByStoreMove,
+  routeChange,
+  type SyncRecord,
+} from '@sitesync/domain';
 import { seedExampleTopology, seedTopologyWithDispensary } from '@sitesync/testkit';
 import { parseRecord, VISIBILITY } from './decision-tables';
 
@@ -34,11 +42,22 @@ const held = (siteId: number) =>
 
 describe('initialisation', () => {
   it('remote site 2 (stores C and D active, B a transfer copy) receives what syncing would have given it', () => {
-    expect(held(3)).toEqual(['item@', 'store@B', 'store@D', 'store_preference@D', 'stock_line@C', 'stock_line@D', 'transaction@B>C', 'transaction@C>B', 'message@D>B']);
+    expect(held(3)).toEqual([
+      'item@',
+      'store@B',
+      'store@D',
+      'store_preference@D',
+      'stock_line@C',
+      'stock_line@D',
+      'transaction@B>C',
+      'transaction@C>B',
+      'message@D>B',
+    ]);
   });
 
   it('an initialised site holds exactly what the routing of each change would have given it', () => {
-    const editorOf = (r: SyncRecord): number => (r.storeId && r.type !== 'store' && r.type !== 'store_preference' ? topology.store(r.storeId)!.activeSiteId : 1);
+    const editorOf = (r: SyncRecord): number =>
+      r.storeId && r.type !== 'store' && r.type !== 'store_preference' ? topology.store(r.storeId)!.activeSiteId : 1;
     for (const siteId of [1, 2, 3]) {
       const viaRouting = DATA.filter((r) => {
         const routing = routeChange(topology, editorOf(r), r);
@@ -53,7 +72,12 @@ describe('initialisation', () => {
   it('the plan explains each scope; dispensary data only where a dispensary is active', () => {
     const plan = planInitialisation(seedTopologyWithDispensary(), 3);
     expect(plan.scopes.map((s) => s.what)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^all central data/), expect.stringMatching(/^dispensary central data/), expect.stringMatching(/^store D "Store D": store record, central store data/), expect.stringMatching(/^store B "Store B": store record and its transfers/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^all central data/),
+        expect.stringMatching(/^dispensary central data/),
+        expect.stringMatching(/^store D "Store D": store record, central store data/),
+        expect.stringMatching(/^store B "Store B": store record and its transfers/),
+      ]),
     );
     expect(planInitialisation(seedTopologyWithDispensary(), 2).scopes.some((s) => s.what.startsWith('dispensary'))).toBe(false);
   });

@@ -18,8 +18,31 @@ describe('topology rules (docs/sync-rules.md table T)', () => {
     ['T1', 'topology.no-central', () => ({ sites: withSite(1, { roles: ['primary'] }), stores }), {}],
     ['T1', 'topology.several-centrals', () => ({ sites: withSite(2, { roles: ['central'] }), stores }), {}],
     ['T2', 'topology.no-primary', () => ({ sites: withSite(1, { roles: ['central'] }), stores }), {}],
-    ['T2', 'topology.several-primaries', () => ({ sites: withSite(3, { roles: ['primary'] }), stores: withStore('B', { copies: [{ siteId: 1, type: 'collector' }, { siteId: 3, type: 'transfer' }] }) }), {}],
-    ['T3', 'topology.several-oms-centrals', () => ({ sites: withSite(2, { roles: ['oms-central'], omsCentralUrl: 'https://a' }).map((s) => (s.id === 3 ? { ...s, roles: ['oms-central' as const], omsCentralUrl: 'https://b' } : s)), stores }), {}],
+    [
+      'T2',
+      'topology.several-primaries',
+      () => ({
+        sites: withSite(3, { roles: ['primary'] }),
+        stores: withStore('B', {
+          copies: [
+            { siteId: 1, type: 'collector' },
+            { siteId: 3, type: 'transfer' },
+          ],
+        }),
+      }),
+      {},
+    ],
+    [
+      'T3',
+      'topology.several-oms-centrals',
+      () => ({
+        sites: withSite(2, { roles: ['oms-central'], omsCentralUrl: 'https://a' }).map((s) =>
+          s.id === 3 ? { ...s, roles: ['oms-central' as const], omsCentralUrl: 'https://b' } : s,
+        ),
+        stores,
+      }),
+      {},
+    ],
     ['T3', 'topology.oms-central-url-missing', () => ({ sites: withSite(2, { roles: ['oms-central'] }), stores }), { siteId: 2 }],
     ['T4', 'topology.invalid-site-field', () => ({ sites: withSite(2, { syncIntervalMinutes: 0.5 }), stores }), { siteId: 2, field: 'syncIntervalMinutes' }],
     ['T4', 'topology.invalid-site-field', () => ({ sites: withSite(2, { requestSize: 3 }), stores }), { siteId: 2, field: 'requestSize' }],
@@ -29,11 +52,47 @@ describe('topology rules (docs/sync-rules.md table T)', () => {
     ['T5', 'topology.duplicate-store-id', () => ({ sites, stores: [...stores, { id: 'A', name: 'Again', activeSiteId: 1 }] }), { storeId: 'A' }],
     ['T6', 'topology.invalid-store-field', () => ({ sites, stores: withStore('E', { name: '' }) }), { storeId: 'E', field: 'name' }],
     ['T7', 'topology.store-active-site-unknown', () => ({ sites, stores: withStore('E', { activeSiteId: 9 }) }), { storeId: 'E' }],
-    ['T7', 'topology.store-copy-on-active-site', () => ({ sites, stores: withStore('D', { copies: [{ siteId: 1, type: 'collector' }, { siteId: 3, type: 'collector' }] }) }), { storeId: 'D', siteId: 3 }],
-    ['T7', 'topology.store-copy-site-unknown', () => ({ sites, stores: withStore('E', { copies: [{ siteId: 7, type: 'transfer' }] }) }), { storeId: 'E', siteId: 7 }],
-    ['T7', 'topology.store-duplicate-copy', () => ({ sites, stores: withStore('A', { copies: [{ siteId: 2, type: 'collector' }, { siteId: 2, type: 'transfer' }] }) }), { storeId: 'A', siteId: 2 }],
+    [
+      'T7',
+      'topology.store-copy-on-active-site',
+      () => ({
+        sites,
+        stores: withStore('D', {
+          copies: [
+            { siteId: 1, type: 'collector' },
+            { siteId: 3, type: 'collector' },
+          ],
+        }),
+      }),
+      { storeId: 'D', siteId: 3 },
+    ],
+    [
+      'T7',
+      'topology.store-copy-site-unknown',
+      () => ({ sites, stores: withStore('E', { copies: [{ siteId: 7, type: 'transfer' }] }) }),
+      { storeId: 'E', siteId: 7 },
+    ],
+    [
+      'T7',
+      'topology.store-duplicate-copy',
+      () => ({
+        sites,
+        stores: withStore('A', {
+          copies: [
+            { siteId: 2, type: 'collector' },
+            { siteId: 2, type: 'transfer' },
+          ],
+        }),
+      }),
+      { storeId: 'A', siteId: 2 },
+    ],
     ['T8', 'topology.store-missing-on-central', () => ({ sites, stores: withStore('F', { copies: [] }) }), { storeId: 'F', siteId: 1 }],
-    ['T8', 'topology.store-missing-on-primary', () => ({ sites: [...withSite(1, { roles: ['central'] }), { id: 4, name: 'CMS', roles: ['primary'] }], stores }), { siteId: 4 }],
+    [
+      'T8',
+      'topology.store-missing-on-primary',
+      () => ({ sites: [...withSite(1, { roles: ['central'] }), { id: 4, name: 'CMS', roles: ['primary'] }], stores }),
+      { siteId: 4 },
+    ],
     ['T9', 'topology.mobile-site-several-stores', () => ({ sites: withSite(3, { deviceType: 'mobile' }), stores }), { siteId: 3 }],
   ];
 

@@ -22,7 +22,15 @@ function created(result: ReturnType<typeof processInitiatingHalf>): readonly Syn
 
 describe('transfer rules (docs/sync-rules.md table X)', () => {
   it('X1: a finalised customer invoice from B (site 2) to C (site 3) becomes a supplier invoice on hold in C, numbered -1, on the central', () => {
-    const invoice = customerInvoice({ id: 'ci-1', from: 'B', to: 'C', lines: [{ itemId: 'amoxicillin', quantity: 100 }, { itemId: 'bcg-vaccine', quantity: 20 }] });
+    const invoice = customerInvoice({
+      id: 'ci-1',
+      from: 'B',
+      to: 'C',
+      lines: [
+        { itemId: 'amoxicillin', quantity: 100 },
+        { itemId: 'bcg-vaccine', quantity: 20 },
+      ],
+    });
     const writes = created(processInitiatingHalf(topology, CENTRAL, invoice, null));
     const [header, ...lines] = writes;
     expect(header).toMatchObject({
@@ -40,7 +48,12 @@ describe('transfer rules (docs/sync-rules.md table X)', () => {
 
   it('X2: a finalised supplier requisition becomes a response requisition in the supplier store', () => {
     const writes = created(processInitiatingHalf(topology, CENTRAL, supplierRequisition({ id: 'rq-1', from: 'C', to: 'B' }), null));
-    expect(writes[0]).toMatchObject({ type: 'requisition', storeId: 'B', otherPartyStoreId: 'C', data: { kind: 'response', serialNumber: -1, linkedRequisitionId: 'rq-1' } });
+    expect(writes[0]).toMatchObject({
+      type: 'requisition',
+      storeId: 'B',
+      otherPartyStoreId: 'C',
+      data: { kind: 'response', serialNumber: -1, linkedRequisitionId: 'rq-1' },
+    });
     expect(writes[1]).toMatchObject({ type: 'requisition_line', storeId: 'B', data: { requestedQuantity: 10 } });
   });
 
@@ -52,18 +65,34 @@ describe('transfer rules (docs/sync-rules.md table X)', () => {
   it('X3 then X4: a confirmed purchase order becomes a customer invoice in the supplier; finalised, it becomes goods received, extra lines included', () => {
     const order = purchaseOrder({ id: 'po-1', from: 'C', to: 'B', lines: [{ id: 'po-1-l1', itemId: 'ors', quantity: 50 }] });
     const [invoiceHeader, invoiceLine] = created(processInitiatingHalf(topology, CENTRAL, order, null));
-    expect(invoiceHeader).toMatchObject({ type: 'transaction', storeId: 'B', otherPartyStoreId: 'C', data: { kind: 'customer_invoice', status: 'new', purchaseOrderId: 'po-1', serialNumber: -1 } });
+    expect(invoiceHeader).toMatchObject({
+      type: 'transaction',
+      storeId: 'B',
+      otherPartyStoreId: 'C',
+      data: { kind: 'customer_invoice', status: 'new', purchaseOrderId: 'po-1', serialNumber: -1 },
+    });
     expect(invoiceLine).toMatchObject({ data: { purchaseOrderLineId: 'po-1-l1', quantity: 50 } });
 
     // B finalises it after adding a line that was not on the order
-    const extra: SyncRecord = { type: 'transaction_line', id: 'extra-1', storeId: 'B', otherPartyStoreId: 'C', data: { transactionId: invoiceHeader!.id, itemId: 'zinc', quantity: 5 } };
+    const extra: SyncRecord = {
+      type: 'transaction_line',
+      id: 'extra-1',
+      storeId: 'B',
+      otherPartyStoreId: 'C',
+      data: { transactionId: invoiceHeader!.id, itemId: 'zinc', quantity: 5 },
+    };
     const finalised: TransferDocument = {
       header: { ...invoiceHeader!, data: { ...invoiceHeader!.data, status: 'finalised', serialNumber: 7, lineCount: 2 } },
       lines: [invoiceLine!, extra],
     };
     expect(detectTransfer(topology, finalised.header)).toMatchObject({ kind: 'initiating', transferKind: 'internal-receipt' });
     const [received, ...receivedLines] = created(processInitiatingHalf(topology, CENTRAL, finalised, null));
-    expect(received).toMatchObject({ type: 'goods_received', storeId: 'C', otherPartyStoreId: 'B', data: { purchaseOrderId: 'po-1', linkedTransactionId: invoiceHeader!.id, serialNumber: -1 } });
+    expect(received).toMatchObject({
+      type: 'goods_received',
+      storeId: 'C',
+      otherPartyStoreId: 'B',
+      data: { purchaseOrderId: 'po-1', linkedTransactionId: invoiceHeader!.id, serialNumber: -1 },
+    });
     expect(receivedLines.map((l) => [l.data['itemId'], l.data['quantity'], l.data['purchaseOrderLineId']])).toEqual([
       ['ors', 50, 'po-1-l1'],
       ['zinc', 5, null],
@@ -96,7 +125,15 @@ describe('transfer rules (docs/sync-rules.md table X)', () => {
   });
 
   it('a header whose lines have not all arrived waits, so a transfer never appears without its lines', () => {
-    const invoice = customerInvoice({ from: 'B', to: 'C', lines: [{ itemId: 'a', quantity: 1 }, { itemId: 'b', quantity: 2 }, { itemId: 'c', quantity: 3 }] });
+    const invoice = customerInvoice({
+      from: 'B',
+      to: 'C',
+      lines: [
+        { itemId: 'a', quantity: 1 },
+        { itemId: 'b', quantity: 2 },
+        { itemId: 'c', quantity: 3 },
+      ],
+    });
     const partial = { header: invoice.header, lines: invoice.lines.slice(0, 1) };
     const result = processInitiatingHalf(topology, CENTRAL, partial, null);
     expect(result).toMatchObject({ ok: true, value: { kind: 'pending' } });
@@ -119,18 +156,26 @@ describe('transfer rules (docs/sync-rules.md table X)', () => {
     expect(result).toMatchObject({ ok: false, error: { code: 'transfer.store-has-no-copy', recordId: 'ci-f' } });
     if (!result.ok) {
       expect(result.error.message).toMatch(/store F "Store F" has no copy on site 3 "Remote site 2"/);
-      expect(result.error.fix).toBe('On the central, give store F "Store F" a transfer copy on site 3 "Remote site 2"; the transfer is then completed on the next sync.');
+      expect(result.error.fix).toBe(
+        'On the central, give store F "Store F" a transfer copy on site 3 "Remote site 2"; the transfer is then completed on the next sync.',
+      );
     }
   });
 
   it('a transfer to an unknown store is refused', () => {
-    expect(processInitiatingHalf(topology, CENTRAL, customerInvoice({ from: 'B', to: 'NOPE' }), null)).toMatchObject({ ok: false, error: { code: 'transfer.unknown-store' } });
+    expect(processInitiatingHalf(topology, CENTRAL, customerInvoice({ from: 'B', to: 'NOPE' }), null)).toMatchObject({
+      ok: false,
+      error: { code: 'transfer.unknown-store' },
+    });
   });
 
   it('lines of another header are refused', () => {
     const a = customerInvoice({ from: 'B', to: 'C' });
     const b = customerInvoice({ from: 'B', to: 'C' });
-    expect(processInitiatingHalf(topology, CENTRAL, { header: a.header, lines: b.lines }, null)).toMatchObject({ ok: false, error: { code: 'transfer.line-not-of-header' } });
+    expect(processInitiatingHalf(topology, CENTRAL, { header: a.header, lines: b.lines }, null)).toMatchObject({
+      ok: false,
+      error: { code: 'transfer.line-not-of-header' },
+    });
   });
 
   it('same-site transfers are completed by the site itself; others only by the central', () => {
@@ -139,7 +184,10 @@ describe('transfer rules (docs/sync-rules.md table X)', () => {
     expect(transferProcessingSite(topology, same, alsoOn3).site.id).toBe(3);
     const onSite3 = processInitiatingHalf(topology, 3, customerInvoice({ from: 'C', to: 'D' }), null);
     expect(onSite3).toMatchObject({ ok: true, value: { kind: 'created' } });
-    expect(processInitiatingHalf(topology, 3, customerInvoice({ from: 'C', to: 'B' }), null)).toMatchObject({ ok: false, error: { code: 'transfer.wrong-processing-site' } });
+    expect(processInitiatingHalf(topology, 3, customerInvoice({ from: 'C', to: 'B' }), null)).toMatchObject({
+      ok: false,
+      error: { code: 'transfer.wrong-processing-site' },
+    });
   });
 
   it('the responding site numbers the responding half and sends a log message back to the initiating store', () => {
@@ -149,7 +197,12 @@ describe('transfer rules (docs/sync-rules.md table X)', () => {
     const numbered = assignTransferNumber(topology, 3, header!, 41);
     if (!numbered.ok) throw new Error(numbered.error.message);
     expect(numbered.value.header.data['serialNumber']).toBe(41);
-    expect(numbered.value.logMessage).toMatchObject({ type: 'message', storeId: 'C', otherPartyStoreId: 'B', data: { initiatingRecordId: 'ci-9', respondingSerialNumber: 41 } });
+    expect(numbered.value.logMessage).toMatchObject({
+      type: 'message',
+      storeId: 'C',
+      otherPartyStoreId: 'B',
+      data: { initiatingRecordId: 'ci-9', respondingSerialNumber: 41 },
+    });
     expect(awaitsTransferNumber(topology, 3, numbered.value.header)).toBe(false);
     expect(assignTransferNumber(topology, 3, numbered.value.header, 42)).toMatchObject({ ok: false, error: { code: 'transfer.not-awaiting-number' } });
     expect(assignTransferNumber(topology, 2, header!, 42)).toMatchObject({ ok: false, error: { code: 'transfer.not-active-here' } });

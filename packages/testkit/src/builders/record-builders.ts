@@ -38,7 +38,14 @@ interface DocumentSpec {
   readonly data?: Record<string, unknown>;
 }
 
-function document(type: string, lineType: string, headerField: string, quantityField: string, spec: DocumentSpec, data: Record<string, unknown>): TransferDocument {
+function document(
+  type: string,
+  lineType: string,
+  headerField: string,
+  quantityField: string,
+  spec: DocumentSpec,
+  data: Record<string, unknown>,
+): TransferDocument {
   const id = spec.id ?? nextId(type);
   const lines = (spec.lines ?? [{ itemId: 'item-1', quantity: 10 }]).map((l, i) => ({
     type: lineType,
@@ -48,7 +55,13 @@ function document(type: string, lineType: string, headerField: string, quantityF
     data: { [headerField]: id, itemId: l.itemId, [quantityField]: l.quantity },
   }));
   return {
-    header: { type, id, storeId: spec.from, otherPartyStoreId: spec.to, data: { status: spec.status ?? 'finalised', serialNumber: 1, lineCount: lines.length, ...data, ...spec.data } },
+    header: {
+      type,
+      id,
+      storeId: spec.from,
+      otherPartyStoreId: spec.to,
+      data: { status: spec.status ?? 'finalised', serialNumber: 1, lineCount: lines.length, ...data, ...spec.data },
+    },
     lines,
   };
 }

@@ -1,11 +1,4 @@
-import {
-  buildTopology,
-  orThrow,
-  type SiteId,
-  type SiteInput,
-  type StoreInput,
-  type Topology,
-} from '@sitesync/domain';
+import { buildTopology, orThrow, type SiteId, type SiteInput, type StoreInput, type Topology } from '@sitesync/domain';
 
 /** The sites of seed 002's "mSupply Sync Example": the sync server and two remote sites. */
 export const SEED_SITES = {
@@ -38,8 +31,26 @@ export function seedStoreInputs(): StoreInput[] {
   const { syncServer, remote1, remote2 } = SEED_SITES;
   return [
     { id: 'A', code: 'A', name: 'Store A', activeSiteId: syncServer, copies: [{ siteId: remote1, type: 'collector' }] },
-    { id: 'B', code: 'B', name: 'Store B', activeSiteId: remote1, copies: [{ siteId: syncServer, type: 'collector' }, { siteId: remote2, type: 'transfer' }] },
-    { id: 'C', code: 'C', name: 'Store C', activeSiteId: remote2, copies: [{ siteId: syncServer, type: 'collector' }, { siteId: remote1, type: 'transfer' }] },
+    {
+      id: 'B',
+      code: 'B',
+      name: 'Store B',
+      activeSiteId: remote1,
+      copies: [
+        { siteId: syncServer, type: 'collector' },
+        { siteId: remote2, type: 'transfer' },
+      ],
+    },
+    {
+      id: 'C',
+      code: 'C',
+      name: 'Store C',
+      activeSiteId: remote2,
+      copies: [
+        { siteId: syncServer, type: 'collector' },
+        { siteId: remote1, type: 'transfer' },
+      ],
+    },
     { id: 'D', code: 'D', name: 'Store D', activeSiteId: remote2, copies: [{ siteId: syncServer, type: 'collector' }] },
     { id: 'E', code: 'E', name: 'Store E', activeSiteId: syncServer },
     { id: 'F', code: 'F', name: 'Store F', activeSiteId: remote1, copies: [{ siteId: syncServer, type: 'transfer' }] },

@@ -1,0 +1,300 @@
+import {
+  buildTopology,
+  type BufferedRecord,
+  type Change,
+  type ChangeFeed,
+  type ChangeOrigin,
+  type InboundBuffer,
+  type IssueLog,
+  type RecordError,
+  type RecordStore,
+  type RuleViolation,
+  type SiteId,
+  type StoreId,
+  type SyncIssue,
+  type SyncRecord,
+  type SyncStorage,
+  type Topology,
+  type TopologyInput,
+  type TopologyRepository,
+  type UnitOfWork,
+} from '@sitesync/domain';
+import { deepCopy } from './deep-copy';
+
+/**
+ * Everything an in-memory installation stores, in one plain object that `structuredClone` can copy
+ * (a unit of work snapshots it and puts it back if the work throws). The port classes below share
+ * one of these and always reach their collections through it, never through a cached reference,
+ * so that putting a snapshot back is seen by all of them.
+ */
+export interface InMemoryState {
+  /** the saved topology as plain data (`Topology.toInput()`), null until saved */
+  topology: TopologyInput | null;
+  passwordHashes: Map<SiteId, string>;
+  /** type -> id -> record */
+  records: Map<string, Map<string, SyncRecord>>;
+  /** JSON [storeId, type] -> the last serial number handed out */
+  serialNumbers: Map<string, number>;
+  /** the change feed: `changes[i].cursor === BigInt(i + 1)` */
+  changes: Change[];
+  /** consumer -> cursor */
+  consumers: Map<string, bigint>;
+  /** every batch id ever staged */
+  stagedBatches: Set<string>;
+  /** the seq of the last staged record (0n when none) */
+  lastSeq: bigint;
+  /** seq -> record not yet applied, in seq order */
+  buffered: Map<bigint, BufferedRecord>;
+  /** key -> open issue */
+  issues: Map<string, SyncIssue>;
+}
+
+/** An empty installation. */
+export function createInMemoryState(): InMemoryState {
+  return {
+    topology: null,
+    passwordHashes: new Map(),
+    records: new Map(),
+    serialNumbers: new Map(),
+    changes: [],
+    consumers: new Map(),
+    stagedBatches: new Set(),
+    lastSeq: 0n,
+    buffered: new Map(),
+    issues: new Map(),
+  };
+}
+
+/** The in-memory storage: `storage` applies each call at once; `run` applies a unit of work atomically. */
+export interface InMemoryStorage extends UnitOfWork {
+  /** the non-transactional view: each call applies at once */
+  readonly storage: SyncStorage;
+}
+
+/**
+ * Storage for tests and the demo, with the semantics of the real ports: records are copied on the
+ * way in and out, upserts append to the change feed, and `run` is all-or-nothing.
+ *
+ * `run` serializes units of work (one at a time, in call order), snapshots the whole state before
+ * each one and puts the snapshot back if the work throws. Two consequences, as with a database
+ * holding one big lock: a `run` started inside another `run` waits for the outer one and so never
+ * finishes (do not nest them); and writes made through `storage` while a unit of work is running
+ * are lost if that unit of work fails.
+ */
+export function createInMemoryStorage(): InMemoryStorage {
+  const state = createInMemoryState();
+  const storage: SyncStorage = {
+    topology: new InMemoryTopologyRepository(state),
+    records: new InMemoryRecordStore(state),
+    changes: new InMemoryChangeFeed(state),
+    inbound: new InMemoryInboundBuffer(state),
+    issues: new InMemoryIssueLog(state),
+  };
+  // The tail of the queue of units of work; it never rejects, so one failure does not block the rest.
+  let tail: Promise<void> = Promise.resolve();
+
+  const runNow = async <T>(work: (storage: SyncStorage) => Promise<T>): Promise<T> => {
+    const snapshot = deepCopy(state);
+    try {
+      return await work(storage);
+    } catch (error) {
+      Object.assign(state, snapshot);
+      throw error;
+    }
+  };
+
+  return {
+    storage,
+    run<T>(work: (storage: SyncStorage) => Promise<T>): Promise<T> {
+      const result = tail.then(() => runNow(work));
+      tail = result.then(
+        () => undefined,
+        () => undefined,
+      );
+      return result;
+    },
+  };
+}
+
+export class InMemoryTopologyRepository implements TopologyRepository {
+  constructor(private readonly state: InMemoryState) {}
+
+  load(): Promise<Topology | null> {
+    const input = this.state.topology;
+    if (input === null) return Promise.resolve(null);
+    const built = buildTopology(deepCopy(input));
+    if (!built.ok) {
+      const problems = built.error.map((v) => `${v.code}: ${v.message}`).join('\n');
+      return Promise.reject(new Error(`the stored topology breaks topology rules:\n${problems}`));
+    }
+    return Promise.resolve(built.value);
+  }
+
+  save(topology: Topology): Promise<void> {
+    this.state.topology = deepCopy(topology.toInput());
+    return Promise.resolve();
+  }
+
+  passwordHash(siteId: SiteId): Promise<string | null> {
+    return Promise.resolve(this.state.passwordHashes.get(siteId) ?? null);
+  }
+
+  setPasswordHash(siteId: SiteId, hash: string): Promise<void> {
+    this.state.passwordHashes.set(siteId, hash);
+    return Promise.resolve();
+  }
+}
+
+export class InMemoryRecordStore implements RecordStore {
+  constructor(private readonly state: InMemoryState) {}
+
+  get(type: string, id: string): Promise<SyncRecord | null> {
+    const record = this.state.records.get(type)?.get(id);
+    return Promise.resolve(record === undefined ? null : deepCopy(record));
+  }
+
+  upsert(records: readonly SyncRecord[], origin: ChangeOrigin): Promise<void> {
+    // Copy everything first: a record that cannot be copied throws before anything is written.
+    const stored = records.map((r) => deepCopy(r));
+    const logged = records.map((r) => deepCopy(r));
+    const { sourceSiteId, viaSync } = origin;
+    const { state } = this;
+    stored.forEach((record, i) => {
+      let table = state.records.get(record.type);
+      if (table === undefined) {
+        table = new Map();
+        state.records.set(record.type, table);
+      }
+      table.set(record.id, record);
+      state.changes.push({ cursor: BigInt(state.changes.length + 1), sourceSiteId, viaSync, record: logged[i]! });
+    });
+    return Promise.resolve();
+  }
+
+  findByField(type: string, field: string, value: string): Promise<readonly SyncRecord[]> {
+    const found = this.sorted(type).filter((r) => r.data[field] === value);
+    return Promise.resolve(found.map((r) => deepCopy(r)));
+  }
+
+  list(type: string, options: { readonly afterId?: string; readonly limit: number }): Promise<readonly SyncRecord[]> {
+    const { afterId } = options;
+    const limit = Math.max(0, Math.floor(options.limit));
+    const after = afterId === undefined ? this.sorted(type) : this.sorted(type).filter((r) => r.id > afterId);
+    return Promise.resolve(after.slice(0, limit).map((r) => deepCopy(r)));
+  }
+
+  nextSerialNumber(storeId: StoreId, type: string): Promise<number> {
+    const key = JSON.stringify([storeId, type]);
+    const next = (this.state.serialNumbers.get(key) ?? 0) + 1;
+    this.state.serialNumbers.set(key, next);
+    return Promise.resolve(next);
+  }
+
+  /** The records of a type in id order (code-unit order, as a binary collation would sort them). */
+  private sorted(type: string): SyncRecord[] {
+    const table = this.state.records.get(type);
+    if (table === undefined) return [];
+    return [...table.values()].sort((a, b) => compare(a.id, b.id));
+  }
+}
+
+export class InMemoryChangeFeed implements ChangeFeed {
+  constructor(private readonly state: InMemoryState) {}
+
+  read(after: bigint, limit: number): Promise<readonly Change[]> {
+    const count = Math.max(0, Math.floor(limit));
+    // Cursors are 1n, 2n, ... so the change after cursor c is at index c.
+    const start = after <= 0n ? 0 : after >= BigInt(this.state.changes.length) ? this.state.changes.length : Number(after);
+    return Promise.resolve(deepCopy(this.state.changes.slice(start, start + count)));
+  }
+
+  head(): Promise<bigint> {
+    return Promise.resolve(BigInt(this.state.changes.length));
+  }
+
+  cursorOf(consumer: string): Promise<bigint> {
+    return Promise.resolve(this.state.consumers.get(consumer) ?? 0n);
+  }
+
+  advance(consumer: string, cursor: bigint): Promise<void> {
+    const current = this.state.consumers.get(consumer) ?? 0n;
+    if (cursor < current) {
+      return Promise.reject(new Error(`change feed: consumer "${consumer}" is at cursor ${current}; it cannot move back to ${cursor}`));
+    }
+    this.state.consumers.set(consumer, cursor);
+    return Promise.resolve();
+  }
+}
+
+export class InMemoryInboundBuffer implements InboundBuffer {
+  constructor(private readonly state: InMemoryState) {}
+
+  stage(batchId: string, sourceSiteId: SiteId, records: readonly SyncRecord[]): Promise<{ readonly staged: number; readonly duplicate: boolean }> {
+    const { state } = this;
+    if (state.stagedBatches.has(batchId)) return Promise.resolve({ staged: 0, duplicate: true });
+    const copies = records.map((r) => deepCopy(r));
+    state.stagedBatches.add(batchId);
+    for (const record of copies) {
+      state.lastSeq += 1n;
+      state.buffered.set(state.lastSeq, { seq: state.lastSeq, batchId, sourceSiteId, record, attempts: 0, lastError: null });
+    }
+    return Promise.resolve({ staged: copies.length, duplicate: false });
+  }
+
+  pending(limit: number): Promise<readonly BufferedRecord[]> {
+    const count = Math.max(0, Math.floor(limit));
+    return Promise.resolve(deepCopy(this.inSeqOrder().slice(0, count)));
+  }
+
+  markApplied(seqs: readonly bigint[]): Promise<void> {
+    for (const seq of seqs) this.state.buffered.delete(seq);
+    return Promise.resolve();
+  }
+
+  markFailed(seq: bigint, error: RecordError): Promise<void> {
+    const record = this.state.buffered.get(seq);
+    if (record === undefined) {
+      return Promise.reject(new Error(`inbound buffer: no pending record with seq ${seq} (never staged, or already applied)`));
+    }
+    this.state.buffered.set(seq, { ...record, attempts: record.attempts + 1, lastError: deepCopy(error) });
+    return Promise.resolve();
+  }
+
+  failures(): Promise<readonly BufferedRecord[]> {
+    return Promise.resolve(deepCopy(this.inSeqOrder().filter((r) => r.lastError !== null)));
+  }
+
+  private inSeqOrder(): BufferedRecord[] {
+    return [...this.state.buffered.values()].sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
+  }
+}
+
+export class InMemoryIssueLog implements IssueLog {
+  constructor(private readonly state: InMemoryState) {}
+
+  report(key: string, violation: RuleViolation, at: Date): Promise<void> {
+    const existing = this.state.issues.get(key);
+    const seen = new Date(at.getTime());
+    this.state.issues.set(
+      key,
+      existing === undefined
+        ? { key, violation: deepCopy(violation), firstSeenAt: seen, lastSeenAt: seen, occurrences: 1 }
+        : { key, violation: deepCopy(violation), firstSeenAt: existing.firstSeenAt, lastSeenAt: seen, occurrences: existing.occurrences + 1 },
+    );
+    return Promise.resolve();
+  }
+
+  resolve(key: string): Promise<void> {
+    this.state.issues.delete(key);
+    return Promise.resolve();
+  }
+
+  open(): Promise<readonly SyncIssue[]> {
+    const issues = [...this.state.issues.values()].sort((a, b) => compare(a.key, b.key));
+    return Promise.resolve(deepCopy(issues));
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

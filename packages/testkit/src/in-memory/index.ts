@@ -1,0 +1,13 @@
+export {
+  createInMemoryState,
+  createInMemoryStorage,
+  InMemoryChangeFeed,
+  InMemoryInboundBuffer,
+  InMemoryIssueLog,
+  InMemoryRecordStore,
+  InMemoryTopologyRepository,
+  type InMemoryState,
+  type InMemoryStorage,
+} from './in-memory-storage';
+export { ManualClock, PlainTestPasswordHasher, SequentialIdGenerator } from './services';
+export { InMemoryCentralSyncGateway, quarantineKey, type InMemoryCentral, type InMemoryCentralSyncGatewayOptions } from './in-memory-central-sync-gateway';

@@ -1,0 +1,2 @@
+export * from './builders/index';
+export * from './in-memory/index';
