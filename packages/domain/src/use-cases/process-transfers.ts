@@ -56,6 +56,15 @@ export async function processTransfers(
     refused: [] as TransferReport['refused'][number][],
   };
   const batchSize = options.batchSize ?? 200;
+  // Transfers refused earlier (kept in the issue log) are tried again first: once the
+  // configuration is fixed they complete without waiting for another change to the record.
+  await deps.unitOfWork.run(async (storage) => {
+    for (const issue of await storage.issues.open()) {
+      if (!issue.violation.code.startsWith('transfer.')) continue;
+      const [type, ...rest] = issue.key.split(':');
+      if (type && isTransferHeaderType(type)) await processOne(storage, topology, siteId, { type, id: rest.join(':') }, deps.clock.now(), report);
+    }
+  });
   for (;;) {
     const more = await deps.unitOfWork.run(async (storage) => {
       const cursor = await storage.changes.cursorOf(TRANSFER_PROCESSOR);
