@@ -148,7 +148,11 @@ function receipt(topology: Topology, site: Site, c: ClassifiedRecord, context: R
       if (record.type === 'store') {
         if (isCentral || hasRole(site, 'primary'))
           return yes('store-record-to-copies', `Every store exists on the central and on the primary, so ${owner}'s store record goes there.`);
-        if (syncType !== 'none') return yes('store-record-to-copies', `The store record goes to every site holding the store; ${owner} is ${syncType} here.`);
+        if (syncType !== 'none')
+          return yes(
+            'store-record-to-copies',
+            `The store record goes to every site holding the store; ${owner} is ${syncType === 'active' ? 'active' : `a ${syncType} copy`} here.`,
+          );
         return no('store-record-withheld', `The store record goes only to sites holding the store; ${owner} has no copy here.`);
       }
       if (syncType === 'active') return yes('central-store-to-active-site', `${label} is central store data of ${owner}, which is active here.`);
