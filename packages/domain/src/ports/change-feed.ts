@@ -8,14 +8,16 @@ export interface Change extends ChangeOrigin {
 }
 
 /**
- * The ordered log of changes, read by consumers (push, each site's pull, transfer processing), each
- * with its own cursor. A reader never misses a change, even one whose transaction committed after
- * a later-numbered change was read.
+ * The ordered feed of changed records, read by consumers (push, each site's pull, transfer
+ * processing), each with its own cursor. Every write of a record gives it a new cursor, greater than
+ * every cursor a reader has seen; `read` returns each record changed after the cursor once, in its
+ * latest version (several writes of one record between two reads arrive as one change). A reader
+ * never misses a change, even one whose transaction committed after a later-numbered one was read.
  */
 export interface ChangeFeed {
-  /** Changes after `cursor` in cursor order, at most `limit`. */
+  /** Records changed after `cursor`, each once in its latest version, in cursor order, at most `limit`. */
   read(after: bigint, limit: number): Promise<readonly Change[]>;
-  /** The last cursor handed out (0n on an empty feed). */
+  /** The greatest cursor a reader can see now (0n on an empty feed). */
   head(): Promise<bigint>;
   /** Where a consumer is (0n if it never advanced). */
   cursorOf(consumer: string): Promise<bigint>;
