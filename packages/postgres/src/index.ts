@@ -1,0 +1,3 @@
+export * from './postgres-migrations';
+export * from './postgres-sync-storage';
+export * from './pglite-pool';

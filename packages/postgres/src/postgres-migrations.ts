@@ -1,0 +1,59 @@
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+/** Forward-only migrations of the central's Postgres schema (server or PGlite), applied on open. */
+export const POSTGRES_MIGRATIONS: Record<string, Migration> = {
+  '0001_initial': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      for (const statement of [
+        sql`create sequence sync_write_order`,
+        sql`create table sync_record (
+          type text not null,
+          id text not null,
+          store_id text,
+          other_party_store_id text,
+          patient_id text,
+          home_store_id text,
+          deleted boolean not null default false,
+          data jsonb not null,
+          source_site_id integer not null,
+          via_sync boolean not null,
+          write_order bigint not null default nextval('sync_write_order'),
+          seq bigint,
+          primary key (type, id)
+        )`,
+        sql`create unique index sync_record_seq on sync_record (seq) where seq is not null`,
+        sql`create index sync_record_unsequenced on sync_record (write_order) where seq is null`,
+        // A rewritten record goes to the end of the write order, so the feed keeps write order.
+        sql`create function sync_record_rewritten() returns trigger language plpgsql as $$
+          begin
+            if new.seq is null then new.write_order := nextval('sync_write_order'); end if;
+            return new;
+          end $$`,
+        sql`create trigger sync_record_rewritten before update on sync_record for each row execute function sync_record_rewritten()`,
+        sql`create table sync_feed_state (id integer primary key, last_seq bigint not null)`,
+        sql`insert into sync_feed_state (id, last_seq) values (1, 0)`,
+        sql`create table sync_consumer (consumer text primary key, cursor text not null)`,
+        sql`create table sync_serial (store_id text not null, type text not null, last integer not null, primary key (store_id, type))`,
+        sql`create table sync_inbound_batch (batch_id text primary key, source_site_id integer not null, staged_at timestamptz not null)`,
+        sql`create table sync_inbound (
+          seq bigint generated always as identity primary key,
+          batch_id text not null,
+          source_site_id integer not null,
+          record jsonb not null,
+          attempts integer not null default 0,
+          last_error jsonb
+        )`,
+        sql`create table sync_issue (key text primary key, violation jsonb not null, first_seen_at timestamptz not null, last_seen_at timestamptz not null, occurrences integer not null)`,
+        sql`create table sync_site (id integer primary key, doc jsonb not null)`,
+        sql`create table sync_store (id text primary key, doc jsonb not null)`,
+        sql`create table sync_credential (site_id integer primary key, password_hash text not null)`,
+      ]) {
+        await statement.execute(db);
+      }
+    },
+  },
+};
+
+export const postgresMigrationProvider: MigrationProvider = {
+  getMigrations: () => Promise.resolve(POSTGRES_MIGRATIONS),
+};

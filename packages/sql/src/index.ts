@@ -1,0 +1,3 @@
+export * from './schema';
+export * from './sql-flavour';
+export * from './kysely-sync-storage';

@@ -1,0 +1,385 @@
+import {
+  buildTopology,
+  type BufferedRecord,
+  type Change,
+  type ChangeFeed,
+  type ChangeOrigin,
+  type InboundBuffer,
+  type IssueLog,
+  type RecordError,
+  type RecordStore,
+  type RuleViolation,
+  type Site,
+  type SiteId,
+  type StoreId,
+  type SyncIssue,
+  type SyncRecord,
+  type SyncStorage,
+  type Topology,
+  type TopologyRepository,
+  type UnitOfWork,
+} from '@sitesync/domain';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { SyncDb, SyncRecordTable } from './schema';
+import { parseBool, parseInt8, parseJson, parseTime, type SqlFlavour } from './sql-flavour';
+
+/** Rows per INSERT statement: under SQLite's and Postgres' bound-parameter limits for every table here. */
+const CHUNK = 500;
+
+/** Storage over Kysely: every port, and a unit of work that is one database transaction. */
+export interface KyselySyncStorage extends UnitOfWork {
+  /** the ports outside any unit of work: each call is its own transaction */
+  readonly storage: SyncStorage;
+}
+
+export function createKyselySyncStorage(db: Kysely<SyncDb>, flavour: SqlFlavour): KyselySyncStorage {
+  return {
+    storage: portsOver(db, flavour),
+    run: <T>(work: (storage: SyncStorage) => Promise<T>): Promise<T> =>
+      db.isTransaction ? work(portsOver(db, flavour)) : db.transaction().execute((trx) => work(portsOver(trx, flavour))),
+  };
+}
+
+function portsOver(db: Kysely<SyncDb>, flavour: SqlFlavour): SyncStorage {
+  return {
+    topology: new KyselyTopologyRepository(db, flavour),
+    records: new KyselyRecordStore(db, flavour),
+    changes: new KyselyChangeFeed(db, flavour),
+    inbound: new KyselyInboundBuffer(db, flavour),
+    issues: new KyselyIssueLog(db, flavour),
+  };
+}
+
+/** Runs `work` in the caller's transaction, or in a new one. */
+function atomically<T>(db: Kysely<SyncDb>, work: (db: Kysely<SyncDb>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? work(db) : db.transaction().execute(work);
+}
+
+function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+const int8Text = sql<string>`cast(seq as text)`.as('seq_text');
+
+export class KyselyTopologyRepository implements TopologyRepository {
+  constructor(
+    private readonly db: Kysely<SyncDb>,
+    private readonly flavour: SqlFlavour,
+  ) {}
+
+  async load(): Promise<Topology | null> {
+    const sites = await this.db.selectFrom('sync_site').select(['id', 'doc']).orderBy('id').execute();
+    if (sites.length === 0) return null;
+    const stores = await this.db.selectFrom('sync_store').select(['id', 'doc']).orderBy('id').execute();
+    const built = buildTopology({
+      sites: sites.map((row) => {
+        const doc = parseJson(row.doc) as Site & { lastSyncedAt: string | null };
+        return { ...doc, lastSyncedAt: doc.lastSyncedAt === null ? null : parseTime(doc.lastSyncedAt) };
+      }),
+      stores: stores.map((row) => parseJson(row.doc) as Topology['stores'][number]),
+    });
+    if (!built.ok) throw new Error(`the stored topology breaks the rules: ${built.error.map((v) => v.message).join(' ')}`);
+    return built.value;
+  }
+
+  save(topology: Topology): Promise<void> {
+    void this.flavour;
+    return atomically(this.db, async (db) => {
+      await db.deleteFrom('sync_site').execute();
+      await db.deleteFrom('sync_store').execute();
+      for (const part of chunks(topology.sites)) {
+        await db
+          .insertInto('sync_site')
+          .values(part.map((s) => ({ id: s.id, doc: JSON.stringify(s) })))
+          .execute();
+      }
+      for (const part of chunks(topology.stores)) {
+        await db
+          .insertInto('sync_store')
+          .values(part.map((s) => ({ id: s.id, doc: JSON.stringify(s) })))
+          .execute();
+      }
+    });
+  }
+
+  async passwordHash(siteId: SiteId): Promise<string | null> {
+    const row = await this.db.selectFrom('sync_credential').select('password_hash').where('site_id', '=', siteId).executeTakeFirst();
+    return row?.password_hash ?? null;
+  }
+
+  async setPasswordHash(siteId: SiteId, hash: string): Promise<void> {
+    await this.db
+      .insertInto('sync_credential')
+      .values({ site_id: siteId, password_hash: hash })
+      .onConflict((oc) => oc.column('site_id').doUpdateSet({ password_hash: hash }))
+      .execute();
+  }
+}
+
+type RecordRow = Pick<Selectable<SyncRecordTable>, 'type' | 'id' | 'store_id' | 'other_party_store_id' | 'patient_id' | 'home_store_id' | 'deleted' | 'data'>;
+
+/** A row as a record: routing columns that are empty are left out, as are `deleted: false`. */
+export function recordFromRow(row: RecordRow): SyncRecord {
+  return {
+    type: row.type,
+    id: row.id,
+    ...(row.store_id !== null ? { storeId: row.store_id } : {}),
+    ...(row.other_party_store_id !== null ? { otherPartyStoreId: row.other_party_store_id } : {}),
+    ...(row.patient_id !== null ? { patientId: row.patient_id } : {}),
+    ...(row.home_store_id !== null ? { homeStoreId: row.home_store_id } : {}),
+    ...(parseBool(row.deleted) ? { deleted: true } : {}),
+    data: parseJson(row.data) as SyncRecord['data'],
+  };
+}
+
+const RECORD_COLUMNS = ['type', 'id', 'store_id', 'other_party_store_id', 'patient_id', 'home_store_id', 'deleted', 'data'] as const;
+
+export class KyselyRecordStore implements RecordStore {
+  constructor(
+    private readonly db: Kysely<SyncDb>,
+    private readonly flavour: SqlFlavour,
+  ) {}
+
+  async get(type: string, id: string): Promise<SyncRecord | null> {
+    const row = await this.db.selectFrom('sync_record').select(RECORD_COLUMNS).where('type', '=', type).where('id', '=', id).executeTakeFirst();
+    return row ? recordFromRow(row) : null;
+  }
+
+  upsert(records: readonly SyncRecord[], origin: ChangeOrigin): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    // One statement may not touch a row twice: the last write of a record in the batch wins.
+    const latest = new Map<string, SyncRecord>();
+    for (const r of records) {
+      const key = `${r.type}\u0000${r.id}`;
+      latest.delete(key);
+      latest.set(key, r);
+    }
+    const unique = [...latest.values()];
+    const f = this.flavour;
+    return atomically(this.db, async (db) => {
+      const first = await f.reserveCursors(db as never, unique.length);
+      let n = 0n;
+      for (const part of chunks(unique)) {
+        await db
+          .insertInto('sync_record')
+          .values(
+            part.map((r) => ({
+              type: r.type,
+              id: r.id,
+              store_id: r.storeId ?? null,
+              other_party_store_id: r.otherPartyStoreId ?? null,
+              patient_id: r.patientId ?? null,
+              home_store_id: r.homeStoreId ?? null,
+              deleted: f.bool(r.deleted === true),
+              data: JSON.stringify(r.data),
+              source_site_id: origin.sourceSiteId,
+              via_sync: f.bool(origin.viaSync),
+              seq: first === null ? null : f.int8(first + n++),
+            })),
+          )
+          .onConflict((oc) =>
+            oc.columns(['type', 'id']).doUpdateSet((eb) => ({
+              store_id: eb.ref('excluded.store_id'),
+              other_party_store_id: eb.ref('excluded.other_party_store_id'),
+              patient_id: eb.ref('excluded.patient_id'),
+              home_store_id: eb.ref('excluded.home_store_id'),
+              deleted: eb.ref('excluded.deleted'),
+              data: eb.ref('excluded.data'),
+              source_site_id: eb.ref('excluded.source_site_id'),
+              via_sync: eb.ref('excluded.via_sync'),
+              seq: eb.ref('excluded.seq'),
+            })),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async findByField(type: string, field: string, value: string): Promise<readonly SyncRecord[]> {
+    const rows = await this.db
+      .selectFrom('sync_record')
+      .select(RECORD_COLUMNS)
+      .where('type', '=', type)
+      .where(this.flavour.dataField(field), '=', value)
+      .orderBy('id')
+      .execute();
+    return rows.map(recordFromRow);
+  }
+
+  async list(type: string, options: { readonly afterId?: string; readonly limit: number }): Promise<readonly SyncRecord[]> {
+    let query = this.db.selectFrom('sync_record').select(RECORD_COLUMNS).where('type', '=', type);
+    if (options.afterId !== undefined) query = query.where('id', '>', options.afterId);
+    const rows = await query.orderBy('id').limit(options.limit).execute();
+    return rows.map(recordFromRow);
+  }
+
+  async nextSerialNumber(storeId: StoreId, type: string): Promise<number> {
+    const row = await this.db
+      .insertInto('sync_serial')
+      .values({ store_id: storeId, type, last: 1 })
+      .onConflict((oc) => oc.columns(['store_id', 'type']).doUpdateSet({ last: sql`sync_serial.last + 1` }))
+      .returning('last')
+      .executeTakeFirstOrThrow();
+    return Number(row.last);
+  }
+}
+
+export class KyselyChangeFeed implements ChangeFeed {
+  constructor(
+    private readonly db: Kysely<SyncDb>,
+    private readonly flavour: SqlFlavour,
+  ) {}
+
+  async read(after: bigint, limit: number): Promise<readonly Change[]> {
+    await this.flavour.sequence(this.db);
+    const rows = await this.db
+      .selectFrom('sync_record')
+      .select([...RECORD_COLUMNS, 'source_site_id', 'via_sync', int8Text])
+      .where('seq', '>', this.flavour.int8(after))
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({
+      cursor: parseInt8(row.seq_text),
+      sourceSiteId: row.source_site_id,
+      viaSync: parseBool(row.via_sync),
+      record: recordFromRow(row),
+    }));
+  }
+
+  async head(): Promise<bigint> {
+    await this.flavour.sequence(this.db);
+    const row = await this.db.selectFrom('sync_feed_state').select(sql<string>`cast(last_seq as text)`.as('last')).where('id', '=', 1).executeTakeFirst();
+    return row ? parseInt8(row.last) : 0n;
+  }
+
+  async cursorOf(consumer: string): Promise<bigint> {
+    const row = await this.db.selectFrom('sync_consumer').select('cursor').where('consumer', '=', consumer).executeTakeFirst();
+    return row ? parseInt8(row.cursor) : 0n;
+  }
+
+  advance(consumer: string, cursor: bigint): Promise<void> {
+    return atomically(this.db, async (db) => {
+      const row = await db.selectFrom('sync_consumer').select('cursor').where('consumer', '=', consumer).executeTakeFirst();
+      const current = row ? parseInt8(row.cursor) : 0n;
+      if (cursor < current) throw new Error(`change feed consumer "${consumer}" is at ${current}: it cannot move back to ${cursor}`);
+      await db
+        .insertInto('sync_consumer')
+        .values({ consumer, cursor: cursor.toString() })
+        .onConflict((oc) => oc.column('consumer').doUpdateSet({ cursor: cursor.toString() }))
+        .execute();
+    });
+  }
+}
+
+export class KyselyInboundBuffer implements InboundBuffer {
+  constructor(
+    private readonly db: Kysely<SyncDb>,
+    private readonly flavour: SqlFlavour,
+  ) {}
+
+  stage(batchId: string, sourceSiteId: SiteId, records: readonly SyncRecord[]): Promise<{ readonly staged: number; readonly duplicate: boolean }> {
+    return atomically(this.db, async (db) => {
+      const inserted = await db
+        .insertInto('sync_inbound_batch')
+        .values({ batch_id: batchId, source_site_id: sourceSiteId, staged_at: this.flavour.time(new Date()) })
+        .onConflict((oc) => oc.column('batch_id').doNothing())
+        .returning('batch_id')
+        .executeTakeFirst();
+      if (!inserted) return { staged: 0, duplicate: true };
+      for (const part of chunks(records)) {
+        await db
+          .insertInto('sync_inbound')
+          .values(part.map((record) => ({ batch_id: batchId, source_site_id: sourceSiteId, record: JSON.stringify(record), attempts: 0, last_error: null })))
+          .execute();
+      }
+      return { staged: records.length, duplicate: false };
+    });
+  }
+
+  async pending(limit: number): Promise<readonly BufferedRecord[]> {
+    const rows = await this.selectBuffered().orderBy('seq').limit(limit).execute();
+    return rows.map(bufferedFromRow);
+  }
+
+  async markApplied(seqs: readonly bigint[]): Promise<void> {
+    for (const part of chunks(seqs)) {
+      await this.db
+        .deleteFrom('sync_inbound')
+        .where(
+          'seq',
+          'in',
+          part.map((s) => this.flavour.int8(s)),
+        )
+        .execute();
+    }
+  }
+
+  async markFailed(seq: bigint, error: RecordError): Promise<void> {
+    const result = await this.db
+      .updateTable('sync_inbound')
+      .set({ attempts: sql`attempts + 1`, last_error: JSON.stringify(error) })
+      .where('seq', '=', this.flavour.int8(seq))
+      .executeTakeFirst();
+    if (result.numUpdatedRows === 0n) throw new Error(`no buffered record ${seq} waits to be applied`);
+  }
+
+  async failures(): Promise<readonly BufferedRecord[]> {
+    const rows = await this.selectBuffered().where('last_error', 'is not', null).orderBy('seq').execute();
+    return rows.map(bufferedFromRow);
+  }
+
+  private selectBuffered() {
+    return this.db.selectFrom('sync_inbound').select(['batch_id', 'source_site_id', 'record', 'attempts', 'last_error', int8Text]);
+  }
+}
+
+function bufferedFromRow(row: { batch_id: string; source_site_id: number; record: unknown; attempts: number; last_error: unknown; seq_text: string }): BufferedRecord {
+  return {
+    seq: parseInt8(row.seq_text),
+    batchId: row.batch_id,
+    sourceSiteId: row.source_site_id,
+    record: parseJson(row.record) as SyncRecord,
+    attempts: Number(row.attempts),
+    lastError: row.last_error === null ? null : (parseJson(row.last_error) as RecordError),
+  };
+}
+
+export class KyselyIssueLog implements IssueLog {
+  constructor(
+    private readonly db: Kysely<SyncDb>,
+    private readonly flavour: SqlFlavour,
+  ) {}
+
+  async report(key: string, violation: RuleViolation, at: Date): Promise<void> {
+    const time = this.flavour.time(at);
+    await this.db
+      .insertInto('sync_issue')
+      .values({ key, violation: JSON.stringify(violation), first_seen_at: time, last_seen_at: time, occurrences: 1 })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet((eb) => ({
+          violation: eb.ref('excluded.violation'),
+          last_seen_at: eb.ref('excluded.last_seen_at'),
+          occurrences: sql`sync_issue.occurrences + 1`,
+        })),
+      )
+      .execute();
+  }
+
+  async resolve(key: string): Promise<void> {
+    await this.db.deleteFrom('sync_issue').where('key', '=', key).execute();
+  }
+
+  async open(): Promise<readonly SyncIssue[]> {
+    const rows = await this.db.selectFrom('sync_issue').selectAll().orderBy('key').execute();
+    return rows.map((row) => ({
+      key: row.key,
+      violation: parseJson(row.violation) as RuleViolation,
+      firstSeenAt: parseTime(row.first_seen_at),
+      lastSeenAt: parseTime(row.last_seen_at),
+      occurrences: Number(row.occurrences),
+    }));
+  }
+}

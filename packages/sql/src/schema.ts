@@ -1,0 +1,97 @@
+import type { ColumnType } from 'kysely';
+
+/**
+ * The tables both engines share, as Kysely sees them. Column types are loose where the engines
+ * differ (SQLite stores booleans as 0/1, JSON as text, time as ISO text; Postgres has boolean, jsonb,
+ * timestamptz); `SqlFlavour` converts both ways, so the repositories are written once.
+ */
+type Json = ColumnType<unknown, string, string>;
+type Bool = ColumnType<boolean | number, boolean | number, boolean | number>;
+type Time = ColumnType<Date | string, Date | string, Date | string>;
+/** int8: pg returns strings, SQLite numbers; written as bigint/number/string */
+type Int8 = ColumnType<string | number | bigint, string | number | bigint, string | number | bigint>;
+
+export interface SyncRecordTable {
+  type: string;
+  id: string;
+  store_id: string | null;
+  other_party_store_id: string | null;
+  patient_id: string | null;
+  home_store_id: string | null;
+  deleted: Bool;
+  data: Json;
+  source_site_id: number;
+  via_sync: Bool;
+  /** the record's place in the change feed (Postgres: null until the sequencer numbers it) */
+  seq: ColumnType<string | number | bigint | null, string | number | bigint | null | undefined, string | number | bigint | null>;
+}
+
+export interface SyncFeedStateTable {
+  id: number;
+  /** the greatest cursor handed out */
+  last_seq: Int8;
+}
+
+export interface SyncConsumerTable {
+  consumer: string;
+  /** decimal text: exact for any 64-bit cursor on every engine */
+  cursor: string;
+}
+
+export interface SyncSerialTable {
+  store_id: string;
+  type: string;
+  last: number;
+}
+
+export interface SyncInboundBatchTable {
+  batch_id: string;
+  source_site_id: number;
+  staged_at: Time;
+}
+
+export interface SyncInboundTable {
+  /** assigned by the database */
+  seq: ColumnType<string | number | bigint, never, never>;
+  batch_id: string;
+  source_site_id: number;
+  record: Json;
+  attempts: number;
+  last_error: ColumnType<unknown, string | null, string | null>;
+}
+
+export interface SyncIssueTable {
+  key: string;
+  violation: Json;
+  first_seen_at: Time;
+  last_seen_at: Time;
+  occurrences: number;
+}
+
+export interface SyncSiteTable {
+  id: number;
+  doc: Json;
+}
+
+export interface SyncStoreTable {
+  id: string;
+  doc: Json;
+}
+
+export interface SyncCredentialTable {
+  site_id: number;
+  password_hash: string;
+}
+
+export interface SyncDb {
+  sync_record: SyncRecordTable;
+  sync_feed_state: SyncFeedStateTable;
+  sync_consumer: SyncConsumerTable;
+  sync_serial: SyncSerialTable;
+  sync_inbound_batch: SyncInboundBatchTable;
+  sync_inbound: SyncInboundTable;
+  sync_issue: SyncIssueTable;
+  sync_site: SyncSiteTable;
+  sync_store: SyncStoreTable;
+  sync_credential: SyncCredentialTable;
+}

@@ -1,0 +1,48 @@
+import type { Kysely, RawBuilder, Transaction } from 'kysely';
+import type { SyncDb } from './schema';
+
+/**
+ * What differs between the engines, and nothing else: value encodings, a JSON field expression, and
+ * how records get their change-feed cursor. The repositories in this package are written once
+ * against it.
+ */
+export interface SqlFlavour {
+  readonly engine: 'sqlite' | 'postgres';
+  bool(value: boolean): boolean | number;
+  time(value: Date): Date | string;
+  /** a 64-bit cursor as a query parameter */
+  int8(value: bigint): bigint | string;
+  /** the text of a field of `sync_record.data` (for `findByField`) */
+  dataField(field: string): RawBuilder<string | null>;
+  /**
+   * Cursors for `count` records written in transaction `trx`, the first of them returned; or null
+   * when the engine numbers records later (`sequence`).
+   */
+  reserveCursors(trx: Transaction<SyncDb>, count: number): Promise<bigint | null>;
+  /** Numbers the committed records still waiting for a cursor (a no-op where cursors are given on write). */
+  sequence(db: Kysely<SyncDb>): Promise<void>;
+}
+
+export function parseJson(value: unknown): unknown {
+  return typeof value === 'string' ? JSON.parse(value) : value;
+}
+
+export function parseBool(value: unknown): boolean {
+  return value === true || value === 1 || value === '1';
+}
+
+export function parseTime(value: unknown): Date {
+  if (value instanceof Date) return value;
+  if (typeof value === 'string' || typeof value === 'number') return new Date(value);
+  throw new Error(`expected a timestamp, got ${typeof value}`);
+}
+
+export function parseInt8(value: unknown): bigint {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new Error(`64-bit value ${value} lost precision: select it as text`);
+    return BigInt(value);
+  }
+  if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
+  throw new Error(`expected a 64-bit integer, got ${String(value)}`);
+}

@@ -1,0 +1,49 @@
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+/** Forward-only migrations of the remote site's SQLite file, applied on open. Never edit one that shipped: add the next. */
+export const SQLITE_MIGRATIONS: Record<string, Migration> = {
+  '0001_initial': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      for (const statement of [
+        sql`create table sync_record (
+          type text not null,
+          id text not null,
+          store_id text,
+          other_party_store_id text,
+          patient_id text,
+          home_store_id text,
+          deleted integer not null default 0,
+          data text not null,
+          source_site_id integer not null,
+          via_sync integer not null,
+          seq integer not null,
+          primary key (type, id)
+        ) without rowid`,
+        sql`create unique index sync_record_seq on sync_record (seq)`,
+        sql`create table sync_feed_state (id integer primary key, last_seq integer not null)`,
+        sql`insert into sync_feed_state (id, last_seq) values (1, 0)`,
+        sql`create table sync_consumer (consumer text primary key, cursor text not null)`,
+        sql`create table sync_serial (store_id text not null, type text not null, last integer not null, primary key (store_id, type))`,
+        sql`create table sync_inbound_batch (batch_id text primary key, source_site_id integer not null, staged_at text not null)`,
+        sql`create table sync_inbound (
+          seq integer primary key autoincrement,
+          batch_id text not null,
+          source_site_id integer not null,
+          record text not null,
+          attempts integer not null default 0,
+          last_error text
+        )`,
+        sql`create table sync_issue (key text primary key, violation text not null, first_seen_at text not null, last_seen_at text not null, occurrences integer not null)`,
+        sql`create table sync_site (id integer primary key, doc text not null)`,
+        sql`create table sync_store (id text primary key, doc text not null)`,
+        sql`create table sync_credential (site_id integer primary key, password_hash text not null)`,
+      ]) {
+        await statement.execute(db);
+      }
+    },
+  },
+};
+
+export const sqliteMigrationProvider: MigrationProvider = {
+  getMigrations: () => Promise.resolve(SQLITE_MIGRATIONS),
+};

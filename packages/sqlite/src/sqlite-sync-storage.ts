@@ -1,0 +1,52 @@
+import { createKyselySyncStorage, type KyselySyncStorage, type SqlFlavour, type SyncDb } from '@sitesync/sql';
+import { Kysely, Migrator, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
+import { sqliteMigrationProvider } from './sqlite-migrations';
+
+/**
+ * SQLite: one writer at a time, so a record gets its change-feed cursor when it is written, from a
+ * counter in the same transaction; cursors therefore become visible in order and the feed has no
+ * gaps. Cursors are stored as INTEGER (exact up to 2^53 here, far beyond any site's writes);
+ * consumer cursors as decimal text, exact for any 64-bit value.
+ */
+export const sqliteFlavour: SqlFlavour = {
+  engine: 'sqlite',
+  bool: (value) => (value ? 1 : 0),
+  time: (value) => value.toISOString(),
+  int8: (value) => value,
+  dataField: (field) => sql<string | null>`json_extract(data, ${`$."${field.replace(/"/g, '""')}"`})`,
+  async reserveCursors(trx, count) {
+    const row = await trx
+      .updateTable('sync_feed_state')
+      .set({ last_seq: sql`last_seq + ${count}` })
+      .where('id', '=', 1)
+      .returning(sql<string>`cast(last_seq as text)`.as('last'))
+      .executeTakeFirstOrThrow();
+    return BigInt(row.last) - BigInt(count) + 1n;
+  },
+  sequence: () => Promise.resolve(),
+};
+
+export interface SqliteSyncStorage extends KyselySyncStorage {
+  readonly db: Kysely<SyncDb>;
+  /** Ends the Kysely instance; the better-sqlite3 database stays the caller's to close. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * Opens sitesync storage on a better-sqlite3 database the caller owns (file or `:memory:`), applying
+ * pending migrations first. The caller chooses pragmas; WAL with `synchronous = NORMAL` is the
+ * recommended setting for a remote site.
+ */
+export async function openSqliteSyncStorage(database: SqliteDatabase): Promise<SqliteSyncStorage> {
+  const db = new Kysely<SyncDb>({ dialect: new SqliteDialect({ database: { prepare: database.prepare.bind(database), close: () => undefined } }) });
+  await migrate(db);
+  return { ...createKyselySyncStorage(db, sqliteFlavour), db, destroy: () => db.destroy() };
+}
+
+async function migrate(db: Kysely<SyncDb>): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider: sqliteMigrationProvider }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`SQLite migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
