@@ -3,12 +3,17 @@ import type { Config } from 'jest';
 const packages = [
   { name: 'domain', dir: 'packages/domain' },
   { name: 'testkit', dir: 'packages/testkit' },
+  { name: 'sqlite', dir: 'packages/sqlite' },
+  { name: 'postgres', dir: 'packages/postgres' },
   { name: 'demo', dir: 'apps/demo' },
 ] as const;
 
 const moduleNameMapper = {
   '^@sitesync/domain$': '<rootDir>/packages/domain/src/index.ts',
   '^@sitesync/testkit$': '<rootDir>/packages/testkit/src/index.ts',
+  '^@sitesync/sql$': '<rootDir>/packages/sql/src/index.ts',
+  '^@sitesync/sqlite$': '<rootDir>/packages/sqlite/src/index.ts',
+  '^@sitesync/postgres$': '<rootDir>/packages/postgres/src/index.ts',
 };
 
 const config: Config = {
