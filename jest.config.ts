@@ -17,6 +17,8 @@ const moduleNameMapper = {
 };
 
 const config: Config = {
+  // PGlite starts in seconds, and the real-server concurrency test runs for a few.
+  testTimeout: 30_000,
   reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.js'],
   projects: packages.map(({ name, dir }) => ({
     displayName: name,

@@ -1,2 +1,3 @@
 export * from './builders/index';
 export * from './in-memory/index';
+export * from './contracts/index';

@@ -35,8 +35,24 @@ export interface InMemoryState {
   records: Map<string, Map<string, SyncRecord>>;
   /** JSON [storeId, type] -> the last serial number handed out */
   serialNumbers: Map<string, number>;
-  /** the change feed: `changes[i].cursor === BigInt(i + 1)` */
-  changes: Change[];
+  /**
+   * The change feed, one entry per record (its latest write): cursor -> change. A record written
+   * again loses its entry and gets a new one with the next cursor.
+   */
+  changes: Map<bigint, Change>;
+  /**
+   * The cursors of the feed in increasing order, for reading from a cursor by binary search. It may
+   * still hold cursors whose entry was replaced since (not in `changes`); they are skipped when
+   * read, and dropped when they become as many as the entries.
+   */
+  changeOrder: bigint[];
+  /** JSON [type, id] -> the cursor of the record's entry in the feed */
+  changeCursorByRecord: Map<string, bigint>;
+  /**
+   * The last cursor handed out (0n when none). A unit of work that fails does not put it back, like
+   * a database sequence: a cursor is never handed out twice.
+   */
+  lastCursor: bigint;
   /** consumer -> cursor */
   consumers: Map<string, bigint>;
   /** every batch id ever staged */
@@ -56,7 +72,10 @@ export function createInMemoryState(): InMemoryState {
     passwordHashes: new Map(),
     records: new Map(),
     serialNumbers: new Map(),
-    changes: [],
+    changes: new Map(),
+    changeOrder: [],
+    changeCursorByRecord: new Map(),
+    lastCursor: 0n,
     consumers: new Map(),
     stagedBatches: new Set(),
     lastSeq: 0n,
@@ -73,16 +92,20 @@ export interface InMemoryStorage extends UnitOfWork {
 
 /**
  * Storage for tests and the demo, with the semantics of the real ports: records are copied on the
- * way in and out, upserts append to the change feed, and `run` is all-or-nothing.
+ * way in and out, each upserted record moves to the end of the change feed with a new cursor, and
+ * `run` is all-or-nothing.
  *
  * `run` serializes units of work (one at a time, in call order), snapshots the whole state before
  * each one and puts the snapshot back if the work throws. Two consequences, as with a database
  * holding one big lock: a `run` started inside another `run` waits for the outer one and so never
  * finishes (do not nest them); and writes made through `storage` while a unit of work is running
  * are lost if that unit of work fails.
+ *
+ * `state` is what the storage keeps (a new, empty one when absent): a caller that passes its own can
+ * look at it directly, as the in-memory storage contract's probe does. A failed unit of work puts
+ * the snapshot back into that same object, so the caller's reference stays valid.
  */
-export function createInMemoryStorage(): InMemoryStorage {
-  const state = createInMemoryState();
+export function createInMemoryStorage(state: InMemoryState = createInMemoryState()): InMemoryStorage {
   const storage: SyncStorage = {
     topology: new InMemoryTopologyRepository(state),
     records: new InMemoryRecordStore(state),
@@ -98,7 +121,9 @@ export function createInMemoryStorage(): InMemoryStorage {
     try {
       return await work(storage);
     } catch (error) {
+      const { lastCursor } = state;
       Object.assign(state, snapshot);
+      state.lastCursor = lastCursor;
       throw error;
     }
   };
@@ -166,8 +191,19 @@ export class InMemoryRecordStore implements RecordStore {
         state.records.set(record.type, table);
       }
       table.set(record.id, record);
-      state.changes.push({ cursor: BigInt(state.changes.length + 1), sourceSiteId, viaSync, record: logged[i]! });
+      const key = JSON.stringify([record.type, record.id]);
+      const previous = state.changeCursorByRecord.get(key);
+      if (previous !== undefined) state.changes.delete(previous);
+      state.lastCursor += 1n;
+      const cursor = state.lastCursor;
+      state.changes.set(cursor, { cursor, sourceSiteId, viaSync, record: logged[i]! });
+      state.changeOrder.push(cursor);
+      state.changeCursorByRecord.set(key, cursor);
     });
+    // Drop the replaced cursors once they are as many as the entries: reading skips at most that many.
+    if (state.changeOrder.length > 2 * state.changes.size + 64) {
+      state.changeOrder = state.changeOrder.filter((cursor) => state.changes.has(cursor));
+    }
     return Promise.resolve();
   }
 
@@ -203,13 +239,19 @@ export class InMemoryChangeFeed implements ChangeFeed {
 
   read(after: bigint, limit: number): Promise<readonly Change[]> {
     const count = Math.max(0, Math.floor(limit));
-    // Cursors are 1n, 2n, ... so the change after cursor c is at index c.
-    const start = after <= 0n ? 0 : after >= BigInt(this.state.changes.length) ? this.state.changes.length : Number(after);
-    return Promise.resolve(deepCopy(this.state.changes.slice(start, start + count)));
+    const { changes, changeOrder } = this.state;
+    const found: Change[] = [];
+    for (let i = firstAfter(changeOrder, after); i < changeOrder.length && found.length < count; i += 1) {
+      const change = changes.get(changeOrder[i]!);
+      if (change !== undefined) found.push(change);
+    }
+    return Promise.resolve(deepCopy(found));
   }
 
   head(): Promise<bigint> {
-    return Promise.resolve(BigInt(this.state.changes.length));
+    // The last cursor of the order is always an entry: only a later write replaces an entry.
+    const { changeOrder } = this.state;
+    return Promise.resolve(changeOrder[changeOrder.length - 1] ?? 0n);
   }
 
   cursorOf(consumer: string): Promise<bigint> {
@@ -293,6 +335,18 @@ export class InMemoryIssueLog implements IssueLog {
     const issues = [...this.state.issues.values()].sort((a, b) => compare(a.key, b.key));
     return Promise.resolve(deepCopy(issues));
   }
+}
+
+/** The index of the first cursor greater than `after` in increasing `cursors` (their length if none). */
+function firstAfter(cursors: readonly bigint[], after: bigint): number {
+  let low = 0;
+  let high = cursors.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (cursors[middle]! <= after) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 function compare(a: string, b: string): number {

@@ -1,5 +1,5 @@
 import { buildTopology, type RuleViolation, type SyncRecord, type SyncStorage } from '@sitesync/domain';
-import { createInMemoryStorage, type InMemoryStorage } from '../../src/in-memory/index';
+import { createInMemoryState, createInMemoryStorage, type InMemoryState, type InMemoryStorage } from '../../src/in-memory/index';
 
 const stockLine = (id: string, data: Record<string, unknown> = {}): SyncRecord => ({
   type: 'stock_line',
@@ -28,11 +28,13 @@ async function observe(storage: SyncStorage) {
 }
 
 describe('InMemoryStorage', () => {
+  let state: InMemoryState;
   let central: InMemoryStorage;
   let storage: SyncStorage;
 
   beforeEach(() => {
-    central = createInMemoryStorage();
+    state = createInMemoryState();
+    central = createInMemoryStorage(state);
     storage = central.storage;
   });
 
@@ -118,22 +120,92 @@ describe('InMemoryStorage', () => {
   });
 
   describe('change feed', () => {
-    it('appends one change per upserted record, with increasing bigint cursors and the origin', async () => {
+    it('gives each upserted record a change with the next bigint cursor (1n, 2n, ...) and the origin', async () => {
       expect(await storage.changes.head()).toBe(0n);
       expect(await storage.changes.read(0n, 10)).toEqual([]);
 
       await storage.records.upsert([stockLine('sl-1'), stockLine('sl-2')], { sourceSiteId: 2, viaSync: false });
-      await storage.records.upsert([stockLine('sl-1', { quantity: 5 })], { sourceSiteId: 3, viaSync: true });
+      await storage.records.upsert([stockLine('sl-3')], { sourceSiteId: 3, viaSync: true });
 
       const changes = await storage.changes.read(0n, 10);
       expect(changes.map((c) => [c.cursor, c.sourceSiteId, c.viaSync, c.record.id])).toEqual([
         [1n, 2, false, 'sl-1'],
         [2n, 2, false, 'sl-2'],
-        [3n, 3, true, 'sl-1'],
+        [3n, 3, true, 'sl-3'],
       ]);
       expect(typeof changes[0]?.cursor).toBe('bigint');
-      expect(changes[2]?.record).toEqual(stockLine('sl-1', { quantity: 5 }));
+      expect(changes[2]?.record).toEqual(stockLine('sl-3'));
       expect(await storage.changes.head()).toBe(3n);
+    });
+
+    it('moves a record written again to the end of the feed: one change, its latest version and origin, a new cursor', async () => {
+      await storage.records.upsert([stockLine('sl-1'), stockLine('sl-2')], { sourceSiteId: 2, viaSync: false });
+      await storage.records.upsert([stockLine('sl-1', { quantity: 5 })], { sourceSiteId: 3, viaSync: true });
+      await storage.records.upsert([stockLine('sl-1', { quantity: 6 })], { sourceSiteId: 3, viaSync: true });
+
+      const changes = await storage.changes.read(0n, 10);
+      expect(changes.map((c) => [c.cursor, c.sourceSiteId, c.viaSync, c.record.id])).toEqual([
+        [2n, 2, false, 'sl-2'],
+        [4n, 3, true, 'sl-1'],
+      ]);
+      expect(changes[1]?.record).toEqual(stockLine('sl-1', { quantity: 6 }));
+      expect(await storage.changes.head()).toBe(4n);
+      // a reader that had read up to the old cursor of sl-1 (1n) gets sl-2 and the new sl-1, once each
+      expect((await storage.changes.read(1n, 10)).map((c) => c.cursor)).toEqual([2n, 4n]);
+      // a reader that had read everything before the rewrites gets only the new sl-1
+      expect((await storage.changes.read(2n, 10)).map((c) => c.cursor)).toEqual([4n]);
+      expect(await storage.changes.read(4n, 10)).toEqual([]);
+    });
+
+    it('keeps one change for a record written twice in one upsert, the last one', async () => {
+      await storage.records.upsert([stockLine('sl-1', { quantity: 1 }), stockLine('sl-2'), stockLine('sl-1', { quantity: 2 })], {
+        sourceSiteId: 2,
+        viaSync: false,
+      });
+
+      const changes = await storage.changes.read(0n, 10);
+      expect(changes.map((c) => [c.cursor, c.record.id, c.record.data['quantity']])).toEqual([
+        [2n, 'sl-2', 10],
+        [3n, 'sl-1', 2],
+      ]);
+    });
+
+    it('tells records of different types with the same id apart', async () => {
+      await storage.records.upsert([stockLine('x'), { type: 'item', id: 'x', data: {} }], { sourceSiteId: 2, viaSync: false });
+      await storage.records.upsert([stockLine('x', { quantity: 1 })], { sourceSiteId: 2, viaSync: false });
+
+      expect((await storage.changes.read(0n, 10)).map((c) => [c.cursor, c.record.type])).toEqual([
+        [2n, 'item'],
+        [3n, 'stock_line'],
+      ]);
+    });
+
+    it('skips replaced entries in a read, limit counting only the changes returned, and drops them as they pile up', async () => {
+      await storage.records.upsert(
+        ['a', 'b', 'c'].map((id) => stockLine(id)),
+        { sourceSiteId: 2, viaSync: false },
+      );
+      for (let i = 1; i <= 500; i += 1) {
+        await storage.records.upsert([stockLine('b', { quantity: i })], { sourceSiteId: 2, viaSync: false });
+      }
+      await storage.records.upsert([stockLine('d')], { sourceSiteId: 2, viaSync: false });
+
+      expect((await storage.changes.read(0n, 2)).map((c) => [c.cursor, c.record.id])).toEqual([
+        [1n, 'a'],
+        [3n, 'c'],
+      ]);
+      const all = await storage.changes.read(0n, 10);
+      expect(all.map((c) => [c.cursor, c.record.id])).toEqual([
+        [1n, 'a'],
+        [3n, 'c'],
+        [503n, 'b'],
+        [504n, 'd'],
+      ]);
+      expect(all[2]?.record.data['quantity']).toBe(500);
+      expect((await storage.changes.read(3n, 1)).map((c) => c.cursor)).toEqual([503n]);
+      expect(await storage.changes.head()).toBe(504n);
+      expect(state.changes.size).toBe(4);
+      expect(state.changeOrder.length).toBeLessThanOrEqual(2 * 4 + 64);
     });
 
     it('reads changes after a cursor, in cursor order, at most limit', async () => {
@@ -292,6 +364,7 @@ describe('InMemoryStorage', () => {
       await storage.topology.setPasswordHash(2, 'before');
       const before = await observe(storage);
       const failure = new Error('the work failed');
+      let headInFailedWork = 0n;
 
       const run = central.run(async (s) => {
         await s.records.upsert([stockLine('sl-1', { quantity: 0 }), stockLine('sl-2')], { sourceSiteId: 1, viaSync: false });
@@ -304,6 +377,7 @@ describe('InMemoryStorage', () => {
         await s.topology.save(topology.value);
         await s.records.nextSerialNumber('D', 'transaction');
         expect(await s.records.get('stock_line', 'sl-2')).not.toBeNull(); // the work sees its own writes
+        headInFailedWork = await s.changes.head();
         throw failure;
       });
 
@@ -312,9 +386,14 @@ describe('InMemoryStorage', () => {
       // the batch id staged by the failed work is forgotten, and the serial number was not taken
       expect(await storage.inbound.stage('batch-2', 3, [stockLine('sl-8')])).toEqual({ staged: 1, duplicate: false });
       expect(await storage.records.nextSerialNumber('D', 'transaction')).toBe(1);
-      // the feed goes on from where it was
+      // the feed goes on from where it was, and never hands out again a cursor the failed work used
+      expect(headInFailedWork).toBe(3n);
+      expect(await storage.changes.head()).toBe(1n);
       await storage.records.upsert([stockLine('sl-3')], { sourceSiteId: 2, viaSync: false });
-      expect(await storage.changes.head()).toBe(2n);
+      expect((await storage.changes.read(0n, 10)).map((c) => [c.cursor, c.record.id])).toEqual([
+        [1n, 'sl-1'],
+        [4n, 'sl-3'],
+      ]);
     });
 
     it('runs concurrent units of work one after the other, each seeing the writes of the previous one', async () => {
@@ -349,7 +428,8 @@ describe('InMemoryStorage', () => {
 
       await first;
       await expect(failing).rejects.toThrow('boom');
-      expect(await third).toBe(2n);
+      // cursor 2n went to the failed work's write and is not handed out again
+      expect(await third).toBe(3n);
       expect((await storage.records.list('stock_line', { limit: 10 })).map((r) => r.id)).toEqual(['sl-1', 'sl-3']);
     });
   });

@@ -1,0 +1,1 @@
+export { describeStorageContract, type OpenedStorage, type RawProbe, type RawRecordRow, type StorageHarness } from './storage-contract';
