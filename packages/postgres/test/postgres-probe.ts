@@ -9,13 +9,24 @@ export interface Queryable {
 export function postgresProbe(q: Queryable): RawProbe {
   return {
     async recordRow(type, id) {
-      const { rows } = await q.query<{ store_id: string | null; other_party_store_id: string | null; patient_id: string | null; home_store_id: string | null; deleted: boolean; data: unknown }>(
-        'select store_id, other_party_store_id, patient_id, home_store_id, deleted, data from sync_record where type = $1 and id = $2',
-        [type, id],
-      );
+      const { rows } = await q.query<{
+        store_id: string | null;
+        other_party_store_id: string | null;
+        patient_id: string | null;
+        home_store_id: string | null;
+        deleted: boolean;
+        data: unknown;
+      }>('select store_id, other_party_store_id, patient_id, home_store_id, deleted, data from sync_record where type = $1 and id = $2', [type, id]);
       const row = rows[0];
       return row
-        ? { storeId: row.store_id, otherPartyStoreId: row.other_party_store_id, patientId: row.patient_id, homeStoreId: row.home_store_id, deleted: row.deleted, data: row.data }
+        ? {
+            storeId: row.store_id,
+            otherPartyStoreId: row.other_party_store_id,
+            patientId: row.patient_id,
+            homeStoreId: row.home_store_id,
+            deleted: row.deleted,
+            data: row.data,
+          }
         : null;
     },
     async recordCount() {

@@ -161,24 +161,27 @@ export class KyselyRecordStore implements RecordStore {
     return atomically(this.db, async (db) => {
       const first = await f.reserveCursors(db as never, unique.length);
       let n = 0n;
-      for (const part of chunks(unique)) {
+      const rows = unique.map((r) => ({
+        type: r.type,
+        id: r.id,
+        store_id: r.storeId ?? null,
+        other_party_store_id: r.otherPartyStoreId ?? null,
+        patient_id: r.patientId ?? null,
+        home_store_id: r.homeStoreId ?? null,
+        deleted: f.bool(r.deleted === true),
+        data: JSON.stringify(r.data),
+        source_site_id: origin.sourceSiteId,
+        via_sync: f.bool(origin.viaSync),
+        seq: first === null ? null : f.int8(first + n++),
+      }));
+      if (f.writeRecordRows) {
+        f.writeRecordRows(rows);
+        return;
+      }
+      for (const part of chunks(rows)) {
         await db
           .insertInto('sync_record')
-          .values(
-            part.map((r) => ({
-              type: r.type,
-              id: r.id,
-              store_id: r.storeId ?? null,
-              other_party_store_id: r.otherPartyStoreId ?? null,
-              patient_id: r.patientId ?? null,
-              home_store_id: r.homeStoreId ?? null,
-              deleted: f.bool(r.deleted === true),
-              data: JSON.stringify(r.data),
-              source_site_id: origin.sourceSiteId,
-              via_sync: f.bool(origin.viaSync),
-              seq: first === null ? null : f.int8(first + n++),
-            })),
-          )
+          .values(part)
           .onConflict((oc) =>
             oc.columns(['type', 'id']).doUpdateSet((eb) => ({
               store_id: eb.ref('excluded.store_id'),
@@ -251,7 +254,11 @@ export class KyselyChangeFeed implements ChangeFeed {
 
   async head(): Promise<bigint> {
     await this.flavour.sequence(this.db);
-    const row = await this.db.selectFrom('sync_feed_state').select(sql<string>`cast(last_seq as text)`.as('last')).where('id', '=', 1).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('sync_feed_state')
+      .select(sql<string>`cast(last_seq as text)`.as('last'))
+      .where('id', '=', 1)
+      .executeTakeFirst();
     return row ? parseInt8(row.last) : 0n;
   }
 
@@ -336,7 +343,14 @@ export class KyselyInboundBuffer implements InboundBuffer {
   }
 }
 
-function bufferedFromRow(row: { batch_id: string; source_site_id: number; record: unknown; attempts: number; last_error: unknown; seq_text: string }): BufferedRecord {
+function bufferedFromRow(row: {
+  batch_id: string;
+  source_site_id: number;
+  record: unknown;
+  attempts: number;
+  last_error: unknown;
+  seq_text: string;
+}): BufferedRecord {
   return {
     seq: parseInt8(row.seq_text),
     batchId: row.batch_id,

@@ -1,5 +1,5 @@
-import type { Kysely, RawBuilder, Transaction } from 'kysely';
-import type { SyncDb } from './schema';
+import type { Insertable, Kysely, RawBuilder, Transaction } from 'kysely';
+import type { SyncDb, SyncRecordTable } from './schema';
 
 /**
  * What differs between the engines, and nothing else: value encodings, a JSON field expression, and
@@ -21,6 +21,11 @@ export interface SqlFlavour {
   reserveCursors(trx: Transaction<SyncDb>, count: number): Promise<bigint | null>;
   /** Numbers the committed records still waiting for a cursor (a no-op where cursors are given on write). */
   sequence(db: Kysely<SyncDb>): Promise<void>;
+  /**
+   * An engine's faster way to upsert record rows inside the current transaction (SQLite: one
+   * prepared statement reused per row, as the raw driver would); absent, Kysely multi-row inserts are used.
+   */
+  readonly writeRecordRows?: (rows: readonly Insertable<SyncRecordTable>[]) => void;
 }
 
 export function parseJson(value: unknown): unknown {

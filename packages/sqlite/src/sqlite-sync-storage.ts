@@ -1,5 +1,6 @@
 import { createKyselySyncStorage, type KyselySyncStorage, type SqlFlavour, type SyncDb } from '@sitesync/sql';
-import { Kysely, Migrator, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
+import type { Database } from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
 import { sqliteMigrationProvider } from './sqlite-migrations';
 
 /**
@@ -8,7 +9,7 @@ import { sqliteMigrationProvider } from './sqlite-migrations';
  * gaps. Cursors are stored as INTEGER (exact up to 2^53 here, far beyond any site's writes);
  * consumer cursors as decimal text, exact for any 64-bit value.
  */
-export const sqliteFlavour: SqlFlavour = {
+export const sqliteFlavour: Omit<SqlFlavour, 'writeRecordRows'> = {
   engine: 'sqlite',
   bool: (value) => (value ? 1 : 0),
   time: (value) => value.toISOString(),
@@ -37,10 +38,25 @@ export interface SqliteSyncStorage extends KyselySyncStorage {
  * pending migrations first. The caller chooses pragmas; WAL with `synchronous = NORMAL` is the
  * recommended setting for a remote site.
  */
-export async function openSqliteSyncStorage(database: SqliteDatabase): Promise<SqliteSyncStorage> {
+export async function openSqliteSyncStorage(database: Database): Promise<SqliteSyncStorage> {
   const db = new Kysely<SyncDb>({ dialect: new SqliteDialect({ database: { prepare: database.prepare.bind(database), close: () => undefined } }) });
   await migrate(db);
-  return { ...createKyselySyncStorage(db, sqliteFlavour), db, destroy: () => db.destroy() };
+  // Kysely runs every statement on this same connection, so inside its transaction a reused
+  // prepared statement writes in that transaction: the raw driver's own fastest path.
+  const upsert = database.prepare(
+    `insert into sync_record (type, id, store_id, other_party_store_id, patient_id, home_store_id, deleted, data, source_site_id, via_sync, seq)
+     values (@type, @id, @store_id, @other_party_store_id, @patient_id, @home_store_id, @deleted, @data, @source_site_id, @via_sync, @seq)
+     on conflict (type, id) do update set store_id = excluded.store_id, other_party_store_id = excluded.other_party_store_id,
+       patient_id = excluded.patient_id, home_store_id = excluded.home_store_id, deleted = excluded.deleted, data = excluded.data,
+       source_site_id = excluded.source_site_id, via_sync = excluded.via_sync, seq = excluded.seq`,
+  );
+  const flavour: SqlFlavour = {
+    ...sqliteFlavour,
+    writeRecordRows: (rows) => {
+      for (const row of rows) upsert.run(row);
+    },
+  };
+  return { ...createKyselySyncStorage(db, flavour), db, destroy: () => db.destroy() };
 }
 
 async function migrate(db: Kysely<SyncDb>): Promise<void> {
