@@ -51,30 +51,41 @@ function* batches(prefix: string): Generator<SyncRecord[]> {
 }
 
 let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+let peakHeap = 0;
+const sample = () => {
+  const m = process.memoryUsage();
+  peakRss = Math.max(peakRss, m.rss);
+  peakHeap = Math.max(peakHeap, m.heapUsed + m.external);
+};
+const sampler = setInterval(sample, 10);
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
 interface Measure {
   label: string;
   seconds: number;
   peakRss: number;
+  /** peak JS heap + external buffers during the phase: flat if nothing is loaded whole */
+  peakHeap: number;
 }
 
 async function measure(label: string, work: () => Promise<void>): Promise<Measure> {
   global.gc?.();
-  peakRss = process.memoryUsage().rss;
+  peakRss = 0;
+  peakHeap = 0;
+  sample();
   const start = process.hrtime.bigint();
   await work();
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  return { label, seconds, peakRss };
+  sample();
+  return { label, seconds, peakRss, peakHeap };
 }
 
 const rows: string[][] = [];
 function report(engine: string, raw: Measure, ...adapter: Measure[]): void {
   const rate = (m: Measure) => N / m.seconds;
-  rows.push([engine, raw.label, Math.round(rate(raw)).toLocaleString('en'), '1.00', mb(raw.peakRss)]);
-  for (const m of adapter) rows.push([engine, m.label, Math.round(rate(m)).toLocaleString('en'), (rate(m) / rate(raw)).toFixed(2), mb(m.peakRss)]);
+  const row = (m: Measure, ratio: string) => [engine, m.label, Math.round(rate(m)).toLocaleString('en'), ratio, mb(m.peakHeap), mb(m.peakRss)];
+  rows.push(row(raw, '1.00'));
+  for (const m of adapter) rows.push(row(m, (rate(m) / rate(raw)).toFixed(2)));
 }
 
 const RAW_COLUMNS = ['type', 'id', 'store_id', 'data', 'source_site_id', 'via_sync'];
@@ -241,7 +252,7 @@ async function main(): Promise<void> {
   if (engines.includes('pglite')) await benchPglite();
   if (engines.includes('postgres')) await benchPostgres();
   clearInterval(sampler);
-  const header = ['engine', 'path', 'records/s', 'vs raw', 'peak RSS'];
+  const header = ['engine', 'path', 'records/s', 'vs raw', 'peak JS heap', 'peak RSS (process)'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   console.log([line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
