@@ -21,6 +21,21 @@ export const postgresFlavour: SqlFlavour = {
   int8: (value) => value.toString(),
   dataField: (field) => sql<string | null>`data->>${field}`,
   reserveCursors: () => Promise.resolve(null),
+  // One statement per batch, whatever its size: each column travels as one array parameter.
+  async writeRecordRows(db, rows) {
+    const column = <K extends keyof (typeof rows)[number]>(key: K) => rows.map((r) => r[key] ?? null);
+    await sql`
+      insert into sync_record (type, id, store_id, other_party_store_id, patient_id, home_store_id, deleted, data, source_site_id, via_sync, seq)
+      select * from unnest(
+        ${column('type')}::text[], ${column('id')}::text[], ${column('store_id')}::text[], ${column('other_party_store_id')}::text[],
+        ${column('patient_id')}::text[], ${column('home_store_id')}::text[], ${column('deleted')}::boolean[], ${column('data')}::jsonb[],
+        ${column('source_site_id')}::integer[], ${column('via_sync')}::boolean[], ${column('seq')}::bigint[]
+      )
+      on conflict (type, id) do update set store_id = excluded.store_id, other_party_store_id = excluded.other_party_store_id,
+        patient_id = excluded.patient_id, home_store_id = excluded.home_store_id, deleted = excluded.deleted, data = excluded.data,
+        source_site_id = excluded.source_site_id, via_sync = excluded.via_sync, seq = excluded.seq
+    `.execute(db);
+  },
   async sequence(db) {
     const waiting = await sql<{ waiting: boolean }>`select exists (select 1 from sync_record where seq is null) as waiting`.execute(db);
     if (!waiting.rows[0]?.waiting) return;

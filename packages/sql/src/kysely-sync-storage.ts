@@ -175,7 +175,7 @@ export class KyselyRecordStore implements RecordStore {
         seq: first === null ? null : f.int8(first + n++),
       }));
       if (f.writeRecordRows) {
-        f.writeRecordRows(rows);
+        await f.writeRecordRows(db, rows);
         return;
       }
       for (const part of chunks(rows)) {

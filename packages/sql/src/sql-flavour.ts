@@ -22,10 +22,11 @@ export interface SqlFlavour {
   /** Numbers the committed records still waiting for a cursor (a no-op where cursors are given on write). */
   sequence(db: Kysely<SyncDb>): Promise<void>;
   /**
-   * An engine's faster way to upsert record rows inside the current transaction (SQLite: one
-   * prepared statement reused per row, as the raw driver would); absent, Kysely multi-row inserts are used.
+   * An engine's fastest way to upsert record rows in the transaction `db` is in, the same form its
+   * raw driver would use (SQLite: one reused prepared statement; Postgres: `unnest` arrays).
+   * Absent, Kysely multi-row inserts are used.
    */
-  readonly writeRecordRows?: (rows: readonly Insertable<SyncRecordTable>[]) => void;
+  readonly writeRecordRows?: (db: Kysely<SyncDb>, rows: readonly Insertable<SyncRecordTable>[]) => Promise<void>;
 }
 
 export function parseJson(value: unknown): unknown {

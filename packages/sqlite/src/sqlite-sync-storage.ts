@@ -52,8 +52,9 @@ export async function openSqliteSyncStorage(database: Database): Promise<SqliteS
   );
   const flavour: SqlFlavour = {
     ...sqliteFlavour,
-    writeRecordRows: (rows) => {
+    writeRecordRows: (_db, rows) => {
       for (const row of rows) upsert.run(row);
+      return Promise.resolve();
     },
   };
   return { ...createKyselySyncStorage(db, flavour), db, destroy: () => db.destroy() };
