@@ -16,3 +16,6 @@ export * from './ports/index';
 export * from './use-cases/record-local-change';
 export * from './use-cases/process-transfers';
 export * from './use-cases/assign-transfer-numbers';
+export * from './rules/site-auth';
+export * from './use-cases/central-sync';
+export * from './use-cases/remote-sync-cycle';

@@ -1,6 +1,7 @@
 import type { SyncRecord } from '../record';
 import type { SiteId } from '../site';
 import type { StoreId } from '../store';
+import type { TopologyInput } from '../topology';
 import type { SyncType } from '../vocabulary';
 import type { RecordError } from './inbound-buffer';
 
@@ -24,6 +25,8 @@ export interface SiteInfo {
   readonly siteId: SiteId;
   readonly stores: readonly { readonly storeId: StoreId; readonly syncType: SyncType }[];
   readonly omsCentralUrl: string | null;
+  /** the whole topology, without credentials, hardware ids or login counters: remotes apply the same rules */
+  readonly topology?: TopologyInput;
 }
 
 export interface RefusedRecord extends RecordError {
@@ -33,6 +36,8 @@ export interface RefusedRecord extends RecordError {
 
 export interface PushResult {
   readonly batchId: string;
+  /** true when this batch id had been received before: nothing was written again */
+  readonly replayed?: boolean;
   readonly accepted: number;
   /** records refused by the ownership rules; the central keeps them in quarantine */
   readonly refused: readonly RefusedRecord[];

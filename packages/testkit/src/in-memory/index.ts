@@ -10,4 +10,4 @@ export {
   type InMemoryStorage,
 } from './in-memory-storage';
 export { ManualClock, PlainTestPasswordHasher, SequentialIdGenerator } from './services';
-export { InMemoryCentralSyncGateway, quarantineKey, type InMemoryCentral, type InMemoryCentralSyncGatewayOptions } from './in-memory-central-sync-gateway';
+export { InMemoryCentralSyncGateway, type InMemoryCentral, type InMemoryCentralSyncGatewayOptions } from './in-memory-central-sync-gateway';

@@ -1,4 +1,5 @@
 import { buildTopology, type SyncRecord, type Topology } from '@sitesync/domain';
+import { quarantineKey } from '@sitesync/domain';
 import { createInMemoryStorage, InMemoryCentralSyncGateway, ManualClock, type InMemoryStorage } from '../../src/in-memory/index';
 
 function testTopology(): Topology {
@@ -39,7 +40,10 @@ describe('InMemoryCentralSyncGateway', () => {
 
   describe('siteInfo', () => {
     it('lists the stores the site holds with their sync type', async () => {
-      expect(await site2.siteInfo()).toEqual({ siteId: 2, stores: [{ storeId: 'D', syncType: 'active' }], omsCentralUrl: null });
+      const info = await site2.siteInfo();
+      expect(info).toMatchObject({ siteId: 2, stores: [{ storeId: 'D', syncType: 'active' }], omsCentralUrl: null });
+      // the topology comes without hardware ids or login counters
+      expect(info.topology?.sites.every((s) => s.hardwareId === null && s.failedLoginCount === 0)).toBe(true);
       const onCentral = new InMemoryCentralSyncGateway(central, topology, 1);
       expect((await onCentral.siteInfo()).stores).toEqual([
         { storeId: 'D', syncType: 'collector' },
@@ -97,7 +101,7 @@ describe('InMemoryCentralSyncGateway', () => {
       clock.advance(60_000);
       const replay = await site2.push('batch-1', batch);
 
-      expect(replay).toEqual(first);
+      expect(replay).toEqual({ ...first, replayed: true });
       expect(await central.storage.changes.head()).toBe(head);
       expect(await central.storage.issues.open()).toEqual(issues);
     });

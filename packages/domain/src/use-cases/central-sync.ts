@@ -1,0 +1,159 @@
+import type { SyncRecord } from '../record';
+import { recordKey } from '../record';
+import type { RuleViolation } from '../result';
+import { classifyRecord } from '../rules/classify';
+import { decideEdit } from '../rules/edit-rules';
+import { decideReceipt, type RoutingContext } from '../rules/routing-rules';
+import type { SiteId } from '../site';
+import { describeSite } from '../site';
+import type { Topology } from '../topology';
+import type { Change } from '../ports/change-feed';
+import type { PullResult, PushResult, RefusedRecord, SiteInfo } from '../ports/services';
+import type { SyncStorage } from '../ports/unit-of-work';
+
+/** The issue-log key under which the central keeps a record it refused from a site. */
+export function quarantineKey(siteId: SiteId, record: Pick<SyncRecord, 'type' | 'id'>): string {
+  return `quarantine:${siteId}:${recordKey(record)}`;
+}
+
+/** Why the central refuses a pushed record, or null when the pushing site may send it. */
+export function pushRefusal(topology: Topology, siteId: SiteId, record: SyncRecord): RuleViolation | null {
+  const classified = classifyRecord(topology, record);
+  if (!classified.ok) return classified.error;
+  if (classified.value.row.category === 'local') {
+    return {
+      code: 'push.local-data',
+      rule: 'local data never leaves the site where it was entered',
+      message: `${classified.value.row.label} (${record.type} ${record.id}) is local data: ${describeSite(topology.site(siteId)!)} may not send it.`,
+      fix: 'Do not push local records; this is a bug in the sending site.',
+    };
+  }
+  const edit = decideEdit(topology, siteId, record);
+  return edit.ok ? null : edit.error;
+}
+
+/**
+ * The central receives a batch from a site (inside one unit of work). Every record is checked
+ * against the ownership rules for that site: a refused record is kept in quarantine (the issue log,
+ * with its reason) and reported back, and the rest of the batch is stored and routed. A batch id
+ * received before writes nothing again and gets the same answer.
+ */
+export async function acceptPush(
+  storage: SyncStorage,
+  topology: Topology,
+  siteId: SiteId,
+  batchId: string,
+  records: readonly SyncRecord[],
+  now: Date,
+): Promise<PushResult> {
+  const staged = await storage.inbound.stage(batchId, siteId, records);
+  const accepted: SyncRecord[] = [];
+  const refused: RefusedRecord[] = [];
+  for (const record of records) {
+    const refusal = pushRefusal(topology, siteId, record);
+    if (refusal) refused.push({ recordType: record.type, recordId: record.id, code: refusal.code, message: refusal.message, fix: refusal.fix });
+    else accepted.push(record);
+    if (staged.duplicate) continue;
+    if (refusal) await storage.issues.report(quarantineKey(siteId, record), refusal, now);
+    else await storage.issues.resolve(quarantineKey(siteId, record));
+  }
+  if (staged.duplicate) return { batchId, replayed: true, accepted: accepted.length, refused };
+  if (accepted.length > 0) await storage.records.upsert(accepted, { sourceSiteId: siteId, viaSync: true });
+  // The buffer keeps the batch id (replays are recognised); its records are applied now.
+  const pending = await storage.inbound.pending(records.length + 1);
+  await storage.inbound.markApplied(pending.filter((p) => p.batchId === batchId).map((p) => p.seq));
+  return { batchId, accepted: accepted.length, refused };
+}
+
+/** Whether a change goes to `siteId`: routed there by the rules, and not the site's own change coming back. */
+export function changeGoesTo(topology: Topology, siteId: SiteId, change: Change, context: RoutingContext = {}): boolean {
+  if (change.sourceSiteId === siteId) return false;
+  const decision = decideReceipt(topology, siteId, change.record, context);
+  return decision.ok && decision.value.receives;
+}
+
+/**
+ * Serves pulls: the records of the central's feed after the site's cursor that go to the site. The
+ * cursor returned is the last change examined, so a change filtered out is never examined again
+ * for that site and none is skipped. `remaining` is exact when counted; between consecutive pulls of
+ * one site it is carried forward (minus what was sent, plus what arrived since) instead of counting
+ * the whole feed again.
+ */
+export class PullServer {
+  private readonly carried = new Map<SiteId, { readonly after: bigint; readonly head: bigint; readonly remaining: number }>();
+
+  constructor(
+    private readonly context: RoutingContext = {},
+    private readonly pageSize = 2_000,
+  ) {}
+
+  async pull(storage: SyncStorage, topology: Topology, siteId: SiteId, cursor: bigint, limit: number): Promise<PullResult> {
+    const records: SyncRecord[] = [];
+    let nextCursor = cursor;
+    let after = cursor;
+    let full = false;
+    while (!full) {
+      const page = await storage.changes.read(after, this.pageSize);
+      for (const change of page) {
+        nextCursor = change.cursor;
+        if (changeGoesTo(topology, siteId, change, this.context)) records.push(change.record);
+        if (records.length >= limit) {
+          full = true;
+          break;
+        }
+      }
+      if (page.length < this.pageSize) break;
+      after = page[page.length - 1]!.cursor;
+    }
+    const head = await storage.changes.head();
+    // Not full: the feed was examined to its end, so only what arrived meanwhile can remain.
+    const remaining = full
+      ? await this.remainingAfter(storage, topology, siteId, cursor, nextCursor, records.length, head)
+      : await this.count(storage, topology, siteId, nextCursor, head);
+    this.carried.set(siteId, { after: nextCursor, head, remaining });
+    return { records, nextCursor, remaining };
+  }
+
+  private async remainingAfter(
+    storage: SyncStorage,
+    topology: Topology,
+    siteId: SiteId,
+    cursor: bigint,
+    nextCursor: bigint,
+    sent: number,
+    head: bigint,
+  ): Promise<number> {
+    const previous = this.carried.get(siteId);
+    if (previous && previous.after === cursor) {
+      // what waited after `cursor`, plus what arrived since, minus what was just sent
+      return Math.max(0, previous.remaining + (await this.count(storage, topology, siteId, previous.head, head)) - sent);
+    }
+    return this.count(storage, topology, siteId, nextCursor, head);
+  }
+
+  /** How many changes in (after, upTo] go to the site. */
+  private async count(storage: SyncStorage, topology: Topology, siteId: SiteId, after: bigint, upTo: bigint): Promise<number> {
+    let n = 0;
+    let from = after;
+    while (from < upTo) {
+      const page = await storage.changes.read(from, this.pageSize);
+      if (page.length === 0) break;
+      for (const change of page) if (change.cursor <= upTo && changeGoesTo(topology, siteId, change, this.context)) n++;
+      from = page[page.length - 1]!.cursor;
+    }
+    return n;
+  }
+}
+
+/** What a remote site learns from the central about itself, and the topology without secrets. */
+export function siteInfoFor(topology: Topology, siteId: SiteId): SiteInfo {
+  return {
+    siteId,
+    stores: topology.stores.map((s) => ({ storeId: s.id, syncType: topology.syncTypeOn(s.id, siteId) })).filter((s) => s.syncType !== 'none'),
+    omsCentralUrl: topology.omsCentral?.omsCentralUrl ?? null,
+    topology: {
+      sites: topology.sites.map((s) => ({ ...s, hardwareId: null, failedLoginCount: 0, blocked: false })),
+      stores: topology.stores,
+    },
+  };
+}

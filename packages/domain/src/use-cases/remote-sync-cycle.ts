@@ -1,0 +1,123 @@
+import { recordKey, type SyncRecord } from '../record';
+import { classifyRecord } from '../rules/classify';
+import { MAX_REQUEST_SIZE, MIN_REQUEST_SIZE, type SiteId } from '../site';
+import { buildTopology, type Topology } from '../topology';
+import type { CentralSyncGateway, Clock, RefusedRecord } from '../ports/services';
+import type { UnitOfWork } from '../ports/unit-of-work';
+
+/** The remote's change-feed consumer that pushes its own changes. */
+export const PUSH_CONSUMER = 'push';
+/** Where the remote keeps its cursor in the central's feed (a cursor of the central, not of this site). */
+export const CENTRAL_PULL_CURSOR = 'central-pull';
+/** Aim of the request-size adjustment: a few seconds per request. */
+export const TARGET_REQUEST_MS = 2_000;
+
+export type SyncProgress =
+  | { readonly phase: 'push'; readonly sent: number; readonly refused: number }
+  | { readonly phase: 'pull'; readonly received: number; readonly remaining: number; readonly requestSize: number };
+
+export interface SyncCycleReport {
+  readonly pushed: number;
+  readonly refused: readonly RefusedRecord[];
+  readonly pulled: number;
+  /** the request size the next cycle should start with */
+  readonly requestSize: number;
+  readonly topology: Topology;
+}
+
+/** The request size after a request that took `elapsedMs`: towards TARGET_REQUEST_MS, at most x2 or /2, within 10..5000. */
+export function nextRequestSize(current: number, elapsedMs: number, targetMs = TARGET_REQUEST_MS): number {
+  const factor = Math.min(2, Math.max(0.5, targetMs / Math.max(1, elapsedMs)));
+  return Math.min(MAX_REQUEST_SIZE, Math.max(MIN_REQUEST_SIZE, Math.round(current * factor)));
+}
+
+/** Records a remote never pushes: what it received by sync, local data, sync data. */
+function pushable(topology: Topology, record: SyncRecord): boolean {
+  const classified = classifyRecord(topology, record);
+  // An unknown or malformed record is pushed anyway: the central refuses it with the reason, and the refusal is kept here.
+  if (!classified.ok) return true;
+  return classified.value.row.category !== 'local' && classified.value.row.category !== 'sync';
+}
+
+/**
+ * One sync cycle of a remote site (seed 002): refresh the topology from the central, push this
+ * site's own changes first, then pull until nothing remains. Every pulled batch is applied and the
+ * cursor advanced in one unit of work, and a pushed batch has an id made of its cursor range, so a
+ * crash at any point loses nothing and duplicates nothing: the next cycle repeats at most one
+ * request, which the central recognises.
+ */
+export async function runSyncCycle(
+  deps: { readonly unitOfWork: UnitOfWork; readonly gateway: CentralSyncGateway; readonly clock: Clock },
+  siteId: SiteId,
+  options: { readonly requestSize: number; readonly onProgress?: (progress: SyncProgress) => void },
+): Promise<SyncCycleReport> {
+  const { unitOfWork, gateway, clock } = deps;
+  const info = await gateway.siteInfo();
+  if (info.siteId !== siteId) throw new Error(`the central answered for site ${info.siteId}, but this is site ${siteId}`);
+  if (!info.topology) throw new Error('the central sent no topology');
+  const built = buildTopology(info.topology);
+  if (!built.ok) throw new Error(`the central sent a topology that breaks the rules: ${built.error.map((v) => v.message).join(' ')}`);
+  const topology = built.value;
+  const centralId = topology.central.id;
+  await unitOfWork.run((s) => s.topology.save(topology));
+
+  let size = options.requestSize;
+  let pushed = 0;
+  const refused: RefusedRecord[] = [];
+  for (;;) {
+    const { changes, cursor } = await unitOfWork.run(async (s) => {
+      const cursor = await s.changes.cursorOf(PUSH_CONSUMER);
+      return { cursor, changes: await s.changes.read(cursor, size) };
+    });
+    if (changes.length === 0) break;
+    const last = changes[changes.length - 1]!.cursor;
+    const outgoing = changes.filter((c) => !c.viaSync && c.sourceSiteId === siteId && pushable(topology, c.record)).map((c) => c.record);
+    const started = clock.now().getTime();
+    const result = outgoing.length > 0 ? await gateway.push(`${siteId}:${cursor}:${last}`, outgoing) : null;
+    await unitOfWork.run(async (s) => {
+      if (result) {
+        const refusedKeys = new Set(result.refused.map((r) => `refused:${r.recordType}:${r.recordId}`));
+        for (const r of result.refused) {
+          await s.issues.report(
+            `refused:${r.recordType}:${r.recordId}`,
+            { code: r.code, rule: 'the central refused this record', message: r.message, fix: r.fix ?? 'See the message.' },
+            clock.now(),
+          );
+        }
+        for (const record of outgoing) {
+          const key = `refused:${recordKey(record)}`;
+          if (!refusedKeys.has(key)) await s.issues.resolve(key);
+        }
+      }
+      await s.changes.advance(PUSH_CONSUMER, last);
+    });
+    if (result) {
+      pushed += result.accepted;
+      refused.push(...result.refused);
+      options.onProgress?.({ phase: 'push', sent: pushed, refused: refused.length });
+      size = nextRequestSize(size, clock.now().getTime() - started);
+    }
+  }
+
+  let pulled = 0;
+  for (;;) {
+    const cursor = await unitOfWork.run((s) => s.changes.cursorOf(CENTRAL_PULL_CURSOR));
+    const started = clock.now().getTime();
+    const batch = await gateway.pull(cursor, size);
+    await unitOfWork.run(async (s) => {
+      if (batch.records.length > 0) {
+        const pushCursor = await s.changes.cursorOf(PUSH_CONSUMER);
+        const headBefore = await s.changes.head();
+        await s.records.upsert(batch.records, { sourceSiteId: centralId, viaSync: true });
+        // Nothing of this site's own waited between the push cursor and the head: skip what was just received.
+        if (pushCursor === headBefore) await s.changes.advance(PUSH_CONSUMER, await s.changes.head());
+      }
+      if (batch.nextCursor > cursor) await s.changes.advance(CENTRAL_PULL_CURSOR, batch.nextCursor);
+    });
+    pulled += batch.records.length;
+    size = nextRequestSize(size, clock.now().getTime() - started);
+    options.onProgress?.({ phase: 'pull', received: pulled, remaining: batch.remaining, requestSize: size });
+    if (batch.remaining === 0 || batch.nextCursor <= cursor) break;
+  }
+  return { pushed, refused, pulled, requestSize: size, topology };
+}
