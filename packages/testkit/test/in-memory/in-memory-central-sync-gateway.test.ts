@@ -1,5 +1,4 @@
 import { buildTopology, type SyncRecord, type Topology } from '@sitesync/domain';
-import { quarantineKey } from '@sitesync/domain';
 import { createInMemoryStorage, InMemoryCentralSyncGateway, ManualClock, type InMemoryStorage } from '../../src/in-memory/index';
 
 function testTopology(): Topology {
