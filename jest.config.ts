@@ -5,6 +5,9 @@ const packages = [
   { name: 'testkit', dir: 'packages/testkit' },
   { name: 'sqlite', dir: 'packages/sqlite' },
   { name: 'postgres', dir: 'packages/postgres' },
+  { name: 'http', dir: 'packages/http' },
+  { name: 'central', dir: 'apps/central-server' },
+  { name: 'remote', dir: 'apps/remote-site' },
   { name: 'demo', dir: 'apps/demo' },
 ] as const;
 
@@ -14,6 +17,9 @@ const moduleNameMapper = {
   '^@sitesync/sql$': '<rootDir>/packages/sql/src/index.ts',
   '^@sitesync/sqlite$': '<rootDir>/packages/sqlite/src/index.ts',
   '^@sitesync/postgres$': '<rootDir>/packages/postgres/src/index.ts',
+  '^@sitesync/http$': '<rootDir>/packages/http/src/index.ts',
+  '^@sitesync/central-server$': '<rootDir>/apps/central-server/src/index.ts',
+  '^@sitesync/remote-site$': '<rootDir>/apps/remote-site/src/index.ts',
 };
 
 const config: Config = {

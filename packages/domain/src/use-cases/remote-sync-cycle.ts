@@ -1,5 +1,5 @@
 import { recordKey, type SyncRecord } from '../record';
-import { classifyRecord } from '../rules/classify';
+import { routeChange } from '../rules/routing-rules';
 import { MAX_REQUEST_SIZE, MIN_REQUEST_SIZE, type SiteId } from '../site';
 import { buildTopology, type Topology } from '../topology';
 import type { CentralSyncGateway, Clock, RefusedRecord } from '../ports/services';
@@ -31,12 +31,17 @@ export function nextRequestSize(current: number, elapsedMs: number, targetMs = T
   return Math.min(MAX_REQUEST_SIZE, Math.max(MIN_REQUEST_SIZE, Math.round(current * factor)));
 }
 
-/** Records a remote never pushes: what it received by sync, local data, sync data. */
-function pushable(topology: Topology, record: SyncRecord): boolean {
-  const classified = classifyRecord(topology, record);
+/**
+ * Whether a remote pushes one of its own changes: only if it goes somewhere. Local and sync data go
+ * nowhere, and neither does the store data of a store that has no collector copy anywhere (seed
+ * store F): "this data is not synced anywhere". Everything that goes somewhere goes through the
+ * central, which keeps it to route it.
+ */
+export function pushable(topology: Topology, siteId: SiteId, record: SyncRecord): boolean {
+  const routing = routeChange(topology, siteId, record);
   // An unknown or malformed record is pushed anyway: the central refuses it with the reason, and the refusal is kept here.
-  if (!classified.ok) return true;
-  return classified.value.row.category !== 'local' && classified.value.row.category !== 'sync';
+  if (!routing.ok) return true;
+  return routing.value.destinations.length > 0;
 }
 
 /**
@@ -71,7 +76,7 @@ export async function runSyncCycle(
     });
     if (changes.length === 0) break;
     const last = changes[changes.length - 1]!.cursor;
-    const outgoing = changes.filter((c) => !c.viaSync && c.sourceSiteId === siteId && pushable(topology, c.record)).map((c) => c.record);
+    const outgoing = changes.filter((c) => !c.viaSync && c.sourceSiteId === siteId && pushable(topology, siteId, c.record)).map((c) => c.record);
     const started = clock.now().getTime();
     const result = outgoing.length > 0 ? await gateway.push(`${siteId}:${cursor}:${last}`, outgoing) : null;
     await unitOfWork.run(async (s) => {

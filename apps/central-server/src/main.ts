@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AdminClient } from '@sitesync/http';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { pino } from 'pino';
+import { startCentralServer } from './central-server';
+
+const logger = pino({ name: 'sitesync-central', level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination(2));
+const print = (value: unknown): void => {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+};
+
+const port = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535');
+  return n;
+};
+
+const program = new Command().name('sitesync-central').description('The sitesync central server and its admin commands.').showHelpAfterError();
+
+program
+  .command('serve')
+  .description('run the central server (Postgres from --database-url / DATABASE_URL, else embedded PGlite in --data-dir)')
+  .option('--port <port>', 'port to listen on', port, 8080)
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .addOption(new Option('--database-url <url>', 'a Postgres server').env('DATABASE_URL').conflicts('dataDir'))
+  .option('--data-dir <dir>', 'embedded PGlite data directory', 'sitesync-central-data')
+  .addOption(new Option('--admin-token <token>', 'token for the admin API (default: kept in the data directory)').env('SITESYNC_ADMIN_TOKEN'))
+  .option('--site-name <name>', "the central's own site name (first start only)", 'central')
+  .action(async (options: { port: number; host: string; databaseUrl?: string; dataDir: string; adminToken?: string; siteName: string }) => {
+    const central = await startCentralServer({ ...options, logger });
+    process.stdout.write(`sitesync central listening on ${central.url}\n`);
+    const stop = () => {
+      logger.info('shutting down');
+      void central.close().then(() => process.exit(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
+/** Admin commands talk to a running central over its admin API, whatever its database. */
+function admin(command: Command): Command {
+  return command
+    .option('--url <url>', 'the central server', process.env['SITESYNC_CENTRAL_URL'] ?? 'http://127.0.0.1:8080')
+    .addOption(new Option('--admin-token <token>', 'admin token').env('SITESYNC_ADMIN_TOKEN'))
+    .option('--data-dir <dir>', 'read the admin token from this data directory', 'sitesync-central-data');
+}
+
+function client(options: { url: string; adminToken?: string; dataDir: string }): AdminClient {
+  let token = options.adminToken;
+  if (!token) {
+    try {
+      token = readFileSync(join(options.dataDir, 'admin-token'), 'utf8').trim();
+    } catch {
+      throw new InvalidArgumentError(
+        `no admin token: pass --admin-token, set SITESYNC_ADMIN_TOKEN, or run from where ${join(options.dataDir, 'admin-token')} exists`,
+      );
+    }
+  }
+  return new AdminClient({ baseUrl: options.url, adminToken: token });
+}
+
+const site = program.command('site').description('sync sites');
+admin(site.command('add').description('create a site'))
+  .requiredOption('--name <name>', 'the site name (remote sites authenticate with it)')
+  .requiredOption('--password <password>', 'the site password (stored only as a salted hash)')
+  .option('--code <code>', 'a short code')
+  .addOption(new Option('--type <type>', 'device type').choices(['desktop', 'mobile']).default('desktop'))
+  .option('--primary', 'make this site the primary server (mirrored sync)')
+  .action(
+    async (o: {
+      name: string;
+      password: string;
+      code?: string;
+      type: 'desktop' | 'mobile';
+      primary?: boolean;
+      url: string;
+      adminToken?: string;
+      dataDir: string;
+    }) =>
+      print(
+        await client(o).addSite({
+          name: o.name,
+          password: o.password,
+          deviceType: o.type,
+          ...(o.code ? { code: o.code } : {}),
+          ...(o.primary ? { primary: true } : {}),
+        }),
+      ),
+  );
+admin(site.command('list').description('list the sites')).action(async (o: { url: string; adminToken?: string; dataDir: string }) =>
+  print(await client(o).listSites()),
+);
+admin(site.command('unblock').description('unblock a site after failed logins'))
+  .requiredOption('--site <id>', 'site id', Number)
+  .action(async (o: { site: number; url: string; adminToken?: string; dataDir: string }) => print(await client(o).unblockSite(o.site)));
+admin(site.command('reset-hardware-id').description('let a site sync from a new device'))
+  .requiredOption('--site <id>', 'site id', Number)
+  .action(async (o: { site: number; url: string; adminToken?: string; dataDir: string }) => print(await client(o).resetHardwareId(o.site)));
+
+const store = program.command('store').description('stores and their copies');
+admin(store.command('add').description('create a store, active on a site (with a copy on the central)'))
+  .requiredOption('--code <code>', 'store code (also its id)')
+  .requiredOption('--name <name>', 'store name')
+  .requiredOption('--active-site <id>', 'the site where the store is active', Number)
+  .option('--dispensary', 'a dispensary store')
+  .addOption(new Option('--central-copy <type>', 'copy type on the central').choices(['collector', 'transfer']).default('collector'))
+  .action(
+    async (o: {
+      code: string;
+      name: string;
+      activeSite: number;
+      dispensary?: boolean;
+      centralCopy: 'collector' | 'transfer';
+      url: string;
+      adminToken?: string;
+      dataDir: string;
+    }) =>
+      print(
+        await client(o).addStore({
+          code: o.code,
+          name: o.name,
+          activeSiteId: o.activeSite,
+          centralCopy: o.centralCopy,
+          ...(o.dispensary ? { isDispensary: true } : {}),
+        }),
+      ),
+  );
+admin(store.command('copy').description('set the copy type of a store on a site'))
+  .requiredOption('--store <id>', 'store id')
+  .requiredOption('--site <id>', 'site id', Number)
+  .addOption(new Option('--type <type>', 'copy type').choices(['collector', 'transfer', 'none']).makeOptionMandatory())
+  .action(async (o: { store: string; site: number; type: 'collector' | 'transfer' | 'none'; url: string; adminToken?: string; dataDir: string }) =>
+    print(await client(o).setCopyType(o.store, o.site, o.type)),
+  );
+admin(store.command('list').description('list the stores')).action(async (o: { url: string; adminToken?: string; dataDir: string }) =>
+  print(await client(o).listStores()),
+);
+
+admin(program.command('issues').description('open issues: quarantined records, transfers that could not be completed')).action(
+  async (o: { url: string; adminToken?: string; dataDir: string }) => print(await client(o).issues()),
+);
+
+program.parseAsync().catch((error: unknown) => {
+  logger.error({ err: error }, error instanceof Error ? error.message : String(error));
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,67 @@
+import 'reflect-metadata';
+import { TOKENS, type Clock } from '@sitesync/domain';
+import { HttpCentralSyncGateway } from '@sitesync/http';
+import { openSqliteSyncStorage, type SqliteSyncStorage } from '@sitesync/sqlite';
+import Database from 'better-sqlite3';
+import { Container } from 'inversify';
+import { RemoteSite, type GatewayFactory } from './remote-site';
+
+export const REMOTE_TOKENS = Object.freeze({
+  RemoteSite: Symbol.for('sitesync.remote.RemoteSite'),
+  GatewayFactory: Symbol.for('sitesync.remote.GatewayFactory'),
+  Storage: Symbol.for('sitesync.remote.Storage'),
+});
+
+export const APP_NAME = 'sitesync-remote';
+export const APP_VERSION = '0.1.0';
+
+export interface RemoteComposition {
+  readonly container: Container;
+  readonly site: RemoteSite;
+  close(): Promise<void>;
+}
+
+/**
+ * The remote site's composition root: the SQLite file (WAL, synchronous NORMAL), its storage with
+ * migrations applied, the HTTP gateway to the central, and the RemoteSite that uses them.
+ */
+export async function composeRemoteSite(dataFile: string, overrides: { gatewayFor?: GatewayFactory; clock?: Clock } = {}): Promise<RemoteComposition> {
+  const database = new Database(dataFile);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('busy_timeout = 5000');
+  const storage = await openSqliteSyncStorage(database);
+
+  const container = new Container();
+  container.bind<Clock>(TOKENS.Clock).toConstantValue(overrides.clock ?? { now: () => new Date() });
+  container.bind<SqliteSyncStorage>(REMOTE_TOKENS.Storage).toConstantValue(storage);
+  container
+    .bind<GatewayFactory>(REMOTE_TOKENS.GatewayFactory)
+    .toConstantValue(
+      overrides.gatewayFor ??
+        ((config) =>
+          new HttpCentralSyncGateway({
+            baseUrl: config.centralUrl,
+            siteName: config.siteName,
+            passwordSha256: config.passwordSha256,
+            hardwareId: config.hardwareId,
+            appName: APP_NAME,
+            appVersion: APP_VERSION,
+          })),
+    );
+  container
+    .bind<RemoteSite>(REMOTE_TOKENS.RemoteSite)
+    .toResolvedValue(
+      (s: SqliteSyncStorage, g: GatewayFactory, c: Clock) => new RemoteSite(s, g, c),
+      [REMOTE_TOKENS.Storage, REMOTE_TOKENS.GatewayFactory, TOKENS.Clock],
+    );
+
+  return {
+    container,
+    site: container.get<RemoteSite>(REMOTE_TOKENS.RemoteSite),
+    async close() {
+      await storage.destroy();
+      database.close();
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export * from './remote-site';
+export * from './container';

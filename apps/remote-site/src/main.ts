@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { sha256Hex } from '@sitesync/http';
+import { Command, InvalidArgumentError } from 'commander';
+import { pino } from 'pino';
+import { composeRemoteSite } from './container';
+import type { SyncOutcome } from './remote-site';
+
+const logger = pino({ name: 'sitesync-remote', level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination(2));
+
+const program = new Command()
+  .name('sitesync-remote')
+  .description('A sitesync remote site: SQLite storage and push-then-pull sync with the central server.')
+  .option('--data <file>', 'the SQLite data file of this site', process.env['SITESYNC_DATA'] ?? 'sitesync-remote.sqlite')
+  .showHelpAfterError();
+
+async function withSite<T>(work: (site: Awaited<ReturnType<typeof composeRemoteSite>>['site']) => Promise<T>): Promise<T> {
+  const composition = await composeRemoteSite(program.opts<{ data: string }>().data);
+  try {
+    return await work(composition.site);
+  } finally {
+    await composition.close();
+  }
+}
+
+const print = (value: unknown): void => {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+};
+
+function describeOutcome(outcome: SyncOutcome): string {
+  return `pushed ${outcome.pushed}, pulled ${outcome.pulled}, refused ${outcome.refused}, transfers created ${outcome.transfersCreated}, numbered ${outcome.transfersNumbered}`;
+}
+
+program
+  .command('init')
+  .description('bind this data file to a site of the central (checks the credentials, binds this device)')
+  .requiredOption('--central-url <url>', 'the central server, e.g. http://central.example:8080')
+  .requiredOption('--site-name <name>', 'the site name, as created on the central')
+  .requiredOption('--password <password>', 'the site password (only its SHA-256 is kept)')
+  .action(async (options: { centralUrl: string; siteName: string; password: string }) => {
+    const config = await withSite((site) =>
+      site.init({ centralUrl: options.centralUrl, siteName: options.siteName, passwordSha256: sha256Hex(options.password), hardwareId: randomUUID() }),
+    );
+    process.stdout.write(`initialised as site ${config.siteId} "${config.siteName}" of ${config.centralUrl}\n`);
+  });
+
+program
+  .command('sync')
+  .description('run one sync cycle now: push this site’s changes, then pull')
+  .action(async () => {
+    const outcome = await withSite((site) =>
+      site.sync((p) => {
+        if (p.phase === 'pull' && process.stderr.isTTY)
+          process.stderr.write(`\rpulled ${p.received}, ${p.remaining} remaining (request size ${p.requestSize})   `);
+      }),
+    );
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    process.stdout.write(`${describeOutcome(outcome)}\n`);
+  });
+
+program
+  .command('run')
+  .description('sync on the site’s interval (minimum 1 minute) until stopped; retries with backoff when the central cannot be reached')
+  .option('--interval <minutes>', 'override the interval', (v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 1) throw new InvalidArgumentError('the interval is at least 1 minute');
+    return n;
+  })
+  .action(async (options: { interval?: number }) => {
+    const controller = new AbortController();
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => controller.abort());
+    await withSite((site) =>
+      site.run({
+        signal: controller.signal,
+        ...(options.interval !== undefined ? { intervalMinutes: options.interval } : {}),
+        onCycle: (o) => (o instanceof Error ? logger.warn({ err: o }, 'sync failed; retrying') : logger.info({ ...o }, describeOutcome(o))),
+      }),
+    );
+  });
+
+program
+  .command('status')
+  .description('records waiting to push, last sync, failed records and why')
+  .action(async () => print(await withSite((site) => site.status())));
+
+const record = program.command('record').description('enter and read records from scripts');
+record
+  .command('put')
+  .requiredOption('--type <type>', 'record type from the catalogue, e.g. stock_line')
+  .requiredOption('--json <json>', 'the record: {"id": ..., "storeId": ..., "data": {...}} (or an array of them)')
+  .action(async (options: { type: string; json: string }) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(options.json);
+    } catch (error) {
+      throw new InvalidArgumentError(`--json is not valid JSON: ${(error as Error).message}`);
+    }
+    const records = (Array.isArray(parsed) ? parsed : [parsed]).map((r: Record<string, unknown>) => ({
+      ...r,
+      type: options.type,
+      data: (r['data'] as Record<string, unknown>) ?? {},
+    }));
+    const result = await withSite((site) => site.putRecords(records as never));
+    if (!result.ok) {
+      for (const v of result.error) process.stderr.write(`refused ${v.code}: ${v.message}\n  fix: ${v.fix}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stdout.write(`written ${result.value.written}\n`);
+  });
+record
+  .command('list')
+  .requiredOption('--type <type>', 'record type')
+  .action(async (options: { type: string }) => print(await withSite((site) => site.listRecords(options.type))));
+
+program.parseAsync().catch((error: unknown) => {
+  logger.error({ err: error }, error instanceof Error ? error.message : String(error));
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

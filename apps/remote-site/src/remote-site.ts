@@ -1,0 +1,223 @@
+import {
+  assignTransferNumbers,
+  buildTopology,
+  PUSH_CONSUMER,
+  processTransfers,
+  pushable,
+  recordLocalChange,
+  runSyncCycle,
+  DEFAULT_REQUEST_SIZE,
+  type CentralSyncGateway,
+  type Clock,
+  type EditViolation,
+  type RecordViolation,
+  type Result,
+  type SyncIssue,
+  type SyncProgress,
+  type SyncRecord,
+  type Topology,
+} from '@sitesync/domain';
+import type { SqliteSyncStorage } from '@sitesync/sqlite';
+
+/** The remote's own settings: a local record (local data never leaves the site). */
+export const CONFIG_RECORD = { type: 'preference', id: 'sitesync.remote-site' } as const;
+
+export interface RemoteConfig {
+  readonly centralUrl: string;
+  readonly siteName: string;
+  /** what the site authenticates with: the SHA-256 hex of its password, never the password */
+  readonly passwordSha256: string;
+  readonly hardwareId: string;
+  readonly siteId: number;
+  readonly requestSize: number;
+  readonly lastSyncedAt: string | null;
+}
+
+export interface RemoteStatus {
+  readonly siteId: number;
+  readonly siteName: string;
+  readonly centralUrl: string;
+  /** own changes not yet pushed */
+  readonly waitingToPush: number;
+  readonly lastSyncedAt: string | null;
+  /** records the central refused, and transfers that could not be completed, with why */
+  readonly failed: readonly SyncIssue[];
+}
+
+export interface SyncOutcome {
+  readonly pushed: number;
+  readonly pulled: number;
+  readonly refused: number;
+  readonly transfersCreated: number;
+  readonly transfersNumbered: number;
+}
+
+export type GatewayFactory = (config: Pick<RemoteConfig, 'centralUrl' | 'siteName' | 'passwordSha256' | 'hardwareId'>) => CentralSyncGateway;
+
+/**
+ * A remote site: its SQLite storage and its sync with the central. Everything it knows lives in
+ * the storage (settings as a local record), so a restart, or a crash, picks up where it was.
+ */
+export class RemoteSite {
+  constructor(
+    private readonly storage: SqliteSyncStorage,
+    private readonly gatewayFor: GatewayFactory,
+    private readonly clock: Clock,
+  ) {}
+
+  async config(): Promise<RemoteConfig | null> {
+    const record = await this.storage.storage.records.get(CONFIG_RECORD.type, CONFIG_RECORD.id);
+    return record ? (record.data as unknown as RemoteConfig) : null;
+  }
+
+  private async requireConfig(): Promise<RemoteConfig> {
+    const config = await this.config();
+    if (!config)
+      throw new Error('This remote site is not initialised: run `sitesync-remote init --central-url URL --site-name NAME --password PASSWORD` first.');
+    return config;
+  }
+
+  private async saveConfig(config: RemoteConfig): Promise<void> {
+    await this.storage.storage.records.upsert([{ ...CONFIG_RECORD, data: { ...config } }], { sourceSiteId: config.siteId, viaSync: false });
+  }
+
+  /** Binds this data file to a site of the central: checks the credentials and fetches the site's place in the topology. */
+  async init(input: { centralUrl: string; siteName: string; passwordSha256: string; hardwareId: string }): Promise<RemoteConfig> {
+    const existing = await this.config();
+    if (existing && (existing.siteName !== input.siteName || existing.centralUrl !== input.centralUrl)) {
+      throw new Error(`This data file already belongs to site "${existing.siteName}" of ${existing.centralUrl}: use another --data file for another site.`);
+    }
+    const info = await this.gatewayFor({ ...input, hardwareId: existing?.hardwareId ?? input.hardwareId }).siteInfo();
+    const config: RemoteConfig = {
+      centralUrl: input.centralUrl,
+      siteName: input.siteName,
+      passwordSha256: input.passwordSha256,
+      hardwareId: existing?.hardwareId ?? input.hardwareId,
+      siteId: info.siteId,
+      requestSize: existing?.requestSize ?? DEFAULT_REQUEST_SIZE,
+      lastSyncedAt: existing?.lastSyncedAt ?? null,
+    };
+    if (info.topology) {
+      const built = buildTopology(info.topology);
+      if (!built.ok) throw new Error(`the central sent a topology that breaks the rules: ${built.error.map((v) => v.message).join(' ')}`);
+      await this.storage.storage.topology.save(built.value);
+    }
+    await this.saveConfig(config);
+    return config;
+  }
+
+  /** One cycle: push, pull, complete this site's transfers, and push what that produced. */
+  async sync(onProgress?: (progress: SyncProgress) => void): Promise<SyncOutcome> {
+    const config = await this.requireConfig();
+    const gateway = this.gatewayFor(config);
+    const deps = { unitOfWork: this.storage, gateway, clock: this.clock };
+    const first = await runSyncCycle(deps, config.siteId, { requestSize: config.requestSize, ...(onProgress ? { onProgress } : {}) });
+    const local = { unitOfWork: this.storage, clock: this.clock };
+    const transfers = await processTransfers(local, first.topology, config.siteId);
+    const numbered = await assignTransferNumbers(local, first.topology, config.siteId);
+    let pushed = first.pushed;
+    let pulled = first.pulled;
+    let refused = first.refused.length;
+    let requestSize = first.requestSize;
+    if (transfers.created.length + transfers.linesAdded.length + numbered.length > 0) {
+      const second = await runSyncCycle(deps, config.siteId, { requestSize, ...(onProgress ? { onProgress } : {}) });
+      pushed += second.pushed;
+      pulled += second.pulled;
+      refused += second.refused.length;
+      requestSize = second.requestSize;
+    }
+    await this.saveConfig({ ...config, requestSize, lastSyncedAt: this.clock.now().toISOString() });
+    return { pushed, pulled, refused, transfersCreated: transfers.created.length, transfersNumbered: numbered.length };
+  }
+
+  async topology(): Promise<Topology> {
+    const topology = await this.storage.storage.topology.load();
+    if (!topology) throw new Error('This remote site has not synced yet: run `sitesync-remote sync` first.');
+    return topology;
+  }
+
+  /** Enters records on this site: the ownership rules apply; transfers between this site's stores complete at once. */
+  async putRecords(records: readonly SyncRecord[]): Promise<Result<{ written: number }, readonly (EditViolation | RecordViolation)[]>> {
+    const config = await this.requireConfig();
+    const topology = await this.topology();
+    const result = await recordLocalChange({ unitOfWork: this.storage }, topology, config.siteId, records);
+    if (!result.ok) return result;
+    const local = { unitOfWork: this.storage, clock: this.clock };
+    await processTransfers(local, topology, config.siteId);
+    await assignTransferNumbers(local, topology, config.siteId);
+    return { ok: true, value: { written: result.value.written } };
+  }
+
+  async listRecords(type: string): Promise<SyncRecord[]> {
+    const out: SyncRecord[] = [];
+    let afterId: string | undefined;
+    for (;;) {
+      const page = await this.storage.storage.records.list(type, { limit: 1000, ...(afterId !== undefined ? { afterId } : {}) });
+      out.push(...page);
+      if (page.length < 1000) return out;
+      afterId = page[page.length - 1]!.id;
+    }
+  }
+
+  async status(): Promise<RemoteStatus> {
+    const config = await this.requireConfig();
+    const { changes, issues } = this.storage.storage;
+    const topology = await this.storage.storage.topology.load();
+    let waitingToPush = 0;
+    let cursor = await changes.cursorOf(PUSH_CONSUMER);
+    for (;;) {
+      const page = await changes.read(cursor, 1000);
+      for (const change of page) {
+        if (!change.viaSync && (!topology || pushable(topology, config.siteId, change.record))) waitingToPush++;
+      }
+      if (page.length < 1000) break;
+      cursor = page[page.length - 1]!.cursor;
+    }
+    return {
+      siteId: config.siteId,
+      siteName: config.siteName,
+      centralUrl: config.centralUrl,
+      waitingToPush,
+      lastSyncedAt: config.lastSyncedAt,
+      failed: await issues.open(),
+    };
+  }
+
+  /**
+   * Syncs every `intervalMinutes` (at least 1) until `signal` aborts; a failed cycle (network down)
+   * is retried with backoff from 5 seconds up to the interval.
+   */
+  async run(options: { signal: AbortSignal; intervalMinutes?: number; onCycle?: (outcome: SyncOutcome | Error) => void }): Promise<void> {
+    let backoffMs = 5_000;
+    while (!options.signal.aborted) {
+      const topology = await this.storage.storage.topology.load();
+      const config = await this.requireConfig();
+      const minutes = Math.max(1, options.intervalMinutes ?? topology?.site(config.siteId)?.syncIntervalMinutes ?? 10);
+      let waitMs = minutes * 60_000;
+      try {
+        options.onCycle?.(await this.sync());
+        backoffMs = 5_000;
+      } catch (error) {
+        options.onCycle?.(error instanceof Error ? error : new Error(String(error)));
+        waitMs = Math.min(backoffMs, waitMs);
+        backoffMs = Math.min(backoffMs * 2, minutes * 60_000);
+      }
+      await sleep(waitMs, options.signal);
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

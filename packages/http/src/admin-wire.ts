@@ -1,0 +1,79 @@
+import { COPY_TYPES, DEVICE_TYPES, MIN_SYNC_INTERVAL_MINUTES } from '@sitesync/domain';
+import { z } from 'zod';
+import { MAX_RECORDS_PER_REQUEST, siteSchema, storeSchema, syncRecordSchema } from './wire';
+
+const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+
+/** A site id in a path or body: a positive whole number. */
+export const siteIdSchema = z.int().positive();
+
+export const addSiteRequestSchema = z.object({
+  name: z.string().trim().min(1).max(200),
+  /** the clear password; the central stores only scrypt(sha256Hex(password)) */
+  password: z.string().min(1).max(1024),
+  code: z.string().trim().min(1).max(200).exactOptional(),
+  deviceType: z.enum(DEVICE_TYPES).exactOptional(),
+  /** the primary role moves from the current primary to the new site */
+  primary: z.boolean().exactOptional(),
+  syncIntervalMinutes: z.number().min(MIN_SYNC_INTERVAL_MINUTES).exactOptional(),
+});
+export type AddSiteRequest = z.infer<typeof addSiteRequestSchema>;
+
+export const setPasswordRequestSchema = z.object({ password: z.string().min(1).max(1024) });
+export type SetPasswordRequest = z.infer<typeof setPasswordRequestSchema>;
+
+export const addStoreRequestSchema = z.object({
+  /** defaults to `code` */
+  id: z.string().trim().min(1).max(200).exactOptional(),
+  code: z.string().trim().min(1).max(200),
+  name: z.string().trim().min(1).max(200),
+  activeSiteId: siteIdSchema,
+  isDispensary: z.boolean().exactOptional(),
+  includeTransactionsInSync: z.boolean().exactOptional(),
+  centralisedProcurement: z.boolean().exactOptional(),
+  /** the store's copy type on the central (default collector); ignored when the store is active on the central */
+  centralCopy: z.enum(['collector', 'transfer']).exactOptional(),
+  /** copy types on other sites (e.g. on a mirrored primary); a copy given here for the central wins over `centralCopy` */
+  copies: z
+    .array(z.object({ siteId: siteIdSchema, type: z.enum(COPY_TYPES) }))
+    .max(1000)
+    .exactOptional(),
+});
+export type AddStoreRequest = z.infer<typeof addStoreRequestSchema>;
+
+export const setCopyTypeRequestSchema = z.object({ type: z.enum(COPY_TYPES) });
+export type SetCopyTypeRequest = z.infer<typeof setCopyTypeRequestSchema>;
+
+export const putRecordsRequestSchema = z.object({ records: z.array(syncRecordSchema).max(MAX_RECORDS_PER_REQUEST) });
+export type PutRecordsRequest = z.infer<typeof putRecordsRequestSchema>;
+
+export const putRecordsResponseSchema = z.object({ written: z.int().min(0) });
+export type PutRecordsResponse = z.infer<typeof putRecordsResponseSchema>;
+
+/** A site as admins list it: never a password or its hash. */
+export const adminSiteSchema = siteSchema.extend({
+  /** not synced for 30 days, or never (always false for the central itself) */
+  stale: z.boolean(),
+  /** records waiting for the site: not counted in the list (too costly), always null */
+  waiting: z.int().min(0).nullable(),
+});
+export type AdminSite = z.infer<typeof adminSiteSchema>;
+
+export const adminSitesResponseSchema = z.object({ sites: z.array(adminSiteSchema) });
+export const adminSiteResponseSchema = siteSchema;
+export const adminStoresResponseSchema = z.object({ stores: z.array(storeSchema) });
+export const adminStoreResponseSchema = storeSchema;
+
+export const ruleViolationSchema = z.looseObject({ code: z.string(), rule: z.string(), message: z.string(), fix: z.string() });
+export type RuleViolationJson = z.infer<typeof ruleViolationSchema>;
+
+export const syncIssueSchema = z.object({
+  key: z.string(),
+  violation: ruleViolationSchema,
+  firstSeenAt: isoDate,
+  lastSeenAt: isoDate,
+  occurrences: z.int().min(0),
+});
+export type SyncIssueJson = z.infer<typeof syncIssueSchema>;
+
+export const adminIssuesResponseSchema = z.object({ issues: z.array(syncIssueSchema) });

@@ -1,0 +1,86 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import type { z } from 'zod';
+import { isSyncErrorCode, SyncHttpError } from './error-codes';
+import { errorBodySchema, SYNC_API_VERSION } from './wire';
+
+const gzipAsync = promisify(gzip);
+
+export interface JsonHttpClientOptions {
+  readonly baseUrl: string;
+  readonly timeoutMs: number;
+  readonly fetch?: typeof fetch;
+  /** headers sent with every request */
+  readonly headers: () => Readonly<Record<string, string>>;
+}
+
+/**
+ * JSON over HTTP for the API's clients: gzip-compressed request bodies, gzip accepted for
+ * responses, answers checked against their schema, error bodies thrown as SyncHttpError. Network
+ * failures and timeouts are thrown as they come (a TypeError from fetch, a TimeoutError).
+ */
+export class JsonHttpClient {
+  private readonly baseUrl: string;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(private readonly options: JsonHttpClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    const fetchImpl = options.fetch ?? globalThis.fetch;
+    // Called as a plain function: some fetch implementations refuse another `this`.
+    this.fetchImpl = (input, init) => fetchImpl(input, init);
+  }
+
+  async request<S extends z.ZodType>(method: 'GET' | 'POST' | 'PUT', path: string, schema: S, body?: unknown): Promise<z.output<S>> {
+    const headers: Record<string, string> = { ...this.options.headers(), accept: 'application/json', 'accept-encoding': 'gzip' };
+    let payload: Uint8Array | undefined;
+    if (body !== undefined) {
+      payload = await gzipAsync(Buffer.from(JSON.stringify(body), 'utf8'));
+      headers['content-type'] = 'application/json';
+      headers['content-encoding'] = 'gzip';
+    }
+    const response = await this.fetchImpl(`${this.baseUrl}${path}`, {
+      method,
+      headers,
+      ...(payload !== undefined ? { body: payload } : {}),
+      signal: AbortSignal.timeout(this.options.timeoutMs),
+    });
+    const text = await response.text();
+    if (!response.ok) throw errorFrom(method, path, response.status, text);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new Error(`${method} ${path}: the central answered HTTP ${response.status} with a body that is not JSON: ${snippet(text)}`);
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      const first = parsed.error.issues[0];
+      throw new Error(
+        `${method} ${path}: the central's answer does not match sync API version ${SYNC_API_VERSION} (${first ? `${first.path.map(String).join('.') || 'body'}: ${first.message}` : 'invalid'}). Are the site and the central on compatible versions?`,
+      );
+    }
+    return parsed.data;
+  }
+}
+
+function errorFrom(method: string, path: string, status: number, text: string): SyncHttpError {
+  let body: unknown = undefined;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: a proxy's page, or an empty body
+  }
+  const parsed = errorBodySchema.safeParse(body);
+  if (parsed.success) {
+    const { code, message, data } = parsed.data.error;
+    if (isSyncErrorCode(code)) return new SyncHttpError(code, status, message, data ?? null);
+    return new SyncHttpError('internal', status, `${message} (error code "${code}" is unknown to this client)`, { code, data: data ?? null });
+  }
+  const code = status === 413 ? 'payload_too_large' : 'internal';
+  return new SyncHttpError(code, status, `${method} ${path}: HTTP ${status} without a sitesync error body (a proxy in between?): ${snippet(text)}`, null);
+}
+
+function snippet(text: string): string {
+  const trimmed = text.trim();
+  return trimmed === '' ? '(empty body)' : trimmed.length > 200 ? `${trimmed.slice(0, 200)}...` : trimmed;
+}

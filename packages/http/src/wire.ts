@@ -1,0 +1,142 @@
+import { COPY_TYPES, DEVICE_TYPES, MAX_REQUEST_SIZE, SITE_ROLES, SYNC_TYPES } from '@sitesync/domain';
+import { z } from 'zod';
+
+/** The version of the sync API this package speaks; a site sends it in `HEADERS.apiVersion`. */
+export const SYNC_API_VERSION = 1;
+
+/** Request headers of the sync API (lower case, as Node sees them). */
+export const HEADERS = {
+  hardwareId: 'x-sitesync-hardware-id',
+  apiVersion: 'x-sitesync-api-version',
+  appName: 'x-sitesync-app-name',
+  appVersion: 'x-sitesync-app-version',
+} as const;
+
+/** The most records one push, pull or admin write carries. */
+export const MAX_RECORDS_PER_REQUEST = MAX_REQUEST_SIZE;
+
+/** A 64-bit cursor as text: decimal digits only (JSON numbers lose precision above 2^53). */
+export const cursorSchema = z.string().regex(/^\d{1,20}$/, 'a cursor is a whole number written in decimal digits, e.g. "0" or "1234"');
+
+const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+
+export const syncRecordSchema = z.object({
+  type: z.string().min(1),
+  id: z.string().min(1).max(200),
+  storeId: z.string().nullable().exactOptional(),
+  otherPartyStoreId: z.string().nullable().exactOptional(),
+  patientId: z.string().nullable().exactOptional(),
+  homeStoreId: z.string().nullable().exactOptional(),
+  deleted: z.boolean().exactOptional(),
+  data: z.record(z.string(), z.unknown()),
+});
+export type SyncRecordJson = z.infer<typeof syncRecordSchema>;
+
+const recordsSchema = z.array(syncRecordSchema).max(MAX_RECORDS_PER_REQUEST);
+
+export const pushRequestSchema = z.object({
+  batchId: z.string().min(1).max(200),
+  records: recordsSchema,
+});
+export type PushRequest = z.infer<typeof pushRequestSchema>;
+
+export const pullRequestSchema = z.object({
+  cursor: cursorSchema,
+  limit: z.int().min(1).max(MAX_RECORDS_PER_REQUEST),
+});
+export type PullRequest = z.infer<typeof pullRequestSchema>;
+
+export const refusedRecordSchema = z.object({
+  recordType: z.string(),
+  recordId: z.string(),
+  code: z.string(),
+  message: z.string(),
+  fix: z.string().exactOptional(),
+});
+
+export const pushResponseSchema = z.object({
+  batchId: z.string(),
+  replayed: z.boolean().exactOptional(),
+  accepted: z.int().min(0),
+  refused: z.array(refusedRecordSchema),
+});
+export type PushResponse = z.infer<typeof pushResponseSchema>;
+
+export const pullResponseSchema = z.object({
+  records: z.array(syncRecordSchema),
+  nextCursor: cursorSchema,
+  remaining: z.int().min(0),
+});
+export type PullResponse = z.infer<typeof pullResponseSchema>;
+
+/** A site as JSON (dates as ISO strings, parsed back to Date). Never carries a password or its hash. */
+export const siteSchema = z.object({
+  id: z.int().positive(),
+  code: z.string(),
+  name: z.string(),
+  roles: z.array(z.enum(SITE_ROLES)),
+  omsCentralUrl: z.string().nullable(),
+  deviceType: z.enum(DEVICE_TYPES),
+  appName: z.string().nullable(),
+  appVersion: z.string().nullable(),
+  hardwareId: z.string().nullable(),
+  syncIntervalMinutes: z.number(),
+  requestSize: z.int(),
+  serverUrl: z.string().nullable(),
+  failedLoginCount: z.int().min(0),
+  blocked: z.boolean(),
+  lastSyncedAt: isoDate.nullable(),
+});
+export type SiteJson = z.infer<typeof siteSchema>;
+
+export const storeSchema = z.object({
+  id: z.string(),
+  code: z.string(),
+  name: z.string(),
+  activeSiteId: z.int(),
+  isDispensary: z.boolean(),
+  includeTransactionsInSync: z.boolean(),
+  centralisedProcurement: z.boolean(),
+  copies: z.array(z.object({ siteId: z.int(), type: z.enum(COPY_TYPES) })),
+});
+export type StoreJson = z.infer<typeof storeSchema>;
+
+export const siteInfoResponseSchema = z.object({
+  siteId: z.int().positive(),
+  stores: z.array(z.object({ storeId: z.string(), syncType: z.enum(SYNC_TYPES) })),
+  omsCentralUrl: z.string().nullable(),
+  topology: z.object({ sites: z.array(siteSchema), stores: z.array(storeSchema) }).exactOptional(),
+});
+export type SiteInfoResponse = z.infer<typeof siteInfoResponseSchema>;
+
+export const statusQuerySchema = z.object({ cursor: cursorSchema.default('0') });
+
+/** A record the central refused from this site and keeps in quarantine (an open issue). */
+export const quarantinedRecordSchema = z.object({
+  key: z.string(),
+  code: z.string(),
+  message: z.string(),
+  fix: z.string(),
+  occurrences: z.int().min(0),
+  lastSeenAt: isoDate,
+});
+export type QuarantinedRecord = z.infer<typeof quarantinedRecordSchema>;
+
+export const statusResponseSchema = z.object({
+  siteId: z.int().positive(),
+  lastSyncedAt: isoDate.nullable(),
+  /** records waiting for the site after the cursor it gave */
+  waiting: z.int().min(0),
+  quarantined: z.array(quarantinedRecordSchema),
+});
+export type StatusResponse = z.infer<typeof statusResponseSchema>;
+
+/** Every non-2xx answer of the API. */
+export const errorBodySchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    data: z.unknown().optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
