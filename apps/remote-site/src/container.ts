@@ -35,20 +35,18 @@ export async function composeRemoteSite(dataFile: string, overrides: { gatewayFo
   const container = new Container();
   container.bind<Clock>(TOKENS.Clock).toConstantValue(overrides.clock ?? { now: () => new Date() });
   container.bind<SqliteSyncStorage>(REMOTE_TOKENS.Storage).toConstantValue(storage);
-  container
-    .bind<GatewayFactory>(REMOTE_TOKENS.GatewayFactory)
-    .toConstantValue(
-      overrides.gatewayFor ??
-        ((config) =>
-          new HttpCentralSyncGateway({
-            baseUrl: config.centralUrl,
-            siteName: config.siteName,
-            passwordSha256: config.passwordSha256,
-            hardwareId: config.hardwareId,
-            appName: APP_NAME,
-            appVersion: APP_VERSION,
-          })),
-    );
+  container.bind<GatewayFactory>(REMOTE_TOKENS.GatewayFactory).toConstantValue(
+    overrides.gatewayFor ??
+      ((config) =>
+        new HttpCentralSyncGateway({
+          baseUrl: config.centralUrl,
+          siteName: config.siteName,
+          passwordSha256: config.passwordSha256,
+          hardwareId: config.hardwareId,
+          appName: APP_NAME,
+          appVersion: APP_VERSION,
+        })),
+  );
   container
     .bind<RemoteSite>(REMOTE_TOKENS.RemoteSite)
     .toResolvedValue(
