@@ -21,3 +21,24 @@ describe('npm run demo', () => {
     expect(text).toContain('Fix: On the central, give store F "Store F" a transfer copy on site 3 "Remote site 2"');
   });
 });
+
+describe('npm run demo (live: a central and two remote sites over HTTP)', () => {
+  it('syncs and shows each site holding what the rules route to it, and nothing else', async () => {
+    const lines: string[] = [];
+    const { runLiveDemo } = await import('../src/live-demo');
+    await runLiveDemo((l) => lines.push(l));
+    const text = lines.join('\n');
+    // the holdings of one site: from its heading to the next site's heading
+    const section = (site: string) => {
+      const start = text.indexOf(`\n  ${site}`);
+      const end = text.indexOf('\n  site ', start + 1);
+      return text.slice(start, end === -1 ? undefined : end);
+    };
+    expect(section('site 1 "Sync server"')).toContain('stock_line stock-D-1 (store D): [store-to-collector]');
+    expect(section('site 1 "Sync server"')).not.toContain('stock-F-1');
+    expect(section('site 2 "Remote site 1"')).toContain('item item-bcg: [central-to-all]');
+    expect(section('site 2 "Remote site 1"')).not.toContain('stock-D-1');
+    expect(section('site 3 "Remote site 2"')).not.toContain('log-R1-1');
+    expect(text).toContain('refused (edit.store-not-active-here)');
+  }, 60_000);
+});
