@@ -1,4 +1,5 @@
 import { renderDemo } from '../src/demo';
+import { runLiveDemo } from '../src/live-demo';
 
 describe('npm run demo', () => {
   const text = renderDemo();
@@ -25,7 +26,6 @@ describe('npm run demo', () => {
 describe('npm run demo (live: a central and two remote sites over HTTP)', () => {
   it('syncs and shows each site holding what the rules route to it, and nothing else', async () => {
     const lines: string[] = [];
-    const { runLiveDemo } = await import('../src/live-demo');
     await runLiveDemo((l: string) => lines.push(l));
     const text = lines.join('\n');
     // the holdings of one site: from its heading to the next site's heading
