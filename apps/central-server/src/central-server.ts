@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { buildTopology, orThrow, processTransfers, TOKENS, type Clock, type PasswordHasher, type SiteId } from '@sitesync/domain';
+import { buildTopology, orThrow, runSiteProcessors, TOKENS, type Clock, type PasswordHasher, type SiteId } from '@sitesync/domain';
 import { createCentralApp, ScryptPasswordHasher } from '@sitesync/http';
 import { openPostgresSyncStorage, pglitePool, type PostgresSyncStorage } from '@sitesync/postgres';
 import { Container } from 'inversify';
@@ -90,9 +90,11 @@ export async function startCentralServer(options: CentralServerOptions): Promise
   const afterPush = async (siteId: SiteId): Promise<void> => {
     const topology = await storage.storage.topology.load();
     if (!topology) return;
-    const report = await processTransfers({ unitOfWork: storage, clock }, topology, topology.central.id);
-    if (report.created.length + report.refused.length > 0)
-      logger.info({ fromSite: siteId, created: report.created.length, refused: report.refused.length }, 'transfers processed');
+    const report = await runSiteProcessors({ unitOfWork: storage, clock }, topology, topology.central.id);
+    const { created, refused } = report.transfers;
+    if (created.length + refused.length + report.receipts.length > 0) {
+      logger.info({ fromSite: siteId, created: created.length, refused: refused.length, receipts: report.receipts.length }, 'transfers processed');
+    }
   };
 
   const app = createCentralApp({

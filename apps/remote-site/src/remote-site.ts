@@ -1,10 +1,9 @@
 import {
-  assignTransferNumbers,
   buildTopology,
   PUSH_CONSUMER,
-  processTransfers,
   pushable,
   recordLocalChange,
+  runSiteProcessors,
   runSyncCycle,
   DEFAULT_REQUEST_SIZE,
   type CentralSyncGateway,
@@ -112,14 +111,12 @@ export class RemoteSite {
     const gateway = this.gatewayFor(config);
     const deps = { unitOfWork: this.storage, gateway, clock: this.clock };
     const first = await runSyncCycle(deps, config.siteId, { requestSize: config.requestSize, ...(onProgress ? { onProgress } : {}) });
-    const local = { unitOfWork: this.storage, clock: this.clock };
-    const transfers = await processTransfers(local, first.topology, config.siteId);
-    const numbered = await assignTransferNumbers(local, first.topology, config.siteId);
+    const processed = await runSiteProcessors({ unitOfWork: this.storage, clock: this.clock }, first.topology, config.siteId);
     let pushed = first.pushed;
     let pulled = first.pulled;
     let refused = first.refused.length;
     let requestSize = first.requestSize;
-    if (transfers.created.length + transfers.linesAdded.length + numbered.length > 0) {
+    if (processed.transfers.created.length + processed.transfers.linesAdded.length + processed.numbered.length + processed.receipts.length > 0) {
       const second = await runSyncCycle(deps, config.siteId, { requestSize, ...(onProgress ? { onProgress } : {}) });
       pushed += second.pushed;
       pulled += second.pulled;
@@ -127,7 +124,7 @@ export class RemoteSite {
       requestSize = second.requestSize;
     }
     await this.saveConfig({ ...config, requestSize, lastSyncedAt: this.clock.now().toISOString() });
-    return { pushed, pulled, refused, transfersCreated: transfers.created.length, transfersNumbered: numbered.length };
+    return { pushed, pulled, refused, transfersCreated: processed.transfers.created.length, transfersNumbered: processed.numbered.length };
   }
 
   async topology(): Promise<Topology> {
@@ -142,9 +139,7 @@ export class RemoteSite {
     const topology = await this.topology();
     const result = await recordLocalChange({ unitOfWork: this.storage }, topology, config.siteId, records);
     if (!result.ok) return result;
-    const local = { unitOfWork: this.storage, clock: this.clock };
-    await processTransfers(local, topology, config.siteId);
-    await assignTransferNumbers(local, topology, config.siteId);
+    await runSiteProcessors({ unitOfWork: this.storage, clock: this.clock }, topology, config.siteId);
     return { ok: true, value: { written: result.value.written } };
   }
 

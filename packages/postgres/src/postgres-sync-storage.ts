@@ -72,7 +72,10 @@ export interface PostgresSyncStorage extends KyselySyncStorage {
  */
 export async function openPostgresSyncStorage(pool: PostgresPool): Promise<PostgresSyncStorage> {
   const db = new Kysely<SyncDb>({ dialect: new PostgresDialect({ pool }) });
-  const { error, results } = await new Migrator({ db, provider: postgresMigrationProvider }).migrateToLatest();
+  // Kysely's migration tables go to the connection's own schema (its introspection would otherwise
+  // find another schema's tables on the same server and skip creating them here).
+  const schema = (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema ?? 'public';
+  const { error, results } = await new Migrator({ db, provider: postgresMigrationProvider, migrationTableSchema: schema }).migrateToLatest();
   if (error) {
     await db.destroy();
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';

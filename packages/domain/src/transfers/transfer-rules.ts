@@ -194,22 +194,8 @@ export function processInitiatingHalf(
       `Let ${describeSite(processing.site)} process it.`,
     );
   }
-  if (initiating.activeSiteId !== responding.activeSiteId) {
-    for (const [store, siteOf] of [
-      [initiating, responding],
-      [responding, initiating],
-    ] as const) {
-      if (topology.syncTypeOn(store.id, siteOf.activeSiteId) === 'none') {
-        const site = topology.site(siteOf.activeSiteId)!;
-        return refuse(
-          'transfer.store-has-no-copy',
-          'both stores of a transfer exist on both sites: each needs a copy where the other is active',
-          `${describeStore(store)} has no copy on ${describeSite(site)}, where ${describeStore(siteOf)} is active, so the ${store === initiating ? 'initiating' : 'responding'} half of ${header.type} ${header.id} cannot reach it. The transfer was not created.`,
-          `On the central, give ${describeStore(store)} a transfer copy on ${describeSite(site)}; the transfer is then completed on the next sync.`,
-        );
-      }
-    }
-  }
+  const problem = missingCopy(topology, header, initiating, responding);
+  if (problem) return err(problem);
 
   const made = buildRespondingHalf(transferKind, doc, initiating, responding);
   if (!existing) {
@@ -233,6 +219,38 @@ export function processInitiatingHalf(
     respondingHeaderId: existing.header.id,
     reason: `${newLines.length} line(s) added to ${header.type} ${header.id} since it was completed become new lines of ${existing.header.type} ${existing.header.id}.`,
   });
+}
+
+/**
+ * Both stores of a transfer exist on both sites: each needs a copy (transfer or collector) where
+ * the other is active, or one half cannot reach the other site.
+ */
+function missingCopy(topology: Topology, header: SyncRecord, initiating: Store, responding: Store): TransferViolation | null {
+  if (initiating.activeSiteId === responding.activeSiteId) return null;
+  for (const [store, other] of [
+    [initiating, responding],
+    [responding, initiating],
+  ] as const) {
+    if (topology.syncTypeOn(store.id, other.activeSiteId) !== 'none') continue;
+    const site = topology.site(other.activeSiteId)!;
+    return {
+      code: 'transfer.store-has-no-copy',
+      rule: 'both stores of a transfer exist on both sites: each needs a copy where the other is active',
+      message: `${describeStore(store)} has no copy on ${describeSite(site)}, where ${describeStore(other)} is active, so the ${store === initiating ? 'initiating' : 'responding'} half of ${header.type} ${header.id} cannot reach it. The transfer was not created.`,
+      fix: `On the central, give ${describeStore(store)} a transfer copy on ${describeSite(site)}; the transfer is then completed on the next sync.`,
+      recordId: header.id,
+    };
+  }
+  return null;
+}
+
+/** Why a transfer header (initiating half, finalised or not yet) could not be completed with the current copies, or null. */
+export function transferRoutingProblem(topology: Topology, header: SyncRecord): TransferViolation | null {
+  const detection = detectTransfer(topology, header);
+  if (detection.kind === 'not-a-transfer') return null;
+  const own = topology.store(header.storeId!)!;
+  const other = topology.store(header.otherPartyStoreId!)!;
+  return missingCopy(topology, header, own, other);
 }
 
 function buildRespondingHalf(kind: TransferKind, doc: TransferDocument, initiating: Store, responding: Store): TransferDocument {

@@ -1,5 +1,7 @@
 import { recordKey, type SyncRecord } from '../record';
 import { routeChange } from '../rules/routing-rules';
+import { isTransferHeaderType } from '../transfers/transfer-documents';
+import { transferRoutingProblem } from '../transfers/transfer-rules';
 import { MAX_REQUEST_SIZE, MIN_REQUEST_SIZE, type SiteId } from '../site';
 import { buildTopology, type Topology } from '../topology';
 import type { CentralSyncGateway, Clock, RefusedRecord } from '../ports/services';
@@ -64,7 +66,16 @@ export async function runSyncCycle(
   if (!built.ok) throw new Error(`the central sent a topology that breaks the rules: ${built.error.map((v) => v.message).join(' ')}`);
   const topology = built.value;
   const centralId = topology.central.id;
-  await unitOfWork.run((s) => s.topology.save(topology));
+  await unitOfWork.run(async (s) => {
+    await s.topology.save(topology);
+    // Transfers reported as unroutable before: resolved once the configuration lets them through.
+    for (const issue of await s.issues.open()) {
+      if (!issue.key.startsWith('transfer:')) continue;
+      const [type, ...rest] = issue.key.slice('transfer:'.length).split(':');
+      const record = type ? await s.records.get(type, rest.join(':')) : null;
+      if (!record || !transferRoutingProblem(topology, record)) await s.issues.resolve(issue.key);
+    }
+  });
 
   let size = options.requestSize;
   let pushed = 0;
@@ -77,6 +88,15 @@ export async function runSyncCycle(
     if (changes.length === 0) break;
     const last = changes[changes.length - 1]!.cursor;
     const outgoing = changes.filter((c) => !c.viaSync && c.sourceSiteId === siteId && pushable(topology, siteId, c.record)).map((c) => c.record);
+    // A transfer that cannot reach its other store is reported here too, with the fix, not only on the central.
+    await unitOfWork.run(async (s) => {
+      for (const record of outgoing) {
+        if (!isTransferHeaderType(record.type)) continue;
+        const problem = transferRoutingProblem(topology, record);
+        if (problem) await s.issues.report(`transfer:${recordKey(record)}`, problem, clock.now());
+        else await s.issues.resolve(`transfer:${recordKey(record)}`);
+      }
+    });
     const started = clock.now().getTime();
     const result = outgoing.length > 0 ? await gateway.push(`${siteId}:${cursor}:${last}`, outgoing) : null;
     await unitOfWork.run(async (s) => {

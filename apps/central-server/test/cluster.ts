@@ -1,0 +1,120 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startCentralServer, type RunningCentral } from '@sitesync/central-server';
+import { AdminClient, ScryptPasswordHasher, sha256Hex } from '@sitesync/http';
+import { composeRemoteSite, REMOTE_TOKENS, type GatewayFactory, type RemoteComposition, type RemoteSite } from '@sitesync/remote-site';
+import type { SqliteSyncStorage } from '@sitesync/sqlite';
+import { Pool } from 'pg';
+import { pino } from 'pino';
+
+/** End-to-end tests run with the central on embedded PGlite, and on the real Postgres server when PG_URL is set (always in CI). */
+export const PG_URL = process.env['PG_URL'];
+if (process.env['CI'] && !PG_URL)
+  throw new Error('CI is set but PG_URL is not: the end-to-end tests must also run with the central on the real Postgres server.');
+
+export interface Engine {
+  readonly name: string;
+  database(): Promise<{ databaseUrl?: string; drop(): Promise<void> }>;
+}
+
+export const ENGINES: Engine[] = [
+  { name: 'embedded PGlite', database: () => Promise.resolve({ drop: () => Promise.resolve() }) },
+  ...(PG_URL
+    ? [
+        {
+          name: 'the real Postgres server',
+          async database() {
+            const schema = `sitesync_e2e_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
+            const admin = new Pool({ connectionString: PG_URL, max: 1 });
+            await admin.query(`create schema ${schema}`);
+            const url = new URL(PG_URL);
+            url.searchParams.set('options', `-c search_path=${schema}`);
+            return {
+              databaseUrl: url.toString(),
+              async drop() {
+                await admin.query(`drop schema ${schema} cascade`);
+                await admin.end();
+              },
+            };
+          },
+        },
+      ]
+    : []),
+];
+
+/** A running central and remote sites (each a SQLite file), over real HTTP on loopback. */
+export class Cluster {
+  readonly remotes = new Map<number, RemoteComposition>();
+  private readonly files = new Map<number, string>();
+  private readonly passwords = new Map<number, { name: string; password: string }>();
+
+  private constructor(
+    readonly central: RunningCentral,
+    readonly admin: AdminClient,
+    private readonly dir: string,
+    private readonly dropDatabase: () => Promise<void>,
+  ) {}
+
+  static async start(engine: Engine): Promise<Cluster> {
+    const dir = mkdtempSync(join(tmpdir(), 'sitesync-e2e-'));
+    const database = await engine.database();
+    const central = await startCentralServer({
+      port: 0,
+      dataDir: ':memory:',
+      ...(database.databaseUrl ? { databaseUrl: database.databaseUrl } : {}),
+      adminToken: 'e2e-admin-token',
+      logger: pino({ level: 'silent' }),
+      hasher: new ScryptPasswordHasher({ cost: 1024 }),
+    });
+    return new Cluster(central, new AdminClient({ baseUrl: central.url, adminToken: central.adminToken }), dir, database.drop);
+  }
+
+  /** Creates a site on the central and a remote site bound to it. */
+  async addRemote(name: string): Promise<number> {
+    const password = `${name}-password`;
+    const site = await this.admin.addSite({ name, password });
+    this.files.set(site.id, join(this.dir, `site-${site.id}.sqlite`));
+    this.passwords.set(site.id, { name, password });
+    return site.id;
+  }
+
+  /** Opens (or reopens, after a simulated crash) a remote site's process from its file, and binds it on first open. */
+  async open(siteId: number, gatewayFor?: GatewayFactory): Promise<RemoteSite> {
+    const remote = await composeRemoteSite(this.files.get(siteId)!, gatewayFor ? { gatewayFor } : {});
+    this.remotes.set(siteId, remote);
+    if (!(await remote.site.config())) {
+      const { name, password } = this.passwords.get(siteId)!;
+      await remote.site.init({ centralUrl: this.central.url, siteName: name, passwordSha256: sha256Hex(password), hardwareId: `device-${siteId}` });
+    }
+    return remote.site;
+  }
+
+  /** Ends a remote site's process (its database closes). */
+  async kill(siteId: number): Promise<void> {
+    await this.remotes.get(siteId)?.close();
+    this.remotes.delete(siteId);
+  }
+
+  site(siteId: number): RemoteSite {
+    const remote = this.remotes.get(siteId);
+    if (!remote) throw new Error(`site ${siteId} is not running`);
+    return remote.site;
+  }
+
+  storageOf(siteId: number): SqliteSyncStorage {
+    return this.remotes.get(siteId)!.container.get<SqliteSyncStorage>(REMOTE_TOKENS.Storage);
+  }
+
+  async has(siteId: number, type: string, id: string): Promise<boolean> {
+    const store = siteId === 1 ? this.central.storage.storage : this.storageOf(siteId).storage;
+    return (await store.records.get(type, id)) !== null;
+  }
+
+  async stop(): Promise<void> {
+    for (const remote of this.remotes.values()) await remote.close();
+    await this.central.close();
+    await this.dropDatabase();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,51 @@
+import type { SiteId } from '../site';
+import type { Topology } from '../topology';
+import type { UnitOfWork } from '../ports/unit-of-work';
+import { str } from '../transfers/transfer-documents';
+import { purchaseOrderReceipt } from '../transfers/transfer-rules';
+
+export const PURCHASE_ORDER_RECEIPTS = 'purchase-order-receipts';
+
+/**
+ * Internal requisitions: when goods received lines arrive or change, the received quantities of the
+ * purchase order lines they answer are updated, on the primary when the purchase order's store uses
+ * centralised procurement, otherwise on the store's own site. Other sites leave them alone.
+ */
+export async function updatePurchaseOrderReceipts(
+  deps: { readonly unitOfWork: UnitOfWork },
+  topology: Topology,
+  siteId: SiteId,
+  options: { readonly batchSize?: number } = {},
+): Promise<readonly string[]> {
+  const updated: string[] = [];
+  const batchSize = options.batchSize ?? 500;
+  for (;;) {
+    const more = await deps.unitOfWork.run(async (storage) => {
+      const cursor = await storage.changes.cursorOf(PURCHASE_ORDER_RECEIPTS);
+      const changes = await storage.changes.read(cursor, batchSize);
+      if (changes.length === 0) return false;
+      const orders = new Set<string>();
+      for (const { record } of changes) {
+        if (record.type === 'goods_received') {
+          const po = str(record.data, 'purchaseOrderId');
+          if (po) orders.add(po);
+        }
+      }
+      for (const orderId of orders) {
+        const order = await storage.records.get('purchase_order', orderId);
+        const store = order?.storeId ? topology.store(order.storeId) : undefined;
+        if (!order || !store) continue;
+        const receipts = await storage.records.findByField('goods_received', 'purchaseOrderId', orderId);
+        const receivedLines = (await Promise.all(receipts.map((r) => storage.records.findByField('goods_received_line', 'goodsReceivedId', r.id)))).flat();
+        const orderLines = await storage.records.findByField('purchase_order_line', 'purchaseOrderId', orderId);
+        const receipt = purchaseOrderReceipt(topology, store, orderLines, receivedLines);
+        if (receipt.editorSiteId !== siteId || receipt.updatedLines.length === 0) continue;
+        await storage.records.upsert(receipt.updatedLines, { sourceSiteId: siteId, viaSync: false });
+        updated.push(...receipt.updatedLines.map((l) => `${l.type}:${l.id}`));
+      }
+      await storage.changes.advance(PURCHASE_ORDER_RECEIPTS, changes[changes.length - 1]!.cursor);
+      return true;
+    });
+    if (!more) return updated;
+  }
+}
