@@ -51,92 +51,106 @@ function record(type: string, id: string, storeId: string | null): SyncRecord {
   };
 }
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'sitesync-bench-sync-'));
-  const schema = `bench_sync_${process.pid}`;
-  const adminPool = new Pool({ connectionString: PG_URL, max: 1 });
-  await adminPool.query(`drop schema if exists ${schema} cascade; create schema ${schema}`);
+type Central = Awaited<ReturnType<typeof startCentralServer>>;
+
+/** A central on a fresh schema of the Postgres server, for one phase. */
+async function withCentral<T>(name: string, work: (central: Central, admin: AdminClient) => Promise<T>): Promise<T> {
+  const schema = `bench_sync_${name}_${process.pid}`;
+  const pool = new Pool({ connectionString: PG_URL, max: 1 });
+  await pool.query(`drop schema if exists ${schema} cascade; create schema ${schema}`);
   const url = new URL(PG_URL);
   url.searchParams.set('options', `-c search_path=${schema}`);
   const central = await startCentralServer({ port: 0, databaseUrl: url.toString(), adminToken: 'bench', logger: pino({ level: 'silent' }) });
-  const admin = new AdminClient({ baseUrl: central.url, adminToken: central.adminToken });
-  const lines: string[] = [`sitesync sync benchmark, node ${process.version}, central on the Postgres server over loopback HTTP`];
   try {
-    await admin.addSite({ name: 'bench-remote', password: 'bench-pw' });
-    await admin.addStore({ code: 'R', name: 'Remote store', activeSiteId: 2 });
-
-    // (a) initial sync: N central-data records routed to every site
-    for (let start = 0; start < INITIAL; start += 5000) {
-      const batch: SyncRecord[] = [];
-      for (let i = start; i < Math.min(INITIAL, start + 5000); i++) batch.push(record('item', `item-${String(i).padStart(8, '0')}`, null));
-      await central.storage.storage.records.upsert(batch, { sourceSiteId: 1, viaSync: false });
-    }
-    await central.storage.storage.changes.head(); // number them before timing
-    const child = await run(process.execPath, [join(__dirname, 'remote-child.js'), join(dir, 'a.sqlite'), central.url, 'bench-remote', 'bench-pw', 'init'], {
-      maxBuffer: 1 << 20,
-    });
-    const a = JSON.parse(child.stdout.trim().split('\n').pop()!) as { pulled: number; seconds: number; peakRss: number };
-    const rawA = rawSqliteInsert(join(dir, 'raw-a.sqlite'), INITIAL);
-    lines.push(
-      `(a) initial sync of ${a.pulled.toLocaleString('en')} records: ${a.seconds.toFixed(1)} s = ${rate(a.pulled, a.seconds)} records/s end to end; raw SQLite insert of the same rows ${rate(INITIAL, rawA)} records/s; ratio ${(rawA / a.seconds).toFixed(2)}; remote peak RSS ${mb(a.peakRss)}`,
-    );
-
-    // (b) push of M records of the remote's store
-    const remote = await composeRemoteSite(join(dir, 'a.sqlite'));
-    const storage = remote.container.get<SqliteSyncStorage>(REMOTE_TOKENS.Storage);
-    for (let start = 0; start < PUSH; start += 5000) {
-      const batch: SyncRecord[] = [];
-      for (let i = start; i < Math.min(PUSH, start + 5000); i++) batch.push(record('stock_line', `sl-${String(i).padStart(8, '0')}`, 'R'));
-      await storage.storage.records.upsert(batch, { sourceSiteId: 2, viaSync: false });
-    }
-    const startB = process.hrtime.bigint();
-    const b = await remote.site.sync();
-    const secondsB = Number(process.hrtime.bigint() - startB) / 1e9;
-    await remote.close();
-    const rawB = await rawPostgresInsert(adminPool, schema, PUSH);
-    lines.push(
-      `(b) push of ${b.pushed.toLocaleString('en')} records: ${secondsB.toFixed(1)} s = ${rate(b.pushed, secondsB)} records/s end to end; raw Postgres unnest insert ${rate(PUSH, rawB)} records/s; ratio ${(rawB / secondsB).toFixed(2)}`,
-    );
-
-    // (c) S sites syncing small changes at the same time
-    const sites: number[] = [];
-    for (let i = 0; i < SITES; i++) {
-      const site = await admin.addSite({ name: `small-${i}`, password: `pw-${i}` });
-      await admin.addStore({ code: `S${i}`, name: `Small store ${i}`, activeSiteId: site.id });
-      sites.push(site.id);
-    }
-    const clients = sites.map((siteId, i) => ({
-      siteId,
-      storage: createInMemoryStorage(),
-      gateway: new HttpCentralSyncGateway({ baseUrl: central.url, siteName: `small-${i}`, passwordSha256: sha256Hex(`pw-${i}`), hardwareId: `sim-${i}` }),
-    }));
-    const clock = new ManualClock();
-    // a first cycle each (initial data) before measuring
-    await Promise.all(clients.map((c) => runSyncCycle({ unitOfWork: c.storage, gateway: c.gateway, clock }, c.siteId, { requestSize: 5000 })));
-    const durations: number[] = [];
-    const startC = process.hrtime.bigint();
-    await Promise.all(
-      clients.map(async (c, i) => {
-        const records = Array.from({ length: 5 }, (_, k) => record('stock_line', `small-${i}-${k}`, `S${i}`));
-        await c.storage.storage.records.upsert(records, { sourceSiteId: c.siteId, viaSync: false });
-        const t = process.hrtime.bigint();
-        await runSyncCycle({ unitOfWork: c.storage, gateway: c.gateway, clock }, c.siteId, { requestSize: 500 });
-        durations.push(Number(process.hrtime.bigint() - t) / 1e6);
-      }),
-    );
-    const wall = Number(process.hrtime.bigint() - startC) / 1e9;
-    durations.sort((x, y) => x - y);
-    const pct = (p: number) => durations[Math.min(durations.length - 1, Math.floor((p / 100) * durations.length))]!.toFixed(0);
-    lines.push(
-      `(c) ${SITES} sites syncing 5 records each at once: cycle p50 ${pct(50)} ms, p99 ${pct(99)} ms, max ${durations.at(-1)!.toFixed(0)} ms; all done in ${wall.toFixed(1)} s`,
-    );
+    return await work(central, new AdminClient({ baseUrl: central.url, adminToken: central.adminToken }));
   } finally {
     await central.close();
-    await adminPool.query(`drop schema if exists ${schema} cascade`);
-    await adminPool.end();
+    await pool.query(`drop schema if exists ${schema} cascade`);
+    await pool.end();
+  }
+}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sitesync-bench-sync-'));
+  say(`sitesync sync benchmark, node ${process.version}, central on the Postgres server over loopback HTTP`);
+  try {
+    await withCentral('ab', async (central, admin) => {
+      await admin.addSite({ name: 'bench-remote', password: 'bench-pw' });
+      await admin.addStore({ code: 'R', name: 'Remote store', activeSiteId: 2 });
+
+      // (a) initial sync: N central-data records routed to every site
+      for (let start = 0; start < INITIAL; start += 5000) {
+        const batch: SyncRecord[] = [];
+        for (let i = start; i < Math.min(INITIAL, start + 5000); i++) batch.push(record('item', `item-${String(i).padStart(8, '0')}`, null));
+        await central.storage.storage.records.upsert(batch, { sourceSiteId: 1, viaSync: false });
+      }
+      await central.storage.storage.changes.head(); // number them before timing
+      const child = await run(process.execPath, [join(__dirname, 'remote-child.js'), join(dir, 'a.sqlite'), central.url, 'bench-remote', 'bench-pw', 'init'], {
+        maxBuffer: 1 << 20,
+      });
+      const a = JSON.parse(child.stdout.trim().split('\n').pop()!) as { pulled: number; seconds: number; peakRss: number };
+      const rawA = rawSqliteInsert(join(dir, 'raw-a.sqlite'), INITIAL);
+      say(
+        `(a) initial sync of ${a.pulled.toLocaleString('en')} records: ${a.seconds.toFixed(1)} s = ${rate(a.pulled, a.seconds)} records/s end to end; raw SQLite insert of the same rows ${rate(INITIAL, rawA)} records/s; ratio ${(rawA / a.seconds).toFixed(2)}; remote peak RSS ${mb(a.peakRss)}`,
+      );
+
+      // (b) push of M records of the remote's store
+      const remote = await composeRemoteSite(join(dir, 'a.sqlite'));
+      const storage = remote.container.get<SqliteSyncStorage>(REMOTE_TOKENS.Storage);
+      for (let start = 0; start < PUSH; start += 5000) {
+        const batch: SyncRecord[] = [];
+        for (let i = start; i < Math.min(PUSH, start + 5000); i++) batch.push(record('stock_line', `sl-${String(i).padStart(8, '0')}`, 'R'));
+        await storage.storage.records.upsert(batch, { sourceSiteId: 2, viaSync: false });
+      }
+      const startB = process.hrtime.bigint();
+      const b = await remote.site.sync();
+      const secondsB = Number(process.hrtime.bigint() - startB) / 1e9;
+      await remote.close();
+      const rawB = await rawPostgresInsert(PUSH);
+      say(
+        `(b) push of ${b.pushed.toLocaleString('en')} records: ${secondsB.toFixed(1)} s = ${rate(b.pushed, secondsB)} records/s end to end; raw Postgres unnest insert ${rate(PUSH, rawB)} records/s; ratio ${(rawB / secondsB).toFixed(2)}`,
+      );
+    });
+
+    // (c) S sites syncing small changes at the same time
+    await withCentral('c', async (central, admin) => {
+      const sites: number[] = [];
+      for (let i = 0; i < SITES; i++) {
+        const site = await admin.addSite({ name: `small-${i}`, password: `pw-${i}` });
+        await admin.addStore({ code: `S${i}`, name: `Small store ${i}`, activeSiteId: site.id });
+        sites.push(site.id);
+      }
+      const clients = sites.map((siteId, i) => ({
+        siteId,
+        storage: createInMemoryStorage(),
+        gateway: new HttpCentralSyncGateway({ baseUrl: central.url, siteName: `small-${i}`, passwordSha256: sha256Hex(`pw-${i}`), hardwareId: `sim-${i}` }),
+      }));
+      const clock = new ManualClock();
+      // a first cycle each (binds the device, pulls the topology) before measuring
+      for (const c of clients) await runSyncCycle({ unitOfWork: c.storage, gateway: c.gateway, clock }, c.siteId, { requestSize: 500 });
+      const durations: number[] = [];
+      const startC = process.hrtime.bigint();
+      await Promise.all(
+        clients.map(async (c, i) => {
+          const records = Array.from({ length: 5 }, (_, k) => record('stock_line', `small-${i}-${k}`, `S${i}`));
+          await c.storage.storage.records.upsert(records, { sourceSiteId: c.siteId, viaSync: false });
+          const t = process.hrtime.bigint();
+          await runSyncCycle({ unitOfWork: c.storage, gateway: c.gateway, clock }, c.siteId, { requestSize: 500 });
+          durations.push(Number(process.hrtime.bigint() - t) / 1e6);
+        }),
+      );
+      const wall = Number(process.hrtime.bigint() - startC) / 1e9;
+      durations.sort((x, y) => x - y);
+      const pct = (p: number) => durations[Math.min(durations.length - 1, Math.floor((p / 100) * durations.length))]!.toFixed(0);
+      say(
+        `(c) ${SITES} sites syncing 5 records each at once: cycle p50 ${pct(50)} ms, p99 ${pct(99)} ms, max ${durations.at(-1)!.toFixed(0)} ms; all done in ${wall.toFixed(1)} s`,
+      );
+    });
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 function rawSqliteInsert(file: string, n: number): number {
@@ -157,19 +171,26 @@ function rawSqliteInsert(file: string, n: number): number {
   return seconds;
 }
 
-async function rawPostgresInsert(pool: Pool, schema: string, n: number): Promise<number> {
-  await pool.query(`create table ${schema}.raw_push (type text not null, id text not null, store_id text, data jsonb not null, primary key (type, id))`);
+async function rawPostgresInsert(n: number): Promise<number> {
+  const pool = new Pool({ connectionString: PG_URL, max: 1 });
+  const table = `bench_raw_push_${process.pid}`;
+  await pool.query(
+    `drop table if exists ${table}; create table ${table} (type text not null, id text not null, store_id text, data jsonb not null, primary key (type, id))`,
+  );
   const start = process.hrtime.bigint();
   for (let s = 0; s < n; s += 5000) {
     const batch = Array.from({ length: Math.min(5000, n - s) }, (_, k) => record('stock_line', `sl-${String(s + k).padStart(8, '0')}`, 'R'));
-    await pool.query(`insert into ${schema}.raw_push select * from unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])`, [
+    await pool.query(`insert into ${table} select * from unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])`, [
       batch.map((r) => r.type),
       batch.map((r) => r.id),
       batch.map((r) => r.storeId ?? null),
       batch.map((r) => JSON.stringify(r.data)),
     ]);
   }
-  return Number(process.hrtime.bigint() - start) / 1e9;
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  await pool.query(`drop table ${table}`);
+  await pool.end();
+  return seconds;
 }
 
 main().catch((error: unknown) => {

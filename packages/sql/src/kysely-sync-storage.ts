@@ -252,6 +252,23 @@ export class KyselyChangeFeed implements ChangeFeed {
     }));
   }
 
+  async scan(after: bigint, limit: number): Promise<readonly Change[]> {
+    await this.flavour.sequence(this.db);
+    const rows = await this.db
+      .selectFrom('sync_record')
+      .select(['type', 'id', 'store_id', 'other_party_store_id', 'patient_id', 'home_store_id', 'deleted', 'source_site_id', 'via_sync', int8Text])
+      .where('seq', '>', this.flavour.int8(after))
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({
+      cursor: parseInt8(row.seq_text),
+      sourceSiteId: row.source_site_id,
+      viaSync: parseBool(row.via_sync),
+      record: recordFromRow({ ...row, data: '{}' }),
+    }));
+  }
+
   async head(): Promise<bigint> {
     await this.flavour.sequence(this.db);
     const row = await this.db

@@ -17,6 +17,11 @@ export interface Change extends ChangeOrigin {
 export interface ChangeFeed {
   /** Records changed after `cursor`, each once in its latest version, in cursor order, at most `limit`. */
   read(after: bigint, limit: number): Promise<readonly Change[]>;
+  /**
+   * Like `read`, but the records come without their data (`data` is `{}`): enough for the routing
+   * rules, and much cheaper to count what waits for a site.
+   */
+  scan(after: bigint, limit: number): Promise<readonly Change[]>;
   /** The greatest cursor a reader can see now (0n on an empty feed). */
   head(): Promise<bigint>;
   /** Where a consumer is (0n if it never advanced). */

@@ -20,14 +20,15 @@ export async function assignTransferNumbers(
   options: { readonly batchSize?: number } = {},
 ): Promise<readonly string[]> {
   const numbered: string[] = [];
-  const batchSize = options.batchSize ?? 200;
+  const batchSize = options.batchSize ?? 2_000;
   for (;;) {
     const more = await deps.unitOfWork.run(async (storage) => {
       const cursor = await storage.changes.cursorOf(TRANSFER_NUMBERING);
-      const changes = await storage.changes.read(cursor, batchSize);
+      const changes = await storage.changes.scan(cursor, batchSize);
       if (changes.length === 0) return false;
       for (const { record } of changes) {
-        if (!isTransferHeaderType(record.type) || !awaitsTransferNumber(topology, siteId, record)) continue;
+        // scanned without data: a header of a store active here is read, then checked for -1
+        if (!isTransferHeaderType(record.type) || !record.storeId || topology.store(record.storeId)?.activeSiteId !== siteId) continue;
         const current = await storage.records.get(record.type, record.id);
         if (!current || !awaitsTransferNumber(topology, siteId, current)) continue;
         const next = await storage.records.nextSerialNumber(current.storeId!, current.type);

@@ -46,22 +46,23 @@ export async function acceptPush(
   records: readonly SyncRecord[],
   now: Date,
 ): Promise<PushResult> {
-  const staged = await storage.inbound.stage(batchId, siteId, records);
+  // The records are applied right here, in this transaction: the buffer only has to remember the
+  // batch id, so that a replay is recognised.
+  const staged = await storage.inbound.stage(batchId, siteId, []);
   const accepted: SyncRecord[] = [];
   const refused: RefusedRecord[] = [];
+  const quarantined = staged.duplicate ? new Set<string>() : new Set((await storage.issues.open()).map((i) => i.key));
   for (const record of records) {
     const refusal = pushRefusal(topology, siteId, record);
     if (refusal) refused.push({ recordType: record.type, recordId: record.id, code: refusal.code, message: refusal.message, fix: refusal.fix });
     else accepted.push(record);
     if (staged.duplicate) continue;
-    if (refusal) await storage.issues.report(quarantineKey(siteId, record), refusal, now);
-    else await storage.issues.resolve(quarantineKey(siteId, record));
+    const key = quarantineKey(siteId, record);
+    if (refusal) await storage.issues.report(key, refusal, now);
+    else if (quarantined.has(key)) await storage.issues.resolve(key);
   }
   if (staged.duplicate) return { batchId, replayed: true, accepted: accepted.length, refused };
   if (accepted.length > 0) await storage.records.upsert(accepted, { sourceSiteId: siteId, viaSync: true });
-  // The buffer keeps the batch id (replays are recognised); its records are applied now.
-  const pending = await storage.inbound.pending(records.length + 1);
-  await storage.inbound.markApplied(pending.filter((p) => p.batchId === batchId).map((p) => p.seq));
   return { batchId, accepted: accepted.length, refused };
 }
 
@@ -71,6 +72,9 @@ export function changeGoesTo(topology: Topology, siteId: SiteId, change: Change,
   const decision = decideReceipt(topology, siteId, change.record, context);
   return decision.ok && decision.value.receives;
 }
+
+/** Changes counted per query when counting what waits for a site (routing columns only). */
+const COUNT_PAGE = 20_000;
 
 /**
  * Serves pulls: the records of the central's feed after the site's cursor that go to the site. The
@@ -136,7 +140,7 @@ export class PullServer {
     let n = 0;
     let from = after;
     while (from < upTo) {
-      const page = await storage.changes.read(from, this.pageSize);
+      const page = await storage.changes.scan(from, COUNT_PAGE);
       if (page.length === 0) break;
       for (const change of page) if (change.cursor <= upTo && changeGoesTo(topology, siteId, change, this.context)) n++;
       from = page[page.length - 1]!.cursor;

@@ -55,7 +55,7 @@ export async function processTransfers(
     pending: [] as TransferReport['pending'][number][],
     refused: [] as TransferReport['refused'][number][],
   };
-  const batchSize = options.batchSize ?? 200;
+  const batchSize = options.batchSize ?? 2_000;
   // Transfers refused earlier (kept in the issue log) are tried again first: once the
   // configuration is fixed they complete without waiting for another change to the record.
   await deps.unitOfWork.run(async (storage) => {
@@ -68,11 +68,14 @@ export async function processTransfers(
   for (;;) {
     const more = await deps.unitOfWork.run(async (storage) => {
       const cursor = await storage.changes.cursorOf(TRANSFER_PROCESSOR);
-      const changes = await storage.changes.read(cursor, batchSize);
+      // Scanned without data: only records between two stores can be transfers, and only those are read.
+      const changes = await storage.changes.scan(cursor, batchSize);
       if (changes.length === 0) return false;
       const headers = new Map<string, { type: TransferHeaderType; id: string }>();
       for (const { record } of changes) {
-        const ref = headerOf(record);
+        if (!record.otherPartyStoreId || !isTransferRecordType(record.type)) continue;
+        const full = isTransferHeaderType(record.type) ? record : await storage.records.get(record.type, record.id);
+        const ref = full ? headerOf(full) : null;
         if (ref) headers.set(`${ref.type}:${ref.id}`, ref);
       }
       for (const ref of headers.values()) {
@@ -83,6 +86,11 @@ export async function processTransfers(
     });
     if (!more) return report;
   }
+}
+
+const LINE_TYPES: ReadonlySet<string> = new Set(Object.values(TRANSFER_LINE_TYPES));
+function isTransferRecordType(type: string): boolean {
+  return isTransferHeaderType(type) || LINE_TYPES.has(type);
 }
 
 function headerOf(record: SyncRecord): { type: TransferHeaderType; id: string } | null {

@@ -89,14 +89,18 @@ export async function runSyncCycle(
     const last = changes[changes.length - 1]!.cursor;
     const outgoing = changes.filter((c) => !c.viaSync && c.sourceSiteId === siteId && pushable(topology, siteId, c.record)).map((c) => c.record);
     // A transfer that cannot reach its other store is reported here too, with the fix, not only on the central.
-    await unitOfWork.run(async (s) => {
-      for (const record of outgoing) {
-        if (!isTransferHeaderType(record.type)) continue;
-        const problem = transferRoutingProblem(topology, record);
-        if (problem) await s.issues.report(`transfer:${recordKey(record)}`, problem, clock.now());
-        else await s.issues.resolve(`transfer:${recordKey(record)}`);
-      }
-    });
+    const headers = outgoing.filter((r) => isTransferHeaderType(r.type) && r.otherPartyStoreId);
+    if (headers.length > 0) {
+      await unitOfWork.run(async (s) => {
+        const open = new Set((await s.issues.open()).map((i) => i.key));
+        for (const record of headers) {
+          const problem = transferRoutingProblem(topology, record);
+          const key = `transfer:${recordKey(record)}`;
+          if (problem) await s.issues.report(key, problem, clock.now());
+          else if (open.has(key)) await s.issues.resolve(key);
+        }
+      });
+    }
     const started = clock.now().getTime();
     const result = outgoing.length > 0 ? await gateway.push(`${siteId}:${cursor}:${last}`, outgoing) : null;
     await unitOfWork.run(async (s) => {
@@ -109,9 +113,11 @@ export async function runSyncCycle(
             clock.now(),
           );
         }
+        // a record refused before and accepted now: its issue is over
+        const open = new Set((await s.issues.open()).map((i) => i.key));
         for (const record of outgoing) {
           const key = `refused:${recordKey(record)}`;
-          if (!refusedKeys.has(key)) await s.issues.resolve(key);
+          if (open.has(key) && !refusedKeys.has(key)) await s.issues.resolve(key);
         }
       }
       await s.changes.advance(PUSH_CONSUMER, last);

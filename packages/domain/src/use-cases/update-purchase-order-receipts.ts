@@ -18,18 +18,18 @@ export async function updatePurchaseOrderReceipts(
   options: { readonly batchSize?: number } = {},
 ): Promise<readonly string[]> {
   const updated: string[] = [];
-  const batchSize = options.batchSize ?? 500;
+  const batchSize = options.batchSize ?? 2_000;
   for (;;) {
     const more = await deps.unitOfWork.run(async (storage) => {
       const cursor = await storage.changes.cursorOf(PURCHASE_ORDER_RECEIPTS);
-      const changes = await storage.changes.read(cursor, batchSize);
+      const changes = await storage.changes.scan(cursor, batchSize);
       if (changes.length === 0) return false;
       const orders = new Set<string>();
       for (const { record } of changes) {
-        if (record.type === 'goods_received') {
-          const po = str(record.data, 'purchaseOrderId');
-          if (po) orders.add(po);
-        }
+        if (record.type !== 'goods_received') continue;
+        const full = await storage.records.get(record.type, record.id);
+        const po = full ? str(full.data, 'purchaseOrderId') : null;
+        if (po) orders.add(po);
       }
       for (const orderId of orders) {
         const order = await storage.records.get('purchase_order', orderId);

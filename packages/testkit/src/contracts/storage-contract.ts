@@ -411,6 +411,20 @@ export function describeStorageContract(harness: StorageHarness): void {
         expect(await storage.changes.read(0n, 0)).toEqual([]);
       });
 
+      it('scans the same changes as it reads, with the routing columns and without the data', async () => {
+        const line: SyncRecord = { type: 'transaction', id: 'ci-1', storeId: 'A', otherPartyStoreId: 'B', deleted: true, data: { big: 'x'.repeat(1000) } };
+        await storage.records.upsert([stockLine('a'), line], LOCAL);
+        const read = await storage.changes.read(0n, 10);
+        const scanned = await storage.changes.scan(0n, 10);
+        expect(scanned.map((c) => c.cursor)).toEqual(read.map((c) => c.cursor));
+        expect(scanned[1]).toMatchObject({
+          sourceSiteId: LOCAL.sourceSiteId,
+          viaSync: false,
+          record: { type: 'transaction', id: 'ci-1', storeId: 'A', otherPartyStoreId: 'B', deleted: true, data: {} },
+        });
+        expect(await storage.changes.scan(read[0]!.cursor, 10)).toHaveLength(1);
+      });
+
       it('gives a record written twice between reads once, in its latest version, at a cursor greater than before', async () => {
         await storage.records.upsert([stockLine('a'), stockLine('b'), stockLine('c')], LOCAL);
         const before = await readAll(storage);

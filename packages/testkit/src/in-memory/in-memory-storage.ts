@@ -248,6 +248,10 @@ export class InMemoryChangeFeed implements ChangeFeed {
     return Promise.resolve(deepCopy(found));
   }
 
+  async scan(after: bigint, limit: number): Promise<readonly Change[]> {
+    return (await this.read(after, limit)).map((change) => ({ ...change, record: { ...change.record, data: {} } }));
+  }
+
   head(): Promise<bigint> {
     // The last cursor of the order is always an entry: only a later write replaces an entry.
     const { changeOrder } = this.state;
