@@ -98,8 +98,14 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
 
   const jsonBody = express.json({ limit: bodyLimit, inflate: true });
 
+  /**
+   * The topology, loaded once and kept: this process is the only writer (one central process per
+   * database), and every change below goes through `changeTopology` or `saveLogin`, which update it.
+   */
+  let cachedTopology: Topology | null = null;
+
   async function loadTopology(): Promise<Topology> {
-    const topology = await repository.load();
+    const topology = cachedTopology ?? (cachedTopology = await repository.load());
     if (topology === null) {
       throw SyncHttpError.of(
         'not_initialised',
@@ -113,7 +119,10 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   function changeTopology<T>(change: (topology: Topology) => Promise<{ readonly next: Topology | null; readonly value: T }>): Promise<T> {
     return topologyLock.run(async () => {
       const { next, value } = await change(await loadTopology());
-      if (next !== null) await repository.save(next);
+      if (next !== null) {
+        await repository.save(next);
+        cachedTopology = next;
+      }
       return value;
     });
   }
@@ -194,7 +203,8 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
       let current = topology;
       if (decision.changed) {
         current = violationsOrValue(topology.updateSite(site.id, decision.site));
-        await repository.save(current);
+        await repository.saveSite(current.site(site.id)!);
+        cachedTopology = current;
       }
       if (decision.outcome === 'accepted') return { site: decision.site, topology: current };
       logger.warn({ siteId: site.id, siteName: site.name, outcome: decision.outcome, ip: req.ip }, `sync login refused: ${decision.reason}`);
@@ -276,10 +286,13 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
     const result = await storage.run((s) => pulls.pull(s, topology, site.id, BigInt(cursor), limit));
     if (result.remaining === 0) {
       const now = clock.now();
-      await changeTopology(async (current) => ({
-        next: current.site(site.id) ? violationsOrValue(current.updateSite(site.id, { lastSyncedAt: now })) : null,
-        value: null,
-      }));
+      await topologyLock.run(async () => {
+        const current = await loadTopology();
+        if (!current.site(site.id)) return;
+        const next = violationsOrValue(current.updateSite(site.id, { lastSyncedAt: now }));
+        await repository.saveSite(next.site(site.id)!);
+        cachedTopology = next;
+      });
     }
     res.json({ records: result.records, nextCursor: result.nextCursor.toString(), remaining: result.remaining });
   });
@@ -345,6 +358,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
         await s.topology.save(next);
         await s.topology.setPasswordHash(id, hash);
       });
+      cachedTopology = next;
       return next.site(id)!;
     });
     logger.info({ siteId: site.id, siteName: site.name, primary: hasRole(site, 'primary') }, 'site added');

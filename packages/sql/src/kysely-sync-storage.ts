@@ -104,6 +104,15 @@ export class KyselyTopologyRepository implements TopologyRepository {
     });
   }
 
+  async saveSite(site: Site): Promise<void> {
+    const result = await this.db
+      .updateTable('sync_site')
+      .set({ doc: JSON.stringify(site) })
+      .where('id', '=', site.id)
+      .executeTakeFirst();
+    if (result.numUpdatedRows === 0n) throw new Error(`saveSite: site ${site.id} is not in the saved topology; save the topology first`);
+  }
+
   async passwordHash(siteId: SiteId): Promise<string | null> {
     const row = await this.db.selectFrom('sync_credential').select('password_hash').where('site_id', '=', siteId).executeTakeFirst();
     return row?.password_hash ?? null;

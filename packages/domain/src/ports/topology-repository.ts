@@ -1,4 +1,4 @@
-import type { SiteId } from '../site';
+import type { Site, SiteId } from '../site';
 import type { Topology } from '../topology';
 
 /** Sites, stores and copy types, and the site password hashes (which no read ever returns with a site). */
@@ -7,6 +7,12 @@ export interface TopologyRepository {
   load(): Promise<Topology | null>;
   /** Replaces the saved topology (it is small: sites and stores). */
   save(topology: Topology): Promise<void>;
+  /**
+   * Replaces one saved site, for the fields that change on every login and sync (failed-login
+   * count, blocked, hardware id, app version, last sync) without rewriting the whole topology.
+   * The caller passes a site of a valid topology (`Topology.updateSite`).
+   */
+  saveSite(site: Site): Promise<void>;
   passwordHash(siteId: SiteId): Promise<string | null>;
   setPasswordHash(siteId: SiteId, hash: string): Promise<void>;
 }

@@ -798,6 +798,17 @@ export function describeStorageContract(harness: StorageHarness): void {
         expect(loaded?.store('A')?.centralisedProcurement).toBe(false);
       });
 
+      it('replaces one site with saveSite, keeping the rest of the topology', async () => {
+        const topology = seedExampleTopology();
+        await storage.topology.save(topology);
+        const updated = orThrow(topology.updateSite(2, { lastSyncedAt: new Date('2026-05-06T07:08:09.123Z'), hardwareId: 'tablet-7', failedLoginCount: 3 }));
+        await storage.topology.saveSite(updated.site(2)!);
+        const loaded = await storage.topology.load();
+        expect(loaded?.site(2)).toEqual(updated.site(2));
+        expect(loaded?.toInput()).toEqual(updated.toInput());
+        await expect(storage.topology.saveSite({ ...updated.site(2)!, id: 99 })).rejects.toThrow(/not in the saved topology/);
+      });
+
       it('keeps password hashes per site, null for a site without one', async () => {
         expect(await storage.topology.passwordHash(2)).toBeNull();
 

@@ -9,6 +9,7 @@ import {
   type RecordError,
   type RecordStore,
   type RuleViolation,
+  type Site,
   type SiteId,
   type StoreId,
   type SyncIssue,
@@ -157,6 +158,15 @@ export class InMemoryTopologyRepository implements TopologyRepository {
 
   save(topology: Topology): Promise<void> {
     this.state.topology = deepCopy(topology.toInput());
+    return Promise.resolve();
+  }
+
+  saveSite(site: Site): Promise<void> {
+    const input = this.state.topology;
+    if (input === null || !input.sites.some((s) => s.id === site.id)) {
+      return Promise.reject(new Error(`saveSite: site ${site.id} is not in the saved topology; save the topology first`));
+    }
+    this.state.topology = { ...input, sites: input.sites.map((s) => (s.id === site.id ? deepCopy(site) : s)) };
     return Promise.resolve();
   }
 
