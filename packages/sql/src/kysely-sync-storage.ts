@@ -130,7 +130,7 @@ export class KyselyTopologyRepository implements TopologyRepository {
 type RecordRow = Pick<Selectable<SyncRecordTable>, 'type' | 'id' | 'store_id' | 'other_party_store_id' | 'patient_id' | 'home_store_id' | 'deleted' | 'data'>;
 
 /** A row as a record: routing columns that are empty are left out, as are `deleted: false`. */
-export function recordFromRow(row: RecordRow): SyncRecord {
+export function recordFromRow(row: Omit<RecordRow, 'data'> & { data?: unknown }, data?: SyncRecord['data']): SyncRecord {
   return {
     type: row.type,
     id: row.id,
@@ -139,7 +139,7 @@ export function recordFromRow(row: RecordRow): SyncRecord {
     ...(row.patient_id !== null ? { patientId: row.patient_id } : {}),
     ...(row.home_store_id !== null ? { homeStoreId: row.home_store_id } : {}),
     ...(parseBool(row.deleted) ? { deleted: true } : {}),
-    data: parseJson(row.data) as SyncRecord['data'],
+    data: data ?? (parseJson(row.data) as SyncRecord['data']),
   };
 }
 
@@ -217,14 +217,14 @@ export class KyselyRecordStore implements RecordStore {
       .where(this.flavour.dataField(field), '=', value)
       .orderBy('id')
       .execute();
-    return rows.map(recordFromRow);
+    return rows.map((row) => recordFromRow(row));
   }
 
   async list(type: string, options: { readonly afterId?: string; readonly limit: number }): Promise<readonly SyncRecord[]> {
     let query = this.db.selectFrom('sync_record').select(RECORD_COLUMNS).where('type', '=', type);
     if (options.afterId !== undefined) query = query.where('id', '>', options.afterId);
     const rows = await query.orderBy('id').limit(options.limit).execute();
-    return rows.map(recordFromRow);
+    return rows.map((row) => recordFromRow(row));
   }
 
   async nextSerialNumber(storeId: StoreId, type: string): Promise<number> {
@@ -274,7 +274,7 @@ export class KyselyChangeFeed implements ChangeFeed {
       cursor: parseInt8(row.seq_text),
       sourceSiteId: row.source_site_id,
       viaSync: parseBool(row.via_sync),
-      record: recordFromRow({ ...row, data: '{}' }),
+      record: recordFromRow(row, {}),
     }));
   }
 
