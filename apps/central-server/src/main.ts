@@ -144,7 +144,8 @@ admin(program.command('issues').description('open issues: quarantined records, t
 );
 
 program.parseAsync().catch((error: unknown) => {
-  logger.error({ err: error }, error instanceof Error ? error.message : String(error));
+  // The message says what went wrong and what to do; the stack is for LOG_LEVEL=debug.
+  logger.debug({ err: error }, 'command failed');
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 1;
 });
