@@ -40,6 +40,32 @@ export interface RunningCentral {
   close(): Promise<void>;
 }
 
+/**
+ * Runs `work` once at a time: a call made while it runs waits for one more run that starts after
+ * it (all calls made meanwhile share that run), so each caller knows the work covered what it did
+ * before calling, and concurrent pushes do not repeat the same processing side by side.
+ */
+function coalesced(work: (siteId: SiteId) => Promise<void>): (siteId: SiteId) => Promise<void> {
+  let running: Promise<void> | null = null;
+  let next: Promise<void> | null = null;
+  let nextSite: SiteId = 0;
+  return (siteId) => {
+    if (!running && !next) {
+      running = work(siteId).finally(() => (running = null));
+      return running;
+    }
+    nextSite = siteId;
+    next ??= (running ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => {
+        next = null;
+        running = work(nextSite).finally(() => (running = null));
+        return running;
+      });
+    return next;
+  };
+}
+
 /** Opens the storage: the Postgres server when a URL is given, else embedded PGlite. */
 async function openStorage(options: CentralServerOptions): Promise<{ storage: PostgresSyncStorage; describe: string }> {
   if (options.databaseUrl) {
@@ -87,7 +113,7 @@ export async function startCentralServer(options: CentralServerOptions): Promise
   container.bind<Clock>(TOKENS.Clock).toConstantValue(clock);
   container.bind<PasswordHasher>(TOKENS.PasswordHasher).toConstantValue(options.hasher ?? new ScryptPasswordHasher());
 
-  const afterPush = async (siteId: SiteId): Promise<void> => {
+  const afterPush = coalesced(async (siteId: SiteId): Promise<void> => {
     const topology = await storage.storage.topology.load();
     if (!topology) return;
     const report = await runSiteProcessors({ unitOfWork: storage, clock }, topology, topology.central.id);
@@ -95,7 +121,7 @@ export async function startCentralServer(options: CentralServerOptions): Promise
     if (created.length + refused.length + report.receipts.length > 0) {
       logger.info({ fromSite: siteId, created: created.length, refused: refused.length, receipts: report.receipts.length }, 'transfers processed');
     }
-  };
+  });
 
   const app = createCentralApp({
     storage,
@@ -109,6 +135,10 @@ export async function startCentralServer(options: CentralServerOptions): Promise
     const s = app.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve(s));
     s.once('error', reject);
   });
+  // Longer than clients keep idle connections, so that the server is not the one closing a
+  // connection a client is about to reuse.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   const address = server.address() as AddressInfo;
   const url = `http://${address.address}:${address.port}`;
   logger.info({ url, storage: describe }, 'sitesync central listening');

@@ -38,12 +38,22 @@ export class JsonHttpClient {
       headers['content-type'] = 'application/json';
       headers['content-encoding'] = 'gzip';
     }
-    const response = await this.fetchImpl(`${this.baseUrl}${path}`, {
-      method,
-      headers,
-      ...(payload !== undefined ? { body: payload } : {}),
-      signal: AbortSignal.timeout(this.options.timeoutMs),
-    });
+    const send = () =>
+      this.fetchImpl(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        ...(payload !== undefined ? { body: payload } : {}),
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+    let response: Response;
+    try {
+      response = await send();
+    } catch (error) {
+      // A kept-alive connection the server closed just as it was reused: every request of this API
+      // is idempotent (pushes carry their batch id), so it is sent once more on a fresh connection.
+      if (!isConnectionReset(error)) throw error;
+      response = await send();
+    }
     const text = await response.text();
     if (!response.ok) throw errorFrom(method, path, response.status, text);
     let json: unknown;
@@ -61,6 +71,11 @@ export class JsonHttpClient {
     }
     return parsed.data;
   }
+}
+
+function isConnectionReset(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: string } } | null)?.cause;
+  return error instanceof TypeError && ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'].includes(cause?.code ?? '');
 }
 
 function errorFrom(method: string, path: string, status: number, text: string): SyncHttpError {
