@@ -1,3 +1,4 @@
+import { INDEXED_DATA_FIELDS } from '@sitesync/sql';
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 /** Forward-only migrations of the central's Postgres schema (server or PGlite), applied on open. */
@@ -49,6 +50,14 @@ export const POSTGRES_MIGRATIONS: Record<string, Migration> = {
         sql`create table sync_credential (site_id integer primary key, password_hash text not null)`,
       ]) {
         await statement.execute(db);
+      }
+    },
+  },
+  '0002_line_indexes': {
+    // Lines are found by their header id (transfers, receipts): one expression index per link field.
+    async up(db: Kysely<unknown>): Promise<void> {
+      for (const field of INDEXED_DATA_FIELDS) {
+        await sql`create index ${sql.id(`sync_record_data_${field.toLowerCase()}`)} on sync_record (type, (data->>${sql.lit(field)}))`.execute(db);
       }
     },
   },

@@ -1,4 +1,4 @@
-import { createKyselySyncStorage, type KyselySyncStorage, type SqlFlavour, type SyncDb } from '@sitesync/sql';
+import { assertFieldName, createKyselySyncStorage, type KyselySyncStorage, type SqlFlavour, type SyncDb } from '@sitesync/sql';
 import { Kysely, Migrator, PostgresDialect, sql, type PostgresPool } from 'kysely';
 import { postgresMigrationProvider } from './postgres-migrations';
 
@@ -19,7 +19,7 @@ export const postgresFlavour: SqlFlavour = {
   bool: (value) => value,
   time: (value) => value,
   int8: (value) => value.toString(),
-  dataField: (field) => sql<string | null>`data->>${field}`,
+  dataField: (field) => sql<string | null>`(data->>${sql.lit(assertFieldName(field))})`,
   reserveCursors: () => Promise.resolve(null),
   // One statement per batch, whatever its size: each column travels as one array parameter.
   async writeRecordRows(db, rows) {

@@ -12,7 +12,10 @@ export interface SqlFlavour {
   time(value: Date): Date | string;
   /** a 64-bit cursor as a query parameter */
   int8(value: bigint): bigint | string;
-  /** the text of a field of `sync_record.data` (for `findByField`) */
+  /**
+   * The text of a field of `sync_record.data` (for `findByField`). The field name is written into
+   * the SQL as a literal (checked by `assertFieldName`), so that expression indexes on it are used.
+   */
   dataField(field: string): RawBuilder<string | null>;
   /**
    * Cursors for `count` records written in transaction `trx`, the first of them returned; or null
@@ -52,3 +55,12 @@ export function parseInt8(value: unknown): bigint {
   if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
   throw new Error(`expected a 64-bit integer, got ${String(value)}`);
 }
+
+/** Fields `findByField` may look up: plain identifiers only, since they are written into the SQL. */
+export function assertFieldName(field: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(field)) throw new Error(`findByField: "${field}" is not a plain field name (letters, digits, underscores)`);
+  return field;
+}
+
+/** The data fields that link lines to their headers: indexed on both engines (migration 0002). */
+export const INDEXED_DATA_FIELDS = ['transactionId', 'requisitionId', 'purchaseOrderId', 'goodsReceivedId'] as const;

@@ -1,3 +1,4 @@
+import { INDEXED_DATA_FIELDS } from '@sitesync/sql';
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 /** Forward-only migrations of the remote site's SQLite file, applied on open. Never edit one that shipped: add the next. */
@@ -39,6 +40,15 @@ export const SQLITE_MIGRATIONS: Record<string, Migration> = {
         sql`create table sync_credential (site_id integer primary key, password_hash text not null)`,
       ]) {
         await statement.execute(db);
+      }
+    },
+  },
+  '0002_line_indexes': {
+    // Lines are found by their header id (transfers, receipts): one expression index per link field
+    // (the field alone: with the type first, SQLite's planner prefers the primary key).
+    async up(db: Kysely<unknown>): Promise<void> {
+      for (const field of INDEXED_DATA_FIELDS) {
+        await sql`create index ${sql.id(`sync_record_data_${field.toLowerCase()}`)} on sync_record (json_extract(data, ${sql.lit(`$.${field}`)}))`.execute(db);
       }
     },
   },

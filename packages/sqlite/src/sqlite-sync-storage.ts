@@ -1,4 +1,4 @@
-import { createKyselySyncStorage, type KyselySyncStorage, type SqlFlavour, type SyncDb } from '@sitesync/sql';
+import { assertFieldName, createKyselySyncStorage, type KyselySyncStorage, type SqlFlavour, type SyncDb } from '@sitesync/sql';
 import type { Database } from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
 import { sqliteMigrationProvider } from './sqlite-migrations';
@@ -14,7 +14,7 @@ export const sqliteFlavour: Omit<SqlFlavour, 'writeRecordRows'> = {
   bool: (value) => (value ? 1 : 0),
   time: (value) => value.toISOString(),
   int8: (value) => value,
-  dataField: (field) => sql<string | null>`json_extract(data, ${`$."${field.replace(/"/g, '""')}"`})`,
+  dataField: (field) => sql<string | null>`json_extract(data, ${sql.lit(`$.${assertFieldName(field)}`)})`,
   async reserveCursors(trx, count) {
     const row = await trx
       .updateTable('sync_feed_state')
