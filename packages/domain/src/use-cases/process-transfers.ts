@@ -59,10 +59,12 @@ export async function processTransfers(
   // Transfers refused earlier (kept in the issue log) are tried again first: once the
   // configuration is fixed they complete without waiting for another change to the record.
   await deps.unitOfWork.run(async (storage) => {
-    for (const issue of await storage.issues.open()) {
+    const open = await storage.issues.open();
+    const openKeys = new Set(open.map((i) => i.key));
+    for (const issue of open) {
       if (!issue.violation.code.startsWith('transfer.')) continue;
       const [type, ...rest] = issue.key.split(':');
-      if (type && isTransferHeaderType(type)) await processOne(storage, topology, siteId, { type, id: rest.join(':') }, deps.clock.now(), report);
+      if (type && isTransferHeaderType(type)) await processOne(storage, topology, siteId, { type, id: rest.join(':') }, deps.clock.now(), report, openKeys);
     }
   });
   for (;;) {
@@ -78,8 +80,9 @@ export async function processTransfers(
         const ref = full ? headerOf(full) : null;
         if (ref) headers.set(`${ref.type}:${ref.id}`, ref);
       }
+      const openKeys = headers.size > 0 ? new Set((await storage.issues.open()).map((i) => i.key)) : new Set<string>();
       for (const ref of headers.values()) {
-        await processOne(storage, topology, siteId, ref, deps.clock.now(), report);
+        await processOne(storage, topology, siteId, ref, deps.clock.now(), report, openKeys);
       }
       await storage.changes.advance(TRANSFER_PROCESSOR, changes[changes.length - 1]!.cursor);
       return true;
@@ -124,6 +127,8 @@ async function processOne(
     pending: TransferReport['pending'][number][];
     refused: TransferReport['refused'][number][];
   },
+  /** the issue keys open when the batch started: only those need resolving */
+  openKeys: ReadonlySet<string>,
 ): Promise<void> {
   const doc = await loadDocument(storage, ref.type, ref.id);
   if (!doc) return;
@@ -143,7 +148,7 @@ async function processOne(
     report.refused.push({ key, violation: outcome.error });
     return;
   }
-  await storage.issues.resolve(key);
+  if (openKeys.has(key)) await storage.issues.resolve(key);
   const result = outcome.value;
   switch (result.kind) {
     case 'not-a-transfer':
