@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCentralServer, type RunningCentral } from '@sitesync/central-server';
-import { AdminClient, ScryptPasswordHasher, sha256Hex } from '@sitesync/http';
+import type { CentralSyncGateway } from '@sitesync/domain';
+import { AdminClient, HttpCentralSyncGateway, ScryptPasswordHasher, sha256Hex } from '@sitesync/http';
 import { composeRemoteSite, REMOTE_TOKENS, type GatewayFactory, type RemoteComposition, type RemoteSite } from '@sitesync/remote-site';
 import type { SqliteSyncStorage } from '@sitesync/sqlite';
 import { Pool } from 'pg';
@@ -42,6 +43,26 @@ export const ENGINES: Engine[] = [
       ]
     : []),
 ];
+
+/**
+ * A remote's real HTTP gateway whose pull is wrapped, to simulate a process dying in the middle of
+ * a sync: `pull` gets the real pull and decides what to do with it.
+ */
+export function dyingGateway(pull: (real: CentralSyncGateway, cursor: bigint, limit: number) => ReturnType<CentralSyncGateway['pull']>): GatewayFactory {
+  return (config) => {
+    const real = new HttpCentralSyncGateway({
+      baseUrl: config.centralUrl,
+      siteName: config.siteName,
+      passwordSha256: config.passwordSha256,
+      hardwareId: config.hardwareId,
+    });
+    return {
+      siteInfo: () => real.siteInfo(),
+      push: (id, records) => real.push(id, records),
+      pull: (cursor, limit) => pull(real, cursor, limit),
+    };
+  };
+}
 
 /** A running central and remote sites (each a SQLite file), over real HTTP on loopback. */
 export class Cluster {

@@ -1,6 +1,6 @@
-import type { CentralSyncGateway, SyncRecord } from '@sitesync/domain';
+import type { SyncRecord } from '@sitesync/domain';
 import { HttpCentralSyncGateway, sha256Hex } from '@sitesync/http';
-import { Cluster, ENGINES } from './cluster';
+import { Cluster, dyingGateway, ENGINES } from './cluster';
 
 describe.each(ENGINES)('sync over HTTP with the central on $name', (engine) => {
   let c: Cluster;
@@ -92,23 +92,13 @@ describe.each(ENGINES)('sync over HTTP with the central on $name', (engine) => {
     await c.admin.putRecords(items);
     await c.kill(3);
     let pulls = 0;
-    const dying = await c.open(3, (config) => {
-      const real = new HttpCentralSyncGateway({
-        baseUrl: config.centralUrl,
-        siteName: config.siteName,
-        passwordSha256: config.passwordSha256,
-        hardwareId: config.hardwareId,
-      });
-      const gateway: CentralSyncGateway = {
-        siteInfo: () => real.siteInfo(),
-        push: (id, records) => real.push(id, records),
-        pull: async (cursor, limit) => {
-          if (++pulls === 3) throw new Error('killed');
-          return real.pull(cursor, Math.min(limit, 40));
-        },
-      };
-      return gateway;
-    });
+    const dying = await c.open(
+      3,
+      dyingGateway(async (real, cursor, limit) => {
+        if (++pulls === 3) throw new Error('killed');
+        return real.pull(cursor, Math.min(limit, 40));
+      }),
+    );
     await expect(dying.sync()).rejects.toThrow('killed');
     await c.kill(3);
     await c.open(3); // restarted from the same file

@@ -1,7 +1,7 @@
-import { respondingId, type CentralSyncGateway, type SyncRecord } from '@sitesync/domain';
+import { respondingId, type SyncRecord } from '@sitesync/domain';
 import { HttpCentralSyncGateway } from '@sitesync/http';
 import { customerInvoice, purchaseOrder, recordsOf, supplierRequisition } from '@sitesync/testkit';
-import { Cluster, ENGINES } from './cluster';
+import { Cluster, dyingGateway, ENGINES } from './cluster';
 
 const NORTH = 2;
 const SOUTH = 3;
@@ -137,24 +137,14 @@ describe.each(ENGINES)('transfers end to end with the central on $name', (engine
     // South pulls the responding half, then dies before numbering it
     await c.kill(SOUTH);
     let pulled = false;
-    const dying = await c.open(SOUTH, (cfg) => {
-      const real = new HttpCentralSyncGateway({
-        baseUrl: cfg.centralUrl,
-        siteName: cfg.siteName,
-        passwordSha256: cfg.passwordSha256,
-        hardwareId: cfg.hardwareId,
-      });
-      const g: CentralSyncGateway = {
-        siteInfo: () => real.siteInfo(),
-        push: (id, records) => real.push(id, records),
-        pull: async (cursor, limit) => {
-          if (pulled) throw new Error('killed after the pull');
-          pulled = true;
-          return real.pull(cursor, limit);
-        },
-      };
-      return g;
-    });
+    const dying = await c.open(
+      SOUTH,
+      dyingGateway(async (real, cursor, limit) => {
+        if (pulled) throw new Error('killed after the pull');
+        pulled = true;
+        return real.pull(cursor, limit);
+      }),
+    );
     await expect(dying.sync()).rejects.toThrow('killed');
     await c.kill(SOUTH);
     await c.open(SOUTH);

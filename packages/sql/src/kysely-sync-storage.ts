@@ -244,28 +244,21 @@ export class KyselyChangeFeed implements ChangeFeed {
     private readonly flavour: SqlFlavour,
   ) {}
 
-  async read(after: bigint, limit: number): Promise<readonly Change[]> {
-    await this.flavour.sequence(this.db);
-    const rows = await this.db
-      .selectFrom('sync_record')
-      .select([...RECORD_COLUMNS, 'source_site_id', 'via_sync', int8Text])
-      .where('seq', '>', this.flavour.int8(after))
-      .orderBy('seq')
-      .limit(limit)
-      .execute();
-    return rows.map((row) => ({
-      cursor: parseInt8(row.seq_text),
-      sourceSiteId: row.source_site_id,
-      viaSync: parseBool(row.via_sync),
-      record: recordFromRow(row),
-    }));
+  read(after: bigint, limit: number): Promise<readonly Change[]> {
+    return this.changesAfter(after, limit, true);
   }
 
-  async scan(after: bigint, limit: number): Promise<readonly Change[]> {
+  scan(after: bigint, limit: number): Promise<readonly Change[]> {
+    return this.changesAfter(after, limit, false);
+  }
+
+  /** Records with a cursor after `after`, in cursor order; without their data when `withData` is false. */
+  private async changesAfter(after: bigint, limit: number, withData: boolean): Promise<readonly Change[]> {
     await this.flavour.sequence(this.db);
+    const columns = withData ? RECORD_COLUMNS : RECORD_COLUMNS.filter((c) => c !== 'data');
     const rows = await this.db
       .selectFrom('sync_record')
-      .select(['type', 'id', 'store_id', 'other_party_store_id', 'patient_id', 'home_store_id', 'deleted', 'source_site_id', 'via_sync', int8Text])
+      .select([...columns, 'source_site_id', 'via_sync', int8Text])
       .where('seq', '>', this.flavour.int8(after))
       .orderBy('seq')
       .limit(limit)
@@ -274,7 +267,7 @@ export class KyselyChangeFeed implements ChangeFeed {
       cursor: parseInt8(row.seq_text),
       sourceSiteId: row.source_site_id,
       viaSync: parseBool(row.via_sync),
-      record: recordFromRow(row, {}),
+      record: withData ? recordFromRow(row) : recordFromRow(row, {}),
     }));
   }
 
