@@ -130,11 +130,22 @@ export async function runSyncCycle(
     }
   }
 
+  // Pulls are pipelined: the next request is on its way while this batch is applied. A batch is
+  // still applied only after the one before it is committed, with its cursor, so a crash at any
+  // point loses or repeats nothing (an answer not yet applied is simply asked for again).
   let pulled = 0;
-  for (;;) {
-    const cursor = await unitOfWork.run((s) => s.changes.cursorOf(CENTRAL_PULL_CURSOR));
+  const request = (cursor: bigint, limit: number) => {
     const started = clock.now().getTime();
-    const batch = await gateway.pull(cursor, size);
+    const answer = gateway.pull(cursor, limit).then((batch) => ({ batch, cursor, elapsed: clock.now().getTime() - started }));
+    answer.catch(() => undefined); // awaited below; not an unhandled rejection if applying fails first
+    return answer;
+  };
+  let next = request(await unitOfWork.run((s) => s.changes.cursorOf(CENTRAL_PULL_CURSOR)), size);
+  for (;;) {
+    const { batch, cursor, elapsed } = await next;
+    size = nextRequestSize(size, elapsed);
+    const more = batch.remaining > 0 && batch.nextCursor > cursor;
+    if (more) next = request(batch.nextCursor, size);
     await unitOfWork.run(async (s) => {
       if (batch.records.length > 0) {
         const pushCursor = await s.changes.cursorOf(PUSH_CONSUMER);
@@ -146,9 +157,8 @@ export async function runSyncCycle(
       if (batch.nextCursor > cursor) await s.changes.advance(CENTRAL_PULL_CURSOR, batch.nextCursor);
     });
     pulled += batch.records.length;
-    size = nextRequestSize(size, clock.now().getTime() - started);
     options.onProgress?.({ phase: 'pull', received: pulled, remaining: batch.remaining, requestSize: size });
-    if (batch.remaining === 0 || batch.nextCursor <= cursor) break;
+    if (!more) break;
   }
   return { pushed, refused, pulled, requestSize: size, topology };
 }
