@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CentralSyncGateway } from '@sitesync/domain';
+import { createInMemoryStorage, InMemoryCentralSyncGateway, ManualClock, seedExampleTopology } from '@sitesync/testkit';
+import { composeRemoteSite, type RemoteComposition } from '../src/container';
+import type { SyncOutcome } from '../src/remote-site';
+
+describe('a remote site (SQLite file, in-process central)', () => {
+  const topology = seedExampleTopology();
+  let dir: string;
+  let remote: RemoteComposition;
+  let central: ReturnType<typeof createInMemoryStorage>;
+  let failing = false;
+
+  beforeEach(async () => {
+    failing = false;
+    dir = mkdtempSync(join(tmpdir(), 'sitesync-remote-'));
+    central = createInMemoryStorage();
+    await central.storage.topology.save(topology);
+    const clock = new ManualClock();
+    const real = new InMemoryCentralSyncGateway(central, topology, 3, {}, { clock });
+    const gateway: CentralSyncGateway = {
+      siteInfo: () => (failing ? Promise.reject(new TypeError('fetch failed')) : real.siteInfo()),
+      push: (id, records) => real.push(id, records),
+      pull: (cursor, limit) => real.pull(cursor, limit),
+    };
+    remote = await composeRemoteSite(join(dir, 'site.sqlite'), { gatewayFor: () => gateway, clock });
+    await remote.site.init({ centralUrl: 'http://central.test', siteName: 'Remote site 2', passwordSha256: 'x', hardwareId: 'device' });
+  });
+
+  afterEach(async () => {
+    await remote.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps its settings in its own file: reopened, it is still the same site', async () => {
+    await remote.close();
+    remote = await composeRemoteSite(join(dir, 'site.sqlite'));
+    expect(await remote.site.config()).toMatchObject({ siteId: 3, siteName: 'Remote site 2', hardwareId: 'device' });
+    await expect(remote.site.init({ centralUrl: 'http://other.test', siteName: 'Other', passwordSha256: 'y', hardwareId: 'd2' })).rejects.toThrow(
+      /already belongs to site "Remote site 2"/,
+    );
+  });
+
+  it('run: syncs at once, then stops when asked', async () => {
+    await remote.site.putRecords([{ type: 'stock_line', id: 'sl-1', storeId: 'D', data: {} }]);
+    const controller = new AbortController();
+    const cycles: (SyncOutcome | Error)[] = [];
+    await remote.site.run({
+      signal: controller.signal,
+      onCycle: (o) => {
+        cycles.push(o);
+        controller.abort();
+      },
+    });
+    expect(cycles).toEqual([expect.objectContaining({ pushed: 1 })]);
+    expect(await central.storage.records.get('stock_line', 'sl-1')).not.toBeNull();
+  });
+
+  it('run: a cycle that cannot reach the central is reported and retried, not fatal', async () => {
+    failing = true;
+    const controller = new AbortController();
+    const cycles: (SyncOutcome | Error)[] = [];
+    await remote.site.run({
+      signal: controller.signal,
+      onCycle: (o) => {
+        cycles.push(o);
+        controller.abort();
+      },
+    });
+    expect(cycles).toEqual([expect.objectContaining({ message: 'fetch failed' })]);
+    expect((await remote.site.status()).lastSyncedAt).toBeNull();
+  });
+
+  it('status counts only what will be pushed', async () => {
+    await remote.site.putRecords([
+      { type: 'stock_line', id: 'sl-1', storeId: 'D', data: {} },
+      { type: 'log', id: 'log-1', data: {} },
+    ]);
+    expect((await remote.site.status()).waitingToPush).toBe(1);
+  });
+});
