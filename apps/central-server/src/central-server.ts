@@ -82,7 +82,10 @@ async function openStorage(options: CentralServerOptions): Promise<{ storage: Po
 function adminTokenFor(options: CentralServerOptions): string {
   if (options.adminToken) return options.adminToken;
   const dataDir = options.dataDir ?? 'sitesync-central-data';
-  if (dataDir === ':memory:' || options.databaseUrl) return randomBytes(24).toString('hex');
+  if (dataDir === ':memory:') return randomBytes(24).toString('hex');
+  // Kept in the data directory even when the database is a Postgres server, so that the admin
+  // commands run there find it.
+  mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, 'admin-token');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const token = randomBytes(24).toString('hex');

@@ -25,8 +25,8 @@ program
   .description('run the central server (Postgres from --database-url / DATABASE_URL, else embedded PGlite in --data-dir)')
   .option('--port <port>', 'port to listen on', port, 8080)
   .option('--host <host>', 'address to listen on', '127.0.0.1')
-  .addOption(new Option('--database-url <url>', 'a Postgres server').env('DATABASE_URL').conflicts('dataDir'))
-  .option('--data-dir <dir>', 'embedded PGlite data directory', 'sitesync-central-data')
+  .addOption(new Option('--database-url <url>', 'a Postgres server').env('DATABASE_URL'))
+  .option('--data-dir <dir>', 'embedded PGlite data directory (without --database-url), and where the admin token is kept', 'sitesync-central-data')
   .addOption(new Option('--admin-token <token>', 'token for the admin API (default: kept in the data directory)').env('SITESYNC_ADMIN_TOKEN'))
   .option('--site-name <name>', "the central's own site name (first start only)", 'central')
   .action(async (options: { port: number; host: string; databaseUrl?: string; dataDir: string; adminToken?: string; siteName: string }) => {
