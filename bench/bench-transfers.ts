@@ -81,7 +81,6 @@ async function main(): Promise<void> {
     const south = await composeRemoteSite(join(dir, 'south.sqlite'));
     await north.site.init({ centralUrl: e2e.central.url, siteName: 'North', passwordSha256: sha256Hex('north-pw'), hardwareId: 'north' });
     await south.site.init({ centralUrl: e2e.central.url, siteName: 'South', passwordSha256: sha256Hex('south-pw'), hardwareId: 'south' });
-    const northStorage = north.container.get<SqliteSyncStorage>(REMOTE_TOKENS.Storage);
     const southStorage = south.container.get<SqliteSyncStorage>(REMOTE_TOKENS.Storage);
     for (let i = 0; i < TRANSFERS; i += 50) {
       const records = Array.from({ length: Math.min(50, TRANSFERS - i) }, (_, k) => invoice(i + k)).flat();
@@ -110,7 +109,6 @@ async function main(): Promise<void> {
     say(
       `with the sync interval at its minimum (1 minute): add up to one interval for North's next cycle and one for South's: at most ${(120 + total).toFixed(0)} s, typically ${(60 + total).toFixed(0)} s`,
     );
-    void northStorage;
     await north.close();
     await south.close();
     await e2e.stop();

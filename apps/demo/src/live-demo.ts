@@ -69,9 +69,9 @@ export async function runLiveDemo(write: (line: string) => void = (l) => process
     const topology = await remote1.site.topology();
     write('');
     write('What each site holds now, and the rule that put it there:');
-    await show(write, topology, 1, 'central', async (type) => listCentral(central.storage, type));
-    await show(write, topology, 2, 'remote', (type) => remote1.site.listRecords(type));
-    await show(write, topology, 3, 'remote', (type) => remote2.site.listRecords(type));
+    await show(write, topology, 1, async (type) => listCentral(central.storage, type));
+    await show(write, topology, 2, (type) => remote1.site.listRecords(type));
+    await show(write, topology, 3, (type) => remote2.site.listRecords(type));
   } finally {
     for (const remote of remotes) await remote.close();
     await central.close();
@@ -83,13 +83,7 @@ async function listCentral(storage: Awaited<ReturnType<typeof startCentralServer
   return [...(await storage.storage.records.list(type, { limit: 1000 }))];
 }
 
-async function show(
-  write: (line: string) => void,
-  topology: Topology,
-  siteId: number,
-  _kind: string,
-  list: (type: string) => Promise<SyncRecord[]>,
-): Promise<void> {
+async function show(write: (line: string) => void, topology: Topology, siteId: number, list: (type: string) => Promise<SyncRecord[]>): Promise<void> {
   write(`  ${describeSite(topology.site(siteId)!)}:`);
   for (const type of SHOWN_TYPES) {
     for (const record of await list(type)) {

@@ -42,7 +42,7 @@ export function createKyselySyncStorage(db: Kysely<SyncDb>, flavour: SqlFlavour)
 
 function portsOver(db: Kysely<SyncDb>, flavour: SqlFlavour): SyncStorage {
   return {
-    topology: new KyselyTopologyRepository(db, flavour),
+    topology: new KyselyTopologyRepository(db),
     records: new KyselyRecordStore(db, flavour),
     changes: new KyselyChangeFeed(db, flavour),
     inbound: new KyselyInboundBuffer(db, flavour),
@@ -64,10 +64,7 @@ function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
 const int8Text = sql<string>`cast(seq as text)`.as('seq_text');
 
 export class KyselyTopologyRepository implements TopologyRepository {
-  constructor(
-    private readonly db: Kysely<SyncDb>,
-    private readonly flavour: SqlFlavour,
-  ) {}
+  constructor(private readonly db: Kysely<SyncDb>) {}
 
   async load(): Promise<Topology | null> {
     const sites = await this.db.selectFrom('sync_site').select(['id', 'doc']).orderBy('id').execute();
@@ -85,7 +82,6 @@ export class KyselyTopologyRepository implements TopologyRepository {
   }
 
   save(topology: Topology): Promise<void> {
-    void this.flavour;
     return atomically(this.db, async (db) => {
       await db.deleteFrom('sync_site').execute();
       await db.deleteFrom('sync_store').execute();
