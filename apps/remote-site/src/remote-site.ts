@@ -161,7 +161,7 @@ export class RemoteSite {
     let waitingToPush = 0;
     let cursor = await changes.cursorOf(PUSH_CONSUMER);
     for (;;) {
-      const page = await changes.read(cursor, 1000);
+      const page = await changes.scan(cursor, 1000); // routing columns are all `pushable` needs
       for (const change of page) {
         if (!change.viaSync && (!topology || pushable(topology, config.siteId, change.record))) waitingToPush++;
       }

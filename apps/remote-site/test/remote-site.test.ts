@@ -43,8 +43,8 @@ describe('a remote site (SQLite file, in-process central)', () => {
     );
   });
 
-  it('run: syncs at once, then stops when asked', async () => {
-    await remote.site.putRecords([{ type: 'stock_line', id: 'sl-1', storeId: 'D', data: {} }]);
+  /** `run`, stopped after its first cycle: what that cycle reported. */
+  async function runOneCycle(): Promise<(SyncOutcome | Error)[]> {
     const controller = new AbortController();
     const cycles: (SyncOutcome | Error)[] = [];
     await remote.site.run({
@@ -54,21 +54,19 @@ describe('a remote site (SQLite file, in-process central)', () => {
         controller.abort();
       },
     });
+    return cycles;
+  }
+
+  it('run: syncs at once, then stops when asked', async () => {
+    await remote.site.putRecords([{ type: 'stock_line', id: 'sl-1', storeId: 'D', data: {} }]);
+    const cycles = await runOneCycle();
     expect(cycles).toEqual([expect.objectContaining({ pushed: 1 })]);
     expect(await central.storage.records.get('stock_line', 'sl-1')).not.toBeNull();
   });
 
   it('run: a cycle that cannot reach the central is reported and retried, not fatal', async () => {
     failing = true;
-    const controller = new AbortController();
-    const cycles: (SyncOutcome | Error)[] = [];
-    await remote.site.run({
-      signal: controller.signal,
-      onCycle: (o) => {
-        cycles.push(o);
-        controller.abort();
-      },
-    });
+    const cycles = await runOneCycle();
     expect(cycles).toEqual([expect.objectContaining({ message: 'fetch failed' })]);
     expect((await remote.site.status()).lastSyncedAt).toBeNull();
   });

@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import {
   acceptPush,
   buildTopology,
+  countWaiting,
   decideLogin,
   hasRole,
   PullServer,
@@ -26,7 +27,6 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { z } from 'zod';
 import { addSiteRequestSchema, addStoreRequestSchema, putRecordsRequestSchema, setCopyTypeRequestSchema, setPasswordRequestSchema } from './admin-wire';
 import { AsyncMutex } from './async-mutex';
-import { countWaiting } from './count-waiting';
 import { ERROR_STATUS, SyncHttpError } from './error-codes';
 import { HEADERS, pullRequestSchema, pushRequestSchema, statusQuerySchema } from './wire';
 

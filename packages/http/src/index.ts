@@ -2,6 +2,5 @@ export * from './wire';
 export * from './admin-wire';
 export * from './error-codes';
 export * from './scrypt-password-hasher';
-export * from './count-waiting';
 export * from './create-central-app';
 export * from './http-central-sync-gateway';

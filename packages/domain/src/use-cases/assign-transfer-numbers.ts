@@ -3,6 +3,7 @@ import type { SiteId } from '../site';
 import type { Topology } from '../topology';
 import type { Clock } from '../ports/services';
 import type { UnitOfWork } from '../ports/unit-of-work';
+import { consumeChanges } from './consume-changes';
 import { isTransferHeaderType } from '../transfers/transfer-documents';
 import { assignTransferNumber, awaitsTransferNumber } from '../transfers/transfer-rules';
 
@@ -21,28 +22,21 @@ export async function assignTransferNumbers(
 ): Promise<readonly string[]> {
   const numbered: string[] = [];
   const batchSize = options.batchSize ?? 2_000;
-  for (;;) {
-    const more = await deps.unitOfWork.run(async (storage) => {
-      const cursor = await storage.changes.cursorOf(TRANSFER_NUMBERING);
-      const changes = await storage.changes.scan(cursor, batchSize);
-      if (changes.length === 0) return false;
-      for (const { record } of changes) {
-        // scanned without data: a header of a store active here is read, then checked for -1
-        if (!isTransferHeaderType(record.type) || !record.storeId || topology.store(record.storeId)?.activeSiteId !== siteId) continue;
-        const current = await storage.records.get(record.type, record.id);
-        if (!current || !awaitsTransferNumber(topology, siteId, current)) continue;
-        const next = await storage.records.nextSerialNumber(current.storeId!, current.type);
-        const result = assignTransferNumber(topology, siteId, current, next);
-        if (!result.ok) {
-          await storage.issues.report(recordKey(current), result.error, deps.clock.now());
-          continue;
-        }
-        await storage.records.upsert([result.value.header, result.value.logMessage], { sourceSiteId: siteId, viaSync: false });
-        numbered.push(recordKey(current));
+  await consumeChanges(deps.unitOfWork, TRANSFER_NUMBERING, batchSize, async (storage, changes) => {
+    for (const { record } of changes) {
+      // scanned without data: a header of a store active here is read, then checked for -1
+      if (!isTransferHeaderType(record.type) || !record.storeId || topology.store(record.storeId)?.activeSiteId !== siteId) continue;
+      const current = await storage.records.get(record.type, record.id);
+      if (!current || !awaitsTransferNumber(topology, siteId, current)) continue;
+      const next = await storage.records.nextSerialNumber(current.storeId!, current.type);
+      const result = assignTransferNumber(topology, siteId, current, next);
+      if (!result.ok) {
+        await storage.issues.report(recordKey(current), result.error, deps.clock.now());
+        continue;
       }
-      await storage.changes.advance(TRANSFER_NUMBERING, changes[changes.length - 1]!.cursor);
-      return true;
-    });
-    if (!more) return numbered;
-  }
+      await storage.records.upsert([result.value.header, result.value.logMessage], { sourceSiteId: siteId, viaSync: false });
+      numbered.push(recordKey(current));
+    }
+  });
+  return numbered;
 }

@@ -136,17 +136,32 @@ export class PullServer {
   }
 
   /** How many changes in (after, upTo] go to the site. */
-  private async count(storage: SyncStorage, topology: Topology, siteId: SiteId, after: bigint, upTo: bigint): Promise<number> {
-    let n = 0;
-    let from = after;
-    while (from < upTo) {
-      const page = await storage.changes.scan(from, COUNT_PAGE);
-      if (page.length === 0) break;
-      for (const change of page) if (change.cursor <= upTo && changeGoesTo(topology, siteId, change, this.context)) n++;
-      from = page[page.length - 1]!.cursor;
-    }
-    return n;
+  private count(storage: SyncStorage, topology: Topology, siteId: SiteId, after: bigint, upTo: bigint): Promise<number> {
+    return countWaiting(storage, topology, siteId, after, this.context, upTo);
   }
+}
+
+/**
+ * How many changes after `after` (up to `upTo`, or to the end of the feed) go to `siteId`: what its
+ * next pulls will bring. Reads the routing columns only (`scan`), a large page at a time.
+ */
+export async function countWaiting(
+  storage: SyncStorage,
+  topology: Topology,
+  siteId: SiteId,
+  after: bigint,
+  context: RoutingContext = {},
+  upTo?: bigint,
+): Promise<number> {
+  let n = 0;
+  let from = after;
+  while (upTo === undefined || from < upTo) {
+    const page = await storage.changes.scan(from, COUNT_PAGE);
+    for (const change of page) if ((upTo === undefined || change.cursor <= upTo) && changeGoesTo(topology, siteId, change, context)) n++;
+    if (page.length < COUNT_PAGE) break;
+    from = page[page.length - 1]!.cursor;
+  }
+  return n;
 }
 
 /** What a remote site learns from the central about itself, and the topology without secrets. */

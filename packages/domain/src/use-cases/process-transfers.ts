@@ -14,6 +14,7 @@ import {
   type TransferHeaderType,
   type TransferKind,
 } from '../transfers/transfer-documents';
+import { consumeChanges } from './consume-changes';
 import { detectTransfer, processInitiatingHalf, transferProcessingSite } from '../transfers/transfer-rules';
 
 /** The change-feed consumer name transfer processing keeps its cursor under. */
@@ -67,28 +68,21 @@ export async function processTransfers(
       if (type && isTransferHeaderType(type)) await processOne(storage, topology, siteId, { type, id: rest.join(':') }, deps.clock.now(), report, openKeys);
     }
   });
-  for (;;) {
-    const more = await deps.unitOfWork.run(async (storage) => {
-      const cursor = await storage.changes.cursorOf(TRANSFER_PROCESSOR);
-      // Scanned without data: only records between two stores can be transfers, and only those are read.
-      const changes = await storage.changes.scan(cursor, batchSize);
-      if (changes.length === 0) return false;
-      const headers = new Map<string, { type: TransferHeaderType; id: string }>();
-      for (const { record } of changes) {
-        if (!record.otherPartyStoreId || !isTransferRecordType(record.type)) continue;
-        const full = isTransferHeaderType(record.type) ? record : await storage.records.get(record.type, record.id);
-        const ref = full ? headerOf(full) : null;
-        if (ref) headers.set(`${ref.type}:${ref.id}`, ref);
-      }
-      const openKeys = headers.size > 0 ? new Set((await storage.issues.open()).map((i) => i.key)) : new Set<string>();
-      for (const ref of headers.values()) {
-        await processOne(storage, topology, siteId, ref, deps.clock.now(), report, openKeys);
-      }
-      await storage.changes.advance(TRANSFER_PROCESSOR, changes[changes.length - 1]!.cursor);
-      return true;
-    });
-    if (!more) return report;
-  }
+  // Scanned without data: only records between two stores can be transfers, and only those are read.
+  await consumeChanges(deps.unitOfWork, TRANSFER_PROCESSOR, batchSize, async (storage, changes) => {
+    const headers = new Map<string, { type: TransferHeaderType; id: string }>();
+    for (const { record } of changes) {
+      if (!record.otherPartyStoreId || !isTransferRecordType(record.type)) continue;
+      const full = isTransferHeaderType(record.type) ? record : await storage.records.get(record.type, record.id);
+      const ref = full ? headerOf(full) : null;
+      if (ref) headers.set(`${ref.type}:${ref.id}`, ref);
+    }
+    const openKeys = headers.size > 0 ? new Set((await storage.issues.open()).map((i) => i.key)) : new Set<string>();
+    for (const ref of headers.values()) {
+      await processOne(storage, topology, siteId, ref, deps.clock.now(), report, openKeys);
+    }
+  });
+  return report;
 }
 
 const LINE_TYPES: ReadonlySet<string> = new Set(Object.values(TRANSFER_LINE_TYPES));

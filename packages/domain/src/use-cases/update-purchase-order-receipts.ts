@@ -1,6 +1,7 @@
 import type { SiteId } from '../site';
 import type { Topology } from '../topology';
 import type { UnitOfWork } from '../ports/unit-of-work';
+import { consumeChanges } from './consume-changes';
 import { str } from '../transfers/transfer-documents';
 import { purchaseOrderReceipt } from '../transfers/transfer-rules';
 
@@ -19,33 +20,26 @@ export async function updatePurchaseOrderReceipts(
 ): Promise<readonly string[]> {
   const updated: string[] = [];
   const batchSize = options.batchSize ?? 2_000;
-  for (;;) {
-    const more = await deps.unitOfWork.run(async (storage) => {
-      const cursor = await storage.changes.cursorOf(PURCHASE_ORDER_RECEIPTS);
-      const changes = await storage.changes.scan(cursor, batchSize);
-      if (changes.length === 0) return false;
-      const orders = new Set<string>();
-      for (const { record } of changes) {
-        if (record.type !== 'goods_received') continue;
-        const full = await storage.records.get(record.type, record.id);
-        const po = full ? str(full.data, 'purchaseOrderId') : null;
-        if (po) orders.add(po);
-      }
-      for (const orderId of orders) {
-        const order = await storage.records.get('purchase_order', orderId);
-        const store = order?.storeId ? topology.store(order.storeId) : undefined;
-        if (!order || !store) continue;
-        const receipts = await storage.records.findByField('goods_received', 'purchaseOrderId', orderId);
-        const receivedLines = (await Promise.all(receipts.map((r) => storage.records.findByField('goods_received_line', 'goodsReceivedId', r.id)))).flat();
-        const orderLines = await storage.records.findByField('purchase_order_line', 'purchaseOrderId', orderId);
-        const receipt = purchaseOrderReceipt(topology, store, orderLines, receivedLines);
-        if (receipt.editorSiteId !== siteId || receipt.updatedLines.length === 0) continue;
-        await storage.records.upsert(receipt.updatedLines, { sourceSiteId: siteId, viaSync: false });
-        updated.push(...receipt.updatedLines.map((l) => `${l.type}:${l.id}`));
-      }
-      await storage.changes.advance(PURCHASE_ORDER_RECEIPTS, changes[changes.length - 1]!.cursor);
-      return true;
-    });
-    if (!more) return updated;
-  }
+  await consumeChanges(deps.unitOfWork, PURCHASE_ORDER_RECEIPTS, batchSize, async (storage, changes) => {
+    const orders = new Set<string>();
+    for (const { record } of changes) {
+      if (record.type !== 'goods_received') continue;
+      const full = await storage.records.get(record.type, record.id);
+      const po = full ? str(full.data, 'purchaseOrderId') : null;
+      if (po) orders.add(po);
+    }
+    for (const orderId of orders) {
+      const order = await storage.records.get('purchase_order', orderId);
+      const store = order?.storeId ? topology.store(order.storeId) : undefined;
+      if (!order || !store) continue;
+      const receipts = await storage.records.findByField('goods_received', 'purchaseOrderId', orderId);
+      const receivedLines = (await Promise.all(receipts.map((r) => storage.records.findByField('goods_received_line', 'goodsReceivedId', r.id)))).flat();
+      const orderLines = await storage.records.findByField('purchase_order_line', 'purchaseOrderId', orderId);
+      const receipt = purchaseOrderReceipt(topology, store, orderLines, receivedLines);
+      if (receipt.editorSiteId !== siteId || receipt.updatedLines.length === 0) continue;
+      await storage.records.upsert(receipt.updatedLines, { sourceSiteId: siteId, viaSync: false });
+      updated.push(...receipt.updatedLines.map((l) => `${l.type}:${l.id}`));
+    }
+  });
+  return updated;
 }
