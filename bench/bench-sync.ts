@@ -14,15 +14,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startCentralServer } from '@sitesync/central-server';
 import { runSyncCycle, type SyncRecord } from '@sitesync/domain';
-import { AdminClient, HttpCentralSyncGateway, sha256Hex } from '@sitesync/http';
+import { HttpCentralSyncGateway, sha256Hex } from '@sitesync/http';
 import { composeRemoteSite, REMOTE_TOKENS } from '@sitesync/remote-site';
 import type { SqliteSyncStorage } from '@sitesync/sqlite';
 import { createInMemoryStorage, ManualClock } from '@sitesync/testkit';
 import Database from 'better-sqlite3';
 import { Pool } from 'pg';
-import { pino } from 'pino';
+import { PG_URL, withCentral } from './bench-central';
 
 const run = promisify(execFile);
 const args = new Map<string, string>();
@@ -30,7 +29,6 @@ for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.repla
 const INITIAL = Number(args.get('initial') ?? 200_000);
 const PUSH = Number(args.get('push') ?? 100_000);
 const SITES = Number(args.get('sites') ?? 200);
-const PG_URL = process.env['PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
 const rate = (n: number, s: number) => Math.round(n / s).toLocaleString('en');
 
@@ -51,32 +49,13 @@ function record(type: string, id: string, storeId: string | null): SyncRecord {
   };
 }
 
-type Central = Awaited<ReturnType<typeof startCentralServer>>;
-
-/** A central on a fresh schema of the Postgres server, for one phase. */
-async function withCentral<T>(name: string, work: (central: Central, admin: AdminClient) => Promise<T>): Promise<T> {
-  const schema = `bench_sync_${name}_${process.pid}`;
-  const pool = new Pool({ connectionString: PG_URL, max: 1 });
-  await pool.query(`drop schema if exists ${schema} cascade; create schema ${schema}`);
-  const url = new URL(PG_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  const central = await startCentralServer({ port: 0, databaseUrl: url.toString(), adminToken: 'bench', logger: pino({ level: 'silent' }) });
-  try {
-    return await work(central, new AdminClient({ baseUrl: central.url, adminToken: central.adminToken }));
-  } finally {
-    await central.close();
-    await pool.query(`drop schema if exists ${schema} cascade`);
-    await pool.end();
-  }
-}
-
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sitesync-bench-sync-'));
   say(`sitesync sync benchmark, node ${process.version}, central on the Postgres server over loopback HTTP`);
   try {
-    await withCentral('ab', async (central, admin) => {
+    await withCentral('sync_ab', async (central, admin) => {
       await admin.addSite({ name: 'bench-remote', password: 'bench-pw' });
       await admin.addStore({ code: 'R', name: 'Remote store', activeSiteId: 2 });
 
@@ -115,7 +94,7 @@ async function main(): Promise<void> {
     });
 
     // (c) S sites syncing small changes at the same time
-    await withCentral('c', async (central, admin) => {
+    await withCentral('sync_c', async (central, admin) => {
       const sites: number[] = [];
       for (let i = 0; i < SITES; i++) {
         const site = await admin.addSite({ name: `small-${i}`, password: `pw-${i}` });

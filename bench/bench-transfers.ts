@@ -10,19 +10,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCentralServer } from '@sitesync/central-server';
 import { processTransfers, respondingId, type SyncRecord } from '@sitesync/domain';
-import { AdminClient, sha256Hex } from '@sitesync/http';
+import { sha256Hex, type AdminClient } from '@sitesync/http';
 import { composeRemoteSite, REMOTE_TOKENS } from '@sitesync/remote-site';
 import type { SqliteSyncStorage } from '@sitesync/sqlite';
-import { Pool } from 'pg';
-import { pino } from 'pino';
+import { withCentral } from './bench-central';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1] ?? '');
 const TRANSFERS = Number(args.get('transfers') ?? 1000);
 const LINES = Number(args.get('lines') ?? 20);
-const PG_URL = process.env['PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const seconds = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e9;
 
@@ -47,28 +44,14 @@ function invoice(i: number): SyncRecord[] {
   ];
 }
 
-async function freshCentral(name: string) {
-  const schema = `bench_transfers_${name}_${process.pid}`;
-  const pool = new Pool({ connectionString: PG_URL, max: 1 });
-  await pool.query(`drop schema if exists ${schema} cascade; create schema ${schema}`);
-  const url = new URL(PG_URL);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  const central = await startCentralServer({ port: 0, databaseUrl: url.toString(), adminToken: 'bench', logger: pino({ level: 'silent' }) });
-  const admin = new AdminClient({ baseUrl: central.url, adminToken: central.adminToken });
+/** North runs store A, South store B; each store has a transfer copy on the other's site. */
+async function provision(admin: AdminClient): Promise<void> {
   await admin.addSite({ name: 'North', password: 'north-pw' });
   await admin.addSite({ name: 'South', password: 'south-pw' });
   await admin.addStore({ code: 'A', name: 'North warehouse', activeSiteId: 2 });
   await admin.addStore({ code: 'B', name: 'South hospital', activeSiteId: 3 });
   await admin.setCopyType('A', 3, 'transfer');
   await admin.setCopyType('B', 2, 'transfer');
-  return {
-    central,
-    async stop() {
-      await central.close();
-      await pool.query(`drop schema if exists ${schema} cascade`);
-      await pool.end();
-    },
-  };
 }
 
 async function main(): Promise<void> {
@@ -76,58 +59,60 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sitesync-bench-transfers-'));
   try {
     // end to end, manual syncs
-    const e2e = await freshCentral('e2e');
-    const north = await composeRemoteSite(join(dir, 'north.sqlite'));
-    const south = await composeRemoteSite(join(dir, 'south.sqlite'));
-    await north.site.init({ centralUrl: e2e.central.url, siteName: 'North', passwordSha256: sha256Hex('north-pw'), hardwareId: 'north' });
-    await south.site.init({ centralUrl: e2e.central.url, siteName: 'South', passwordSha256: sha256Hex('south-pw'), hardwareId: 'south' });
-    const southStorage = south.container.get<SqliteSyncStorage>(REMOTE_TOKENS.Storage);
-    for (let i = 0; i < TRANSFERS; i += 50) {
-      const records = Array.from({ length: Math.min(50, TRANSFERS - i) }, (_, k) => invoice(i + k)).flat();
-      const result = await north.site.putRecords(records);
-      if (!result.ok) throw new Error(result.error[0]!.message);
-    }
-    const t0 = process.hrtime.bigint();
-    const pushed = await north.site.sync();
-    const pushSeconds = seconds(t0);
-    let cycles = 0;
-    const isNumbered = async (i: number) => {
-      const r = await southStorage.storage.records.get('transaction', respondingId(`ci-${String(i).padStart(6, '0')}`, 'stock-transfer'));
-      return r !== null && (r.data['serialNumber'] as number) > 0;
-    };
-    for (;;) {
-      await south.site.sync();
-      cycles++;
-      let all = true;
-      for (let i = 0; i < TRANSFERS && all; i++) all = await isNumbered(i);
-      if (all || cycles > 20) break;
-    }
-    const total = seconds(t0);
-    say(
-      `end to end (manual syncs): last finalise -> all ${TRANSFERS} supplier invoices numbered on South in ${total.toFixed(1)} s (North's push incl. central processing ${pushSeconds.toFixed(1)} s for ${pushed.pushed.toLocaleString('en')} records; South ${cycles} sync cycle(s))`,
-    );
-    say(
-      `with the sync interval at its minimum (1 minute): add up to one interval for North's next cycle and one for South's: at most ${(120 + total).toFixed(0)} s, typically ${(60 + total).toFixed(0)} s`,
-    );
-    await north.close();
-    await south.close();
-    await e2e.stop();
+    await withCentral('transfers_e2e', async (central, admin) => {
+      await provision(admin);
+      const north = await composeRemoteSite(join(dir, 'north.sqlite'));
+      const south = await composeRemoteSite(join(dir, 'south.sqlite'));
+      await north.site.init({ centralUrl: central.url, siteName: 'North', passwordSha256: sha256Hex('north-pw'), hardwareId: 'north' });
+      await south.site.init({ centralUrl: central.url, siteName: 'South', passwordSha256: sha256Hex('south-pw'), hardwareId: 'south' });
+      const southStorage = south.container.get<SqliteSyncStorage>(REMOTE_TOKENS.Storage);
+      for (let i = 0; i < TRANSFERS; i += 50) {
+        const records = Array.from({ length: Math.min(50, TRANSFERS - i) }, (_, k) => invoice(i + k)).flat();
+        const result = await north.site.putRecords(records);
+        if (!result.ok) throw new Error(result.error[0]!.message);
+      }
+      const t0 = process.hrtime.bigint();
+      const pushed = await north.site.sync();
+      const pushSeconds = seconds(t0);
+      let cycles = 0;
+      const isNumbered = async (i: number) => {
+        const r = await southStorage.storage.records.get('transaction', respondingId(`ci-${String(i).padStart(6, '0')}`, 'stock-transfer'));
+        return r !== null && (r.data['serialNumber'] as number) > 0;
+      };
+      for (;;) {
+        await south.site.sync();
+        cycles++;
+        let all = true;
+        for (let i = 0; i < TRANSFERS && all; i++) all = await isNumbered(i);
+        if (all || cycles > 20) break;
+      }
+      const total = seconds(t0);
+      say(
+        `end to end (manual syncs): last finalise -> all ${TRANSFERS} supplier invoices numbered on South in ${total.toFixed(1)} s (North's push incl. central processing ${pushSeconds.toFixed(1)} s for ${pushed.pushed.toLocaleString('en')} records; South ${cycles} sync cycle(s))`,
+      );
+      say(
+        `with the sync interval at its minimum (1 minute): add up to one interval for North's next cycle and one for South's: at most ${(120 + total).toFixed(0)} s, typically ${(60 + total).toFixed(0)} s`,
+      );
+      await north.close();
+      await south.close();
+    });
 
     // central processing alone
-    const alone = await freshCentral('central');
-    const storage = alone.central.storage;
-    for (let i = 0; i < TRANSFERS; i += 50) {
-      const records = Array.from({ length: Math.min(50, TRANSFERS - i) }, (_, k) => invoice(i + k)).flat();
-      await storage.storage.records.upsert(records, { sourceSiteId: 2, viaSync: true });
-    }
-    const topology = (await storage.storage.topology.load())!;
-    const t1 = process.hrtime.bigint();
-    const report = await processTransfers({ unitOfWork: storage, clock: { now: () => new Date() } }, topology, 1);
-    const processing = seconds(t1);
-    say(
-      `central processing: ${report.created.length} transfers (${(report.created.length * (LINES + 1)).toLocaleString('en')} records written) in ${processing.toFixed(1)} s = ${(report.created.length / processing).toFixed(0)} transfers/s`,
-    );
-    await alone.stop();
+    await withCentral('transfers_central', async (central, admin) => {
+      await provision(admin);
+      const storage = central.storage;
+      for (let i = 0; i < TRANSFERS; i += 50) {
+        const records = Array.from({ length: Math.min(50, TRANSFERS - i) }, (_, k) => invoice(i + k)).flat();
+        await storage.storage.records.upsert(records, { sourceSiteId: 2, viaSync: true });
+      }
+      const topology = (await storage.storage.topology.load())!;
+      const t1 = process.hrtime.bigint();
+      const report = await processTransfers({ unitOfWork: storage, clock: { now: () => new Date() } }, topology, 1);
+      const processing = seconds(t1);
+      say(
+        `central processing: ${report.created.length} transfers (${(report.created.length * (LINES + 1)).toLocaleString('en')} records written) in ${processing.toFixed(1)} s = ${(report.created.length / processing).toFixed(0)} transfers/s`,
+      );
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
