@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { TOKENS, type Clock } from '@sitesync/domain';
+import { randomUUID } from 'node:crypto';
+import { TOKENS, type Clock, type IdGenerator } from '@sitesync/domain';
 import { HttpCentralSyncGateway } from '@sitesync/http';
 import { openSqliteSyncStorage, type SqliteSyncStorage } from '@sitesync/sqlite';
 import Database from 'better-sqlite3';
@@ -34,6 +35,7 @@ export async function composeRemoteSite(dataFile: string, overrides: { gatewayFo
 
   const container = new Container();
   container.bind<Clock>(TOKENS.Clock).toConstantValue(overrides.clock ?? { now: () => new Date() });
+  container.bind<IdGenerator>(TOKENS.IdGenerator).toConstantValue({ next: () => randomUUID() });
   container.bind<SqliteSyncStorage>(REMOTE_TOKENS.Storage).toConstantValue(storage);
   container.bind<GatewayFactory>(REMOTE_TOKENS.GatewayFactory).toConstantValue(
     overrides.gatewayFor ??
@@ -50,8 +52,8 @@ export async function composeRemoteSite(dataFile: string, overrides: { gatewayFo
   container
     .bind<RemoteSite>(REMOTE_TOKENS.RemoteSite)
     .toResolvedValue(
-      (s: SqliteSyncStorage, g: GatewayFactory, c: Clock) => new RemoteSite(s, g, c),
-      [REMOTE_TOKENS.Storage, REMOTE_TOKENS.GatewayFactory, TOKENS.Clock],
+      (s: SqliteSyncStorage, g: GatewayFactory, c: Clock, ids: IdGenerator) => new RemoteSite(s, g, c, ids),
+      [REMOTE_TOKENS.Storage, REMOTE_TOKENS.GatewayFactory, TOKENS.Clock, TOKENS.IdGenerator],
     );
 
   return {

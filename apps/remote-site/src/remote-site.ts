@@ -1,5 +1,6 @@
 import {
   buildTopology,
+  PULL_FAILURE_PREFIX,
   PUSH_CONSUMER,
   pushable,
   recordLocalChange,
@@ -9,6 +10,8 @@ import {
   type CentralSyncGateway,
   type Clock,
   type EditViolation,
+  type IdGenerator,
+  type RecordContentViolation,
   type RecordViolation,
   type Result,
   type SyncIssue,
@@ -18,8 +21,11 @@ import {
 } from '@sitesync/domain';
 import type { SqliteSyncStorage } from '@sitesync/sqlite';
 
-/** The remote's own settings: a local record (local data never leaves the site). */
-export const CONFIG_RECORD = { type: 'preference', id: 'sitesync.remote-site' } as const;
+/**
+ * The setting under which the remote keeps its configuration, credentials included: in the
+ * settings store, where no record API (`record list`, `record put`) reads or writes it.
+ */
+export const CONFIG_SETTING = 'remote-site';
 
 export interface RemoteConfig {
   readonly centralUrl: string;
@@ -41,12 +47,18 @@ export interface RemoteStatus {
   readonly lastSyncedAt: string | null;
   /** records the central refused, and transfers that could not be completed, with why */
   readonly failed: readonly SyncIssue[];
+  /** pulled records this site could not store, kept with their errors (also among `failed`) */
+  readonly pullFailures: number;
 }
 
 export interface SyncOutcome {
   readonly pushed: number;
   readonly pulled: number;
   readonly refused: number;
+  /** pulled records this site could not store (kept with their errors, see status) */
+  readonly pullFailures: number;
+  /** the central said a batch id of this file was used before with other records (a restored or copied file): sent again under a new one */
+  readonly namespaceRenewals: number;
   readonly transfersCreated: number;
   readonly transfersNumbered: number;
 }
@@ -55,18 +67,20 @@ export type GatewayFactory = (config: Pick<RemoteConfig, 'centralUrl' | 'siteNam
 
 /**
  * A remote site: its SQLite storage and its sync with the central. Everything it knows lives in
- * the storage (settings as a local record), so a restart, or a crash, picks up where it was.
+ * the storage (its configuration in the settings store, apart from the records), so a restart, or
+ * a crash, picks up where it was.
  */
 export class RemoteSite {
   constructor(
     private readonly storage: SqliteSyncStorage,
     private readonly gatewayFor: GatewayFactory,
     private readonly clock: Clock,
+    private readonly ids: IdGenerator,
   ) {}
 
   async config(): Promise<RemoteConfig | null> {
-    const record = await this.storage.storage.records.get(CONFIG_RECORD.type, CONFIG_RECORD.id);
-    return record ? (record.data as unknown as RemoteConfig) : null;
+    const value = await this.storage.storage.settings.get(CONFIG_SETTING);
+    return value === null ? null : (value as RemoteConfig);
   }
 
   private async requireConfig(): Promise<RemoteConfig> {
@@ -77,7 +91,7 @@ export class RemoteSite {
   }
 
   private async saveConfig(config: RemoteConfig): Promise<void> {
-    await this.storage.storage.records.upsert([{ ...CONFIG_RECORD, data: { ...config } }], { sourceSiteId: config.siteId, viaSync: false });
+    await this.storage.storage.settings.set(CONFIG_SETTING, config);
   }
 
   /** Binds this data file to a site of the central: checks the credentials and fetches the site's place in the topology. */
@@ -109,22 +123,34 @@ export class RemoteSite {
   async sync(onProgress?: (progress: SyncProgress) => void): Promise<SyncOutcome> {
     const config = await this.requireConfig();
     const gateway = this.gatewayFor(config);
-    const deps = { unitOfWork: this.storage, gateway, clock: this.clock };
+    const deps = { unitOfWork: this.storage, gateway, clock: this.clock, ids: this.ids };
     const first = await runSyncCycle(deps, config.siteId, { requestSize: config.requestSize, ...(onProgress ? { onProgress } : {}) });
     const processed = await runSiteProcessors({ unitOfWork: this.storage, clock: this.clock }, first.topology, config.siteId);
     let pushed = first.pushed;
     let pulled = first.pulled;
     let refused = first.refused.length;
+    let pullFailures = first.pullFailures;
+    let namespaceRenewals = first.namespaceRenewals;
     let requestSize = first.requestSize;
     if (processed.transfers.created.length + processed.transfers.linesAdded.length + processed.numbered.length + processed.receipts.length > 0) {
       const second = await runSyncCycle(deps, config.siteId, { requestSize, ...(onProgress ? { onProgress } : {}) });
       pushed += second.pushed;
       pulled += second.pulled;
       refused += second.refused.length;
+      pullFailures += second.pullFailures;
+      namespaceRenewals += second.namespaceRenewals;
       requestSize = second.requestSize;
     }
     await this.saveConfig({ ...config, requestSize, lastSyncedAt: this.clock.now().toISOString() });
-    return { pushed, pulled, refused, transfersCreated: processed.transfers.created.length, transfersNumbered: processed.numbered.length };
+    return {
+      pushed,
+      pulled,
+      refused,
+      pullFailures,
+      namespaceRenewals,
+      transfersCreated: processed.transfers.created.length,
+      transfersNumbered: processed.numbered.length,
+    };
   }
 
   async topology(): Promise<Topology> {
@@ -134,7 +160,9 @@ export class RemoteSite {
   }
 
   /** Enters records on this site: the ownership rules apply; transfers between this site's stores complete at once. */
-  async putRecords(records: readonly SyncRecord[]): Promise<Result<{ written: number }, readonly (EditViolation | RecordViolation)[]>> {
+  async putRecords(
+    records: readonly SyncRecord[],
+  ): Promise<Result<{ written: number }, readonly (EditViolation | RecordViolation | RecordContentViolation)[]>> {
     const config = await this.requireConfig();
     const topology = await this.topology();
     const result = await recordLocalChange({ unitOfWork: this.storage }, topology, config.siteId, records);
@@ -168,13 +196,15 @@ export class RemoteSite {
       if (page.length < 1000) break;
       cursor = page[page.length - 1]!.cursor;
     }
+    const failed = await issues.open();
     return {
       siteId: config.siteId,
       siteName: config.siteName,
       centralUrl: config.centralUrl,
       waitingToPush,
       lastSyncedAt: config.lastSyncedAt,
-      failed: await issues.open(),
+      failed,
+      pullFailures: failed.filter((issue) => issue.key.startsWith(PULL_FAILURE_PREFIX)).length,
     };
   }
 

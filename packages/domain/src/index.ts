@@ -5,6 +5,7 @@ export * from './store';
 export * from './topology';
 export * from './catalogue';
 export * from './record';
+export * from './record-limits';
 export * from './rules/classify';
 export * from './rules/edit-rules';
 export * from './rules/routing-rules';

@@ -12,6 +12,7 @@ export const SYNC_ERROR_CODES = [
   'record_refused',
   'not_initialised',
   'payload_too_large',
+  'batch_conflict',
   'internal',
 ] as const;
 export type SyncErrorCode = (typeof SYNC_ERROR_CODES)[number];
@@ -30,6 +31,7 @@ export const ERROR_STATUS: Record<SyncErrorCode, number> = {
   record_refused: 422,
   not_initialised: 503,
   payload_too_large: 413,
+  batch_conflict: 409,
   internal: 500,
 };
 

@@ -1,4 +1,4 @@
-import type { CentralSyncGateway, CopyType, PullResult, PushResult, SiteId, SiteInfo, Store, SyncIssue, SyncRecord } from '@sitesync/domain';
+import type { CentralSyncGateway, CopyType, PullResult, PushOutcome, SiteId, SiteInfo, Store, SyncIssue, SyncRecord } from '@sitesync/domain';
 import {
   adminIssuesResponseSchema,
   adminSiteResponseSchema,
@@ -10,6 +10,7 @@ import {
   type AddStoreRequest,
   type AdminSite,
 } from './admin-wire';
+import { SyncHttpError } from './error-codes';
 import { JsonHttpClient } from './http-json-client';
 import {
   HEADERS,
@@ -70,8 +71,22 @@ export class HttpCentralSyncGateway implements CentralSyncGateway {
     return this.http.request('GET', '/sync/v1/site', siteInfoResponseSchema);
   }
 
-  async push(batchId: string, records: readonly SyncRecord[]): Promise<PushResult> {
-    return this.http.request('POST', '/sync/v1/push', pushResponseSchema, { batchId, records });
+  /** A batch id this site used before for other records is answered 409 `batch_conflict`: returned as a PushConflict, not thrown. */
+  async push(batchId: string, records: readonly SyncRecord[]): Promise<PushOutcome> {
+    try {
+      return await this.http.request('POST', '/sync/v1/push', pushResponseSchema, { batchId, records });
+    } catch (error) {
+      if (!(error instanceof SyncHttpError) || error.code !== 'batch_conflict') throw error;
+      return {
+        batchId,
+        conflict: {
+          code: 'push.batch-id-reused',
+          rule: 'a batch id names one batch of records of its site',
+          message: error.message,
+          fix: 'Send the records under a new batch id.',
+        },
+      };
+    }
   }
 
   async pull(cursor: bigint, limit: number): Promise<PullResult> {

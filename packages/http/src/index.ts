@@ -4,3 +4,4 @@ export * from './error-codes';
 export * from './scrypt-password-hasher';
 export * from './create-central-app';
 export * from './http-central-sync-gateway';
+export { adminRoutes, STALE_AFTER_MS, type AdminRoutesDeps } from './admin-routes';

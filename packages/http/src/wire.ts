@@ -1,4 +1,4 @@
-import { COPY_TYPES, DEVICE_TYPES, MAX_REQUEST_SIZE, SITE_ROLES, SYNC_TYPES } from '@sitesync/domain';
+import { COPY_TYPES, DEVICE_TYPES, MAX_REQUEST_SIZE, RECORD_LIMITS, SITE_ROLES, SYNC_TYPES } from '@sitesync/domain';
 import { z } from 'zod';
 
 /** The version of the sync API this package speaks; a site sends it in `HEADERS.apiVersion`. */
@@ -15,20 +15,36 @@ export const HEADERS = {
 /** The most records one push, pull or admin write carries. */
 export const MAX_RECORDS_PER_REQUEST = MAX_REQUEST_SIZE;
 
-/** A 64-bit cursor as text: decimal digits only (JSON numbers lose precision above 2^53). */
-export const cursorSchema = z.string().regex(/^\d{1,20}$/, 'a cursor is a whole number written in decimal digits, e.g. "0" or "1234"');
+/** The greatest cursor: feeds number their changes with signed 64-bit integers. */
+export const MAX_CURSOR = 2n ** 63n - 1n;
+
+/** A 64-bit cursor as text: decimal digits only (JSON numbers lose precision above 2^53), at most 2^63 - 1. */
+export const cursorSchema = z
+  .string()
+  .regex(/^\d{1,19}$/, 'a cursor is a whole number written in decimal digits, e.g. "0" or "1234"')
+  .refine((text) => BigInt(text) <= MAX_CURSOR, `a cursor is at most ${MAX_CURSOR} (2^63 - 1)`);
+
+/**
+ * A record's data: a JSON object, passed on as it was parsed (not copied key by key: a copy would
+ * silently drop a "__proto__" key). What it may hold is checked per record by the domain's
+ * RECORD_LIMITS, so one bad record is refused alone, not with its whole batch.
+ */
+const recordDataSchema = z.custom<Record<string, unknown>>(
+  (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+  'data is a JSON object, e.g. {"itemId":"bcg"}',
+);
 
 const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 
 export const syncRecordSchema = z.object({
-  type: z.string().min(1),
-  id: z.string().min(1).max(200),
-  storeId: z.string().nullable().exactOptional(),
-  otherPartyStoreId: z.string().nullable().exactOptional(),
-  patientId: z.string().nullable().exactOptional(),
-  homeStoreId: z.string().nullable().exactOptional(),
+  type: z.string().min(1).max(RECORD_LIMITS.maxIdLength),
+  id: z.string().min(1).max(RECORD_LIMITS.maxIdLength),
+  storeId: z.string().max(RECORD_LIMITS.maxIdLength).nullable().exactOptional(),
+  otherPartyStoreId: z.string().max(RECORD_LIMITS.maxIdLength).nullable().exactOptional(),
+  patientId: z.string().max(RECORD_LIMITS.maxIdLength).nullable().exactOptional(),
+  homeStoreId: z.string().max(RECORD_LIMITS.maxIdLength).nullable().exactOptional(),
   deleted: z.boolean().exactOptional(),
-  data: z.record(z.string(), z.unknown()),
+  data: recordDataSchema,
 });
 export type SyncRecordJson = z.infer<typeof syncRecordSchema>;
 

@@ -19,13 +19,16 @@ describe('wire schemas', () => {
     expect(syncRecordSchema.safeParse({ type: 'item', id: 'i1', data: [] }).success).toBe(false);
   });
 
-  it('caps a push at 5000 records and a pull at 1..5000, with cursors as decimal strings', () => {
+  it('caps a push at 5000 records and a pull at 1..5000, with cursors as decimal strings up to 2^63 - 1', () => {
     const record = { type: 'item', id: 'i', data: {} };
     expect(pushRequestSchema.safeParse({ batchId: 'b', records: Array.from({ length: 5000 }, () => record) }).success).toBe(true);
     expect(pushRequestSchema.safeParse({ batchId: 'b', records: Array.from({ length: 5001 }, () => record) }).success).toBe(false);
     expect(pushRequestSchema.safeParse({ batchId: '', records: [] }).success).toBe(false);
-    expect(pullRequestSchema.safeParse({ cursor: '18446744073709551615', limit: 5000 }).success).toBe(true);
+    expect(pullRequestSchema.safeParse({ cursor: '9223372036854775807', limit: 5000 }).success).toBe(true); // 2^63 - 1
     for (const bad of [
+      { cursor: '9223372036854775808', limit: 1 }, // 2^63: beyond every feed's int8 cursors
+      { cursor: '18446744073709551615', limit: 1 },
+      { cursor: '99999999999999999999', limit: 1 },
       { cursor: 1, limit: 1 },
       { cursor: '-1', limit: 1 },
       { cursor: '1e3', limit: 1 },

@@ -61,6 +61,24 @@ export const POSTGRES_MIGRATIONS: Record<string, Migration> = {
       }
     },
   },
+  '0003_push_batches_and_settings': {
+    // Push batches are kept per site with their digest and answer (text: an answer may quote an id holding \u0000).
+    async up(db: Kysely<unknown>): Promise<void> {
+      for (const statement of [
+        sql`create table sync_push_batch (
+          site_id integer not null,
+          batch_id text not null,
+          digest text not null,
+          answer text,
+          received_at timestamptz not null,
+          primary key (site_id, batch_id)
+        )`,
+        sql`create table sync_setting (key text primary key, value text not null)`,
+      ]) {
+        await statement.execute(db);
+      }
+    },
+  },
 };
 
 export const postgresMigrationProvider: MigrationProvider = {

@@ -20,6 +20,7 @@ import {
   type UnitOfWork,
 } from '@sitesync/domain';
 import { sql, type Kysely, type Selectable } from 'kysely';
+import { KyselyPushLedger, KyselySettingsStore } from './kysely-settings';
 import type { SyncDb, SyncRecordTable } from './schema';
 import { parseBool, parseInt8, parseJson, parseTime, type SqlFlavour } from './sql-flavour';
 
@@ -47,6 +48,8 @@ function portsOver(db: Kysely<SyncDb>, flavour: SqlFlavour): SyncStorage {
     changes: new KyselyChangeFeed(db, flavour),
     inbound: new KyselyInboundBuffer(db, flavour),
     issues: new KyselyIssueLog(db, flavour),
+    pushes: new KyselyPushLedger(db, flavour),
+    settings: new KyselySettingsStore(db),
   };
 }
 

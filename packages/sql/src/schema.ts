@@ -83,6 +83,21 @@ export interface SyncCredentialTable {
   password_hash: string;
 }
 
+export interface SyncPushBatchTable {
+  site_id: number;
+  batch_id: string;
+  digest: string;
+  /** the answer given, as JSON text (text, not jsonb: an answer may quote a refused id holding \u0000); null until settled */
+  answer: string | null;
+  received_at: Time;
+}
+
+export interface SyncSettingTable {
+  key: string;
+  /** JSON text */
+  value: string;
+}
+
 export interface SyncDb {
   sync_record: SyncRecordTable;
   sync_feed_state: SyncFeedStateTable;
@@ -94,4 +109,6 @@ export interface SyncDb {
   sync_site: SyncSiteTable;
   sync_store: SyncStoreTable;
   sync_credential: SyncCredentialTable;
+  sync_push_batch: SyncPushBatchTable;
+  sync_setting: SyncSettingTable;
 }

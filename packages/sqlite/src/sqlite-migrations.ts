@@ -52,6 +52,27 @@ export const SQLITE_MIGRATIONS: Record<string, Migration> = {
       }
     },
   },
+  '0003_push_batches_and_settings': {
+    // Push batches are kept per site with their digest and answer; a site's own settings leave the
+    // records (the remote used to keep them, credentials included, as a local "preference" record).
+    async up(db: Kysely<unknown>): Promise<void> {
+      for (const statement of [
+        sql`create table sync_push_batch (
+          site_id integer not null,
+          batch_id text not null,
+          digest text not null,
+          answer text,
+          received_at text not null,
+          primary key (site_id, batch_id)
+        )`,
+        sql`create table sync_setting (key text primary key, value text not null)`,
+        sql`insert into sync_setting (key, value) select 'remote-site', data from sync_record where type = 'preference' and id = 'sitesync.remote-site'`,
+        sql`delete from sync_record where type = 'preference' and id = 'sitesync.remote-site'`,
+      ]) {
+        await statement.execute(db);
+      }
+    },
+  },
 };
 
 export const sqliteMigrationProvider: MigrationProvider = {

@@ -1,8 +1,23 @@
 export type { Change, ChangeFeed } from './change-feed';
 export type { BufferedRecord, InboundBuffer, RecordError } from './inbound-buffer';
 export type { IssueLog, SyncIssue } from './issue-log';
+export type { PushLedger, PushReceipt } from './push-ledger';
+export type { SettingsStore } from './settings-store';
 export type { ChangeOrigin, RecordStore } from './record-store';
-export type { CentralSyncGateway, Clock, IdGenerator, PasswordHasher, PullResult, PushResult, RefusedRecord, SiteInfo } from './services';
+export type {
+  CentralSyncGateway,
+  Clock,
+  IdGenerator,
+  PasswordHasher,
+  PullResult,
+  PushBatch,
+  PushConflict,
+  PushOutcome,
+  PushResult,
+  RefusedRecord,
+  SiteInfo,
+} from './services';
+export { isPushConflict } from './services';
 export type { TopologyRepository } from './topology-repository';
 export type { SyncStorage, UnitOfWork } from './unit-of-work';
 export { TOKENS } from './tokens';

@@ -3,6 +3,7 @@ import type { SiteId } from '../site';
 import type { StoreId } from '../store';
 import type { TopologyInput } from '../topology';
 import type { SyncType } from '../vocabulary';
+import type { RuleViolation } from '../result';
 import type { RecordError } from './inbound-buffer';
 
 export interface Clock {
@@ -36,11 +37,32 @@ export interface RefusedRecord extends RecordError {
 
 export interface PushResult {
   readonly batchId: string;
-  /** true when this batch id had been received before: nothing was written again */
+  /** true when this batch had been received before: nothing was written again, and the counts are the first answer's */
   readonly replayed?: boolean;
   readonly accepted: number;
   /** records refused by the ownership rules; the central keeps them in quarantine */
   readonly refused: readonly RefusedRecord[];
+}
+
+/** The central's answer to a batch id this site used before for other records: nothing was written. */
+export interface PushConflict {
+  readonly batchId: string;
+  readonly conflict: RuleViolation<'push.batch-id-reused'>;
+}
+
+/** What a push gets: the batch's result, or a conflict on its id (an expected outcome, not a failure). */
+export type PushOutcome = PushResult | PushConflict;
+
+export function isPushConflict(outcome: PushOutcome): outcome is PushConflict {
+  return 'conflict' in outcome;
+}
+
+/** A push batch as the central receives it: `digest` identifies its records (the adapter hashes them; the domain does no hashing). */
+export interface PushBatch {
+  /** unique within the pushing site: the remote makes it from its data file's id and the batch's place in its feed */
+  readonly id: string;
+  readonly digest: string;
+  readonly records: readonly SyncRecord[];
 }
 
 export interface PullResult {
@@ -53,6 +75,6 @@ export interface PullResult {
 /** The remote site's view of the central. Network failures throw. */
 export interface CentralSyncGateway {
   siteInfo(): Promise<SiteInfo>;
-  push(batchId: string, records: readonly SyncRecord[]): Promise<PushResult>;
+  push(batchId: string, records: readonly SyncRecord[]): Promise<PushOutcome>;
   pull(cursor: bigint, limit: number): Promise<PullResult>;
 }

@@ -5,6 +5,8 @@ export const TOKENS = Object.freeze({
   ChangeFeed: Symbol.for('sitesync.ChangeFeed'),
   InboundBuffer: Symbol.for('sitesync.InboundBuffer'),
   IssueLog: Symbol.for('sitesync.IssueLog'),
+  PushLedger: Symbol.for('sitesync.PushLedger'),
+  SettingsStore: Symbol.for('sitesync.SettingsStore'),
   UnitOfWork: Symbol.for('sitesync.UnitOfWork'),
   Clock: Symbol.for('sitesync.Clock'),
   IdGenerator: Symbol.for('sitesync.IdGenerator'),

@@ -1,7 +1,9 @@
 import type { ChangeFeed } from './change-feed';
 import type { InboundBuffer } from './inbound-buffer';
 import type { IssueLog } from './issue-log';
+import type { PushLedger } from './push-ledger';
 import type { RecordStore } from './record-store';
+import type { SettingsStore } from './settings-store';
 import type { TopologyRepository } from './topology-repository';
 
 /** The storage ports, as one transaction sees them. */
@@ -11,6 +13,8 @@ export interface SyncStorage {
   readonly changes: ChangeFeed;
   readonly inbound: InboundBuffer;
   readonly issues: IssueLog;
+  readonly pushes: PushLedger;
+  readonly settings: SettingsStore;
 }
 
 /** Runs work in one transaction: all its writes land, or none do (the work throws). */

@@ -1,5 +1,6 @@
 import type { SyncRecord } from '../record';
 import { recordKey } from '../record';
+import { printable, recordContentProblem } from '../record-limits';
 import type { RuleViolation } from '../result';
 import { classifyRecord } from '../rules/classify';
 import { decideEdit } from '../rules/edit-rules';
@@ -8,62 +9,87 @@ import type { SiteId } from '../site';
 import { describeSite } from '../site';
 import type { Topology } from '../topology';
 import type { Change } from '../ports/change-feed';
-import type { PullResult, PushResult, RefusedRecord, SiteInfo } from '../ports/services';
+import type { PullResult, PushBatch, PushOutcome, PushResult, RefusedRecord, SiteInfo } from '../ports/services';
 import type { SyncStorage } from '../ports/unit-of-work';
 
 /** The issue-log key under which the central keeps a record it refused from a site. */
 export function quarantineKey(siteId: SiteId, record: Pick<SyncRecord, 'type' | 'id'>): string {
-  return `quarantine:${siteId}:${recordKey(record)}`;
+  return `quarantine:${siteId}:${printable(recordKey(record), 400)}`;
 }
 
-/** Why the central refuses a pushed record, or null when the pushing site may send it. */
+/** Why the central refuses a pushed record, or null when the pushing site may send it and the central keeps it. */
 export function pushRefusal(topology: Topology, siteId: SiteId, record: SyncRecord): RuleViolation | null {
+  const content = recordContentProblem(record);
+  if (content) return content;
   const classified = classifyRecord(topology, record);
   if (!classified.ok) return classified.error;
+  const site = describeSite(topology.site(siteId)!);
   if (classified.value.row.category === 'local') {
     return {
       code: 'push.local-data',
       rule: 'local data never leaves the site where it was entered',
-      message: `${classified.value.row.label} (${record.type} ${record.id}) is local data: ${describeSite(topology.site(siteId)!)} may not send it.`,
+      message: `${classified.value.row.label} (${record.type} ${record.id}) is local data: ${site} may not send it.`,
       fix: 'Do not push local records; this is a bug in the sending site.',
     };
   }
   const edit = decideEdit(topology, siteId, record);
-  return edit.ok ? null : edit.error;
+  if (!edit.ok) return edit.error;
+  const central = topology.central;
+  const receipt = decideReceipt(topology, central.id, record);
+  if (receipt.ok && !receipt.value.receives) {
+    return {
+      code: 'push.not-kept-on-central',
+      rule: 'the central keeps only what the rules route to it: store data of stores it holds an active or collector copy of, and transfers it completes',
+      message: `${record.type} ${record.id} from ${site}: ${receipt.value.reason} The central does not keep it.`,
+      fix: `Do not push it (it stays on ${site}); to keep it on the central, give the store a collector copy on ${describeSite(central)}.`,
+    };
+  }
+  return null;
 }
 
 /**
  * The central receives a batch from a site (inside one unit of work). Every record is checked
- * against the ownership rules for that site: a refused record is kept in quarantine (the issue log,
- * with its reason) and reported back, and the rest of the batch is stored and routed. A batch id
- * received before writes nothing again and gets the same answer.
+ * for its content and against the ownership rules for that site: a refused record is kept in
+ * quarantine (the issue log, with its reason) and reported back, and the rest of the batch is
+ * stored and routed. The batch id belongs to the site: a batch received before (same id, same
+ * records) writes nothing again and gets exactly the first answer; the same id with other records
+ * is a conflict, and nothing is written.
  */
-export async function acceptPush(
-  storage: SyncStorage,
-  topology: Topology,
-  siteId: SiteId,
-  batchId: string,
-  records: readonly SyncRecord[],
-  now: Date,
-): Promise<PushResult> {
-  // The records are applied right here, in this transaction: the buffer only has to remember the
-  // batch id, so that a replay is recognised.
-  const staged = await storage.inbound.stage(batchId, siteId, []);
+export async function acceptPush(storage: SyncStorage, topology: Topology, siteId: SiteId, batch: PushBatch, now: Date): Promise<PushOutcome> {
+  const receipt = await storage.pushes.claim(siteId, batch.id, batch.digest, now);
+  if (receipt) {
+    if (receipt.digest !== batch.digest) {
+      return {
+        batchId: batch.id,
+        conflict: {
+          code: 'push.batch-id-reused',
+          rule: 'a batch id names one batch of records of its site',
+          message: `Batch "${batch.id}" of ${describeSite(topology.site(siteId)!)} was received before with other records; this one was not applied.`,
+          fix: 'Send these records under a new batch id. (A remote does this itself: it happens after a data file was restored from a backup or copied.)',
+        },
+      };
+    }
+    if (receipt.answer === null) throw new Error(`push batch "${batch.id}" of site ${siteId} was claimed but never answered`);
+    return { ...receipt.answer, replayed: true };
+  }
   const accepted: SyncRecord[] = [];
   const refused: RefusedRecord[] = [];
-  const quarantined = staged.duplicate ? new Set<string>() : new Set((await storage.issues.open()).map((i) => i.key));
-  for (const record of records) {
+  const quarantined = new Set((await storage.issues.open()).map((i) => i.key));
+  for (const record of batch.records) {
     const refusal = pushRefusal(topology, siteId, record);
-    if (refusal) refused.push({ recordType: record.type, recordId: record.id, code: refusal.code, message: refusal.message, fix: refusal.fix });
-    else accepted.push(record);
-    if (staged.duplicate) continue;
     const key = quarantineKey(siteId, record);
-    if (refusal) await storage.issues.report(key, refusal, now);
-    else if (quarantined.has(key)) await storage.issues.resolve(key);
+    if (refusal) {
+      refused.push({ recordType: record.type, recordId: record.id, code: refusal.code, message: refusal.message, fix: refusal.fix });
+      await storage.issues.report(key, refusal, now);
+    } else {
+      accepted.push(record);
+      if (quarantined.has(key)) await storage.issues.resolve(key);
+    }
   }
-  if (staged.duplicate) return { batchId, replayed: true, accepted: accepted.length, refused };
   if (accepted.length > 0) await storage.records.upsert(accepted, { sourceSiteId: siteId, viaSync: true });
-  return { batchId, accepted: accepted.length, refused };
+  const answer: PushResult = { batchId: batch.id, accepted: accepted.length, refused };
+  await storage.pushes.settle(siteId, batch.id, answer);
+  return answer;
 }
 
 /** Whether a change goes to `siteId`: routed there by the rules, and not the site's own change coming back. */

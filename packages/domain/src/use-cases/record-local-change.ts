@@ -1,4 +1,5 @@
 import type { SyncRecord } from '../record';
+import { recordContentProblem, type RecordContentViolation } from '../record-limits';
 import { err, ok, type Result } from '../result';
 import type { RecordViolation } from '../rules/classify';
 import { decideEdit, type EditViolation } from '../rules/edit-rules';
@@ -18,8 +19,8 @@ export interface RecordedChange {
 }
 
 /**
- * A user on `siteId` adds, edits or deletes records. Every record is checked against the
- * ownership rules first; if any is refused, nothing is written and every refusal is returned.
+ * A user on `siteId` adds, edits or deletes records. Every record is checked against the record
+ * limits and the ownership rules first; if any is refused, nothing is written and every refusal is returned.
  */
 export async function recordLocalChange(
   deps: RecordLocalChangeDeps,
@@ -27,10 +28,15 @@ export async function recordLocalChange(
   siteId: SiteId,
   records: readonly SyncRecord[],
   context: RoutingContext = {},
-): Promise<Result<RecordedChange, readonly (EditViolation | RecordViolation)[]>> {
-  const refusals: (EditViolation | RecordViolation)[] = [];
+): Promise<Result<RecordedChange, readonly (EditViolation | RecordViolation | RecordContentViolation)[]>> {
+  const refusals: (EditViolation | RecordViolation | RecordContentViolation)[] = [];
   const routings: Routing[] = [];
   for (const record of records) {
+    const content = recordContentProblem(record);
+    if (content) {
+      refusals.push(content);
+      continue;
+    }
     const decision = decideEdit(topology, siteId, record);
     if (!decision.ok) {
       refusals.push(decision.error);

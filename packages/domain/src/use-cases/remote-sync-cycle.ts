@@ -1,16 +1,29 @@
 import { recordKey, type SyncRecord } from '../record';
+import { printable, recordContentProblem } from '../record-limits';
+import type { RuleViolation } from '../result';
 import { routeChange } from '../rules/routing-rules';
 import { isTransferHeaderType } from '../transfers/transfer-documents';
 import { transferRoutingProblem } from '../transfers/transfer-rules';
 import { MAX_REQUEST_SIZE, MIN_REQUEST_SIZE, type SiteId } from '../site';
 import { buildTopology, type Topology } from '../topology';
-import type { CentralSyncGateway, Clock, RefusedRecord } from '../ports/services';
-import type { UnitOfWork } from '../ports/unit-of-work';
+import { isPushConflict, type CentralSyncGateway, type Clock, type IdGenerator, type RefusedRecord } from '../ports/services';
+import type { SettingsStore } from '../ports/settings-store';
+import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
 
 /** The remote's change-feed consumer that pushes its own changes. */
 export const PUSH_CONSUMER = 'push';
 /** Where the remote keeps its cursor in the central's feed (a cursor of the central, not of this site). */
 export const CENTRAL_PULL_CURSOR = 'central-pull';
+/**
+ * The setting under which a remote keeps its data file's push namespace: a random id, made when the
+ * file first pushes, that prefixes every batch id the file sends. A new device, a re-initialised
+ * site or a restored backup never reuses another file's batch ids: the first two start with a new
+ * namespace, and a restored (or copied) file takes a new one when the central says an id of it was
+ * used for other records.
+ */
+export const PUSH_NAMESPACE_SETTING = 'sync.push-namespace';
+/** The issue-log key prefix of a pulled record this site could not store. */
+export const PULL_FAILURE_PREFIX = 'pulled:';
 /** Aim of the request-size adjustment: a few seconds per request. */
 export const TARGET_REQUEST_MS = 2_000;
 
@@ -20,6 +33,10 @@ export type SyncProgress =
 
 export interface SyncCycleReport {
   readonly pushed: number;
+  /** times the central said a batch id of this file was used before for other records (a restored or copied file) */
+  readonly namespaceRenewals: number;
+  /** pulled records this site could not store, kept with their errors */
+  readonly pullFailures: number;
   readonly refused: readonly RefusedRecord[];
   readonly pulled: number;
   /** the request size the next cycle should start with */
@@ -49,16 +66,17 @@ export function pushable(topology: Topology, siteId: SiteId, record: SyncRecord)
 /**
  * One sync cycle of a remote site (seed 002): refresh the topology from the central, push this
  * site's own changes first, then pull until nothing remains. Every pulled batch is applied and the
- * cursor advanced in one unit of work, and a pushed batch has an id made of its cursor range, so a
- * crash at any point loses nothing and duplicates nothing: the next cycle repeats at most one
- * request, which the central recognises.
+ * cursor advanced in one unit of work, and a pushed batch has an id made of the data file's push
+ * namespace and its cursor range, so a crash at any point loses nothing and duplicates nothing: the
+ * next cycle repeats at most one request, which the central recognises. A pulled record this site
+ * cannot store is kept with its error (inbound buffer and issue log) and the rest is applied.
  */
 export async function runSyncCycle(
-  deps: { readonly unitOfWork: UnitOfWork; readonly gateway: CentralSyncGateway; readonly clock: Clock },
+  deps: { readonly unitOfWork: UnitOfWork; readonly gateway: CentralSyncGateway; readonly clock: Clock; readonly ids: IdGenerator },
   siteId: SiteId,
   options: { readonly requestSize: number; readonly onProgress?: (progress: SyncProgress) => void },
 ): Promise<SyncCycleReport> {
-  const { unitOfWork, gateway, clock } = deps;
+  const { unitOfWork, gateway, clock, ids } = deps;
   const info = await gateway.siteInfo();
   if (info.siteId !== siteId) throw new Error(`the central answered for site ${info.siteId}, but this is site ${siteId}`);
   if (!info.topology) throw new Error('the central sent no topology');
@@ -79,8 +97,10 @@ export async function runSyncCycle(
 
   let size = options.requestSize;
   let pushed = 0;
+  let namespaceRenewals = 0;
   const refused: RefusedRecord[] = [];
-  for (;;) {
+  let namespace = await unitOfWork.run((s) => pushNamespace(s.settings, ids, false));
+  for (let conflictsInARow = 0; ;) {
     const { changes, cursor } = await unitOfWork.run(async (s) => {
       const cursor = await s.changes.cursorOf(PUSH_CONSUMER);
       return { cursor, changes: await s.changes.read(cursor, size) };
@@ -102,7 +122,17 @@ export async function runSyncCycle(
       });
     }
     const started = clock.now().getTime();
-    const result = outgoing.length > 0 ? await gateway.push(`${siteId}:${cursor}:${last}`, outgoing) : null;
+    const outcome = outgoing.length > 0 ? await gateway.push(`${namespace}:${cursor}-${last}`, outgoing) : null;
+    if (outcome && isPushConflict(outcome)) {
+      // This file's batch ids were used before with other records: it is a restored or copied file.
+      // The records are sent again under a new namespace; nothing is skipped.
+      if (++conflictsInARow > 2) throw new Error(`the central refuses every batch id of this site: ${outcome.conflict.message}`);
+      namespaceRenewals++;
+      namespace = await unitOfWork.run((s) => pushNamespace(s.settings, ids, true));
+      continue;
+    }
+    conflictsInARow = 0;
+    const result = outcome;
     await unitOfWork.run(async (s) => {
       if (result) {
         const refusedKeys = new Set(result.refused.map((r) => `refused:${r.recordType}:${r.recordId}`));
@@ -134,6 +164,7 @@ export async function runSyncCycle(
   // still applied only after the one before it is committed, with its cursor, so a crash at any
   // point loses or repeats nothing (an answer not yet applied is simply asked for again).
   let pulled = 0;
+  let pullFailures = 0;
   const request = (cursor: bigint, limit: number) => {
     const started = clock.now().getTime();
     const answer = gateway.pull(cursor, limit).then((batch) => ({ batch, cursor, elapsed: clock.now().getTime() - started }));
@@ -146,19 +177,77 @@ export async function runSyncCycle(
     size = nextRequestSize(size, elapsed);
     const more = batch.remaining > 0 && batch.nextCursor > cursor;
     if (more) next = request(batch.nextCursor, size);
-    await unitOfWork.run(async (s) => {
-      if (batch.records.length > 0) {
-        const pushCursor = await s.changes.cursorOf(PUSH_CONSUMER);
-        const headBefore = await s.changes.head();
-        await s.records.upsert(batch.records, { sourceSiteId: centralId, viaSync: true });
-        // Nothing of this site's own waited between the push cursor and the head: skip what was just received.
-        if (pushCursor === headBefore) await s.changes.advance(PUSH_CONSUMER, await s.changes.head());
-      }
+    pullFailures += await unitOfWork.run(async (s) => {
+      const failed = await applyPulled(s, batch.records, centralId, cursor, clock.now());
       if (batch.nextCursor > cursor) await s.changes.advance(CENTRAL_PULL_CURSOR, batch.nextCursor);
+      return failed;
     });
     pulled += batch.records.length;
     options.onProgress?.({ phase: 'pull', received: pulled, remaining: batch.remaining, requestSize: size });
     if (!more) break;
   }
-  return { pushed, refused, pulled, requestSize: size, topology };
+  return { pushed, namespaceRenewals, refused, pulled, pullFailures, requestSize: size, topology };
+}
+
+/** The data file's push namespace, made (or, with `renew`, replaced) from a new id. */
+async function pushNamespace(settings: SettingsStore, ids: IdGenerator, renew: boolean): Promise<string> {
+  const kept = await settings.get(PUSH_NAMESPACE_SETTING);
+  if (typeof kept === 'string' && !renew) return kept;
+  const made = ids.next();
+  await settings.set(PUSH_NAMESPACE_SETTING, made);
+  return made;
+}
+
+/**
+ * Stores a pulled batch: a record this site cannot store for its content is kept in the inbound
+ * buffer with its error and reported as an issue, and the others are applied. A later version of a
+ * record that could not be stored replaces it and closes its issue. Returns how many failed.
+ */
+async function applyPulled(s: SyncStorage, records: readonly SyncRecord[], centralId: SiteId, cursor: bigint, now: Date): Promise<number> {
+  if (records.length === 0) return 0;
+  const good: SyncRecord[] = [];
+  const bad: { readonly record: SyncRecord; readonly problem: RuleViolation }[] = [];
+  for (const record of records) {
+    const problem = recordContentProblem(record);
+    if (problem) bad.push({ record, problem });
+    else good.push(record);
+  }
+  if (good.length > 0) {
+    const pushCursor = await s.changes.cursorOf(PUSH_CONSUMER);
+    const headBefore = await s.changes.head();
+    await s.records.upsert(good, { sourceSiteId: centralId, viaSync: true });
+    // Nothing of this site's own waited between the push cursor and the head: skip what was just received.
+    if (pushCursor === headBefore) await s.changes.advance(PUSH_CONSUMER, await s.changes.head());
+  }
+  const open = await s.issues.open();
+  const failedKeys = new Set(open.filter((i) => i.key.startsWith(PULL_FAILURE_PREFIX)).map((i) => i.key));
+  if (failedKeys.size > 0) {
+    const replaced = new Set<string>();
+    for (const record of good) {
+      const key = pullFailureKey(record);
+      if (failedKeys.has(key)) {
+        replaced.add(recordKey(record));
+        await s.issues.resolve(key);
+      }
+    }
+    if (replaced.size > 0) await s.inbound.markApplied((await s.inbound.failures()).filter((f) => replaced.has(recordKey(f.record))).map((f) => f.seq));
+  }
+  if (bad.length > 0) {
+    await s.inbound.stage(
+      `pull:${cursor}:${now.getTime()}`,
+      centralId,
+      bad.map((b) => b.record),
+    );
+    const staged = (await s.inbound.pending(Number.MAX_SAFE_INTEGER)).filter((p) => p.lastError === null);
+    for (const { record, problem } of bad) {
+      const buffered = staged.find((p) => p.record.type === record.type && p.record.id === record.id);
+      if (buffered) await s.inbound.markFailed(buffered.seq, { code: problem.code, message: problem.message, fix: problem.fix });
+      await s.issues.report(pullFailureKey(record), { ...problem, rule: `a pulled record is stored only if it fits the record limits: ${problem.rule}` }, now);
+    }
+  }
+  return bad.length;
+}
+
+function pullFailureKey(record: SyncRecord): string {
+  return `${PULL_FAILURE_PREFIX}${printable(recordKey(record), 400)}`;
 }

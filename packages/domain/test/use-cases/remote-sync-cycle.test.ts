@@ -7,7 +7,7 @@ import {
   type CentralSyncGateway,
   type SyncRecord,
 } from '@sitesync/domain';
-import { createInMemoryStorage, InMemoryCentralSyncGateway, ManualClock, seedExampleTopology } from '@sitesync/testkit';
+import { createInMemoryStorage, InMemoryCentralSyncGateway, ManualClock, seedExampleTopology, SequentialIdGenerator } from '@sitesync/testkit';
 
 const topology = seedExampleTopology();
 const item = (i: number): SyncRecord => ({ type: 'item', id: `item-${String(i).padStart(4, '0')}`, data: { name: `Item ${i}` } });
@@ -17,7 +17,7 @@ function setup(siteId = 3) {
   const central = createInMemoryStorage();
   const remote = createInMemoryStorage();
   const gateway = new InMemoryCentralSyncGateway(central, topology, siteId, {}, { clock });
-  return { clock, central, remote, gateway, deps: { unitOfWork: remote, gateway, clock } };
+  return { clock, central, remote, gateway, deps: { unitOfWork: remote, gateway, clock, ids: new SequentialIdGenerator('file') } };
 }
 
 describe('request size', () => {

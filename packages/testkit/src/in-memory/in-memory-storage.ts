@@ -6,6 +6,7 @@ import {
   type ChangeOrigin,
   type InboundBuffer,
   type IssueLog,
+  type PushReceipt,
   type RecordError,
   type RecordStore,
   type RuleViolation,
@@ -21,6 +22,7 @@ import {
   type UnitOfWork,
 } from '@sitesync/domain';
 import { deepCopy } from './deep-copy';
+import { InMemoryPushLedger, InMemorySettingsStore } from './in-memory-settings';
 
 /**
  * Everything an in-memory installation stores, in one plain object that `structuredClone` can copy
@@ -64,6 +66,10 @@ export interface InMemoryState {
   buffered: Map<bigint, BufferedRecord>;
   /** key -> open issue */
   issues: Map<string, SyncIssue>;
+  /** JSON [siteId, batchId] -> what the central kept of a push batch */
+  pushReceipts: Map<string, PushReceipt>;
+  /** key -> a setting's value */
+  settings: Map<string, unknown>;
 }
 
 /** An empty installation. */
@@ -82,6 +88,8 @@ export function createInMemoryState(): InMemoryState {
     lastSeq: 0n,
     buffered: new Map(),
     issues: new Map(),
+    pushReceipts: new Map(),
+    settings: new Map(),
   };
 }
 
@@ -113,6 +121,8 @@ export function createInMemoryStorage(state: InMemoryState = createInMemoryState
     changes: new InMemoryChangeFeed(state),
     inbound: new InMemoryInboundBuffer(state),
     issues: new InMemoryIssueLog(state),
+    pushes: new InMemoryPushLedger(state),
+    settings: new InMemorySettingsStore(state),
   };
   // The tail of the queue of units of work; it never rejects, so one failure does not block the rest.
   let tail: Promise<void> = Promise.resolve();

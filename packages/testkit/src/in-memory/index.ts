@@ -9,5 +9,6 @@ export {
   type InMemoryState,
   type InMemoryStorage,
 } from './in-memory-storage';
+export { InMemoryPushLedger, InMemorySettingsStore } from './in-memory-settings';
 export { ManualClock, PlainTestPasswordHasher, SequentialIdGenerator } from './services';
 export { InMemoryCentralSyncGateway, type InMemoryCentral, type InMemoryCentralSyncGatewayOptions } from './in-memory-central-sync-gateway';

@@ -1,4 +1,4 @@
-import { buildTopology, type SyncRecord, type Topology } from '@sitesync/domain';
+import { buildTopology, isPushConflict, type PushOutcome, type PushResult, type SyncRecord, type Topology } from '@sitesync/domain';
 import { createInMemoryStorage, InMemoryCentralSyncGateway, ManualClock, type InMemoryStorage } from '../../src/in-memory/index';
 
 function testTopology(): Topology {
@@ -19,6 +19,12 @@ function testTopology(): Topology {
 
 const stockLine = (id: string, storeId: string): SyncRecord => ({ type: 'stock_line', id, storeId, data: { itemId: 'item-1', quantity: 3 } });
 const item = (id: string): SyncRecord => ({ type: 'item', id, data: { name: `Item ${id}` } });
+
+/** The result of a push that is not a batch-id conflict. */
+function result(outcome: PushOutcome): PushResult {
+  if (isPushConflict(outcome)) throw new Error(`unexpected conflict: ${outcome.conflict.message}`);
+  return outcome;
+}
 
 describe('InMemoryCentralSyncGateway', () => {
   let topology: Topology;
@@ -62,9 +68,9 @@ describe('InMemoryCentralSyncGateway', () => {
 
   describe('push', () => {
     it('accepts and stores a record of a store active on the pushing site, as received by sync', async () => {
-      const result = await site2.push('batch-1', [stockLine('sl-1', 'D')]);
+      const pushed = result(await site2.push('batch-1', [stockLine('sl-1', 'D')]));
 
-      expect(result).toEqual({ batchId: 'batch-1', accepted: 1, refused: [] });
+      expect(pushed).toEqual({ batchId: 'batch-1', accepted: 1, refused: [] });
       expect(await central.storage.records.get('stock_line', 'sl-1')).toEqual(stockLine('sl-1', 'D'));
       const [change] = await central.storage.changes.read(0n, 10);
       expect(change).toMatchObject({ cursor: 1n, sourceSiteId: 2, viaSync: true });
@@ -72,12 +78,12 @@ describe('InMemoryCentralSyncGateway', () => {
     });
 
     it('refuses a record of a store active elsewhere, quarantines it, and accepts the rest of the batch', async () => {
-      const result = await site2.push('batch-1', [stockLine('sl-1', 'D'), stockLine('sl-f', 'F'), stockLine('sl-2', 'D')]);
+      const pushed = result(await site2.push('batch-1', [stockLine('sl-1', 'D'), stockLine('sl-f', 'F'), stockLine('sl-2', 'D')]));
 
-      expect(result.accepted).toBe(2);
-      expect(result.refused).toEqual([expect.objectContaining({ recordType: 'stock_line', recordId: 'sl-f', code: 'edit.store-not-active-here' })]);
-      expect(result.refused[0]?.message).toEqual(expect.any(String));
-      expect(result.refused[0]?.fix).toEqual(expect.any(String));
+      expect(pushed.accepted).toBe(2);
+      expect(pushed.refused).toEqual([expect.objectContaining({ recordType: 'stock_line', recordId: 'sl-f', code: 'edit.store-not-active-here' })]);
+      expect(pushed.refused[0]?.message).toEqual(expect.any(String));
+      expect(pushed.refused[0]?.fix).toEqual(expect.any(String));
       expect(await central.storage.records.get('stock_line', 'sl-f')).toBeNull();
       expect((await central.storage.records.list('stock_line', { limit: 10 })).map((r) => r.id)).toEqual(['sl-1', 'sl-2']);
 
@@ -106,9 +112,9 @@ describe('InMemoryCentralSyncGateway', () => {
     });
 
     it('refuses central data pushed by a remote site', async () => {
-      const result = await site2.push('batch-1', [item('item-1')]);
-      expect(result.accepted).toBe(0);
-      expect(result.refused.map((r) => r.code)).toEqual(['edit.central-data-not-primary']);
+      const pushed = result(await site2.push('batch-1', [item('item-1')]));
+      expect(pushed.accepted).toBe(0);
+      expect(pushed.refused.map((r) => r.code)).toEqual(['edit.central-data-not-primary']);
       expect(await central.storage.changes.head()).toBe(0n);
     });
   });
