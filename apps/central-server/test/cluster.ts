@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCentralServer, type RunningCentral } from '@sitesync/central-server';
@@ -6,6 +6,7 @@ import type { CentralSyncGateway } from '@sitesync/domain';
 import { AdminClient, HttpCentralSyncGateway, ScryptPasswordHasher, sha256Hex } from '@sitesync/http';
 import { composeRemoteSite, REMOTE_TOKENS, type GatewayFactory, type RemoteComposition, type RemoteSite } from '@sitesync/remote-site';
 import type { SqliteSyncStorage } from '@sitesync/sqlite';
+import { sql } from 'kysely';
 import { Pool } from 'pg';
 import { pino } from 'pino';
 
@@ -100,15 +101,36 @@ export class Cluster {
     return site.id;
   }
 
-  /** Opens (or reopens, after a simulated crash) a remote site's process from its file, and binds it on first open. */
-  async open(siteId: number, gatewayFor?: GatewayFactory): Promise<RemoteSite> {
+  /**
+   * Opens (or reopens, after a simulated crash) a remote site's process from its file, and binds it
+   * on first open (with `hardwareId`, `device-<siteId>` by default).
+   */
+  async open(siteId: number, gatewayFor?: GatewayFactory, hardwareId = `device-${siteId}`): Promise<RemoteSite> {
     const remote = await composeRemoteSite(this.files.get(siteId)!, gatewayFor ? { gatewayFor } : {});
     this.remotes.set(siteId, remote);
     if (!(await remote.site.config())) {
       const { name, password } = this.passwords.get(siteId)!;
-      await remote.site.init({ centralUrl: this.central.url, siteName: name, passwordSha256: sha256Hex(password), hardwareId: `device-${siteId}` });
+      await remote.site.init({ centralUrl: this.central.url, siteName: name, passwordSha256: sha256Hex(password), hardwareId });
     }
     return remote.site;
+  }
+
+  /** A consistent copy of a running site's file (as a backup tool would take it); returns its path. */
+  async backup(siteId: number, label: string): Promise<string> {
+    const path = join(this.dir, `site-${siteId}-${label}.backup.sqlite`);
+    await sql`vacuum into ${path}`.execute(this.storageOf(siteId).db); // the file is open: copied through SQLite itself
+    return path;
+  }
+
+  /**
+   * Ends the site's process and replaces its data file: with a copy of `backupPath` (a restored
+   * backup, or a file copied to a new device), or with nothing (a new device, a re-initialised site).
+   */
+  async replaceFile(siteId: number, backupPath: string | null): Promise<void> {
+    await this.kill(siteId);
+    const file = this.files.get(siteId)!;
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+    if (backupPath !== null) copyFileSync(backupPath, file);
   }
 
   /** Ends a remote site's process (its database closes). */

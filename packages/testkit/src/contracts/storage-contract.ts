@@ -10,6 +10,7 @@ import {
 } from '@sitesync/domain';
 import type * as JestGlobals from '@jest/globals';
 import { seedExampleTopology } from '../builders/index';
+import { describeLedgerContract } from './ledger-contract';
 
 // `@jest/globals` throws when it is loaded outside Jest, and the testkit is also used outside Jest
 // (the demo imports it). So it is loaded when a suite is declared, not when this module is: the type
@@ -197,6 +198,8 @@ export function describeStorageContract(harness: StorageHarness): void {
       opened = undefined;
       await closing?.close();
     });
+
+    describeLedgerContract({ storage: () => storage, unitOfWork: () => unitOfWork });
 
     describe('record store', () => {
       it('round-trips every routing column, nested JSON data, unicode and the deleted flag, as the probe sees too', async () => {
