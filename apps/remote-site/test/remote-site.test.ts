@@ -43,6 +43,30 @@ describe('a remote site (SQLite file, in-process central)', () => {
     );
   });
 
+  it('keeps its credentials out of the records: no record API shows or changes them', async () => {
+    expect(await remote.site.listRecords('preference')).toEqual([]);
+    const before = await remote.site.config();
+    // the id and shape the settings record had before, with a central URL of an attacker's
+    const put = await remote.site.putRecords([
+      { type: 'preference', id: 'sitesync.remote-site', data: { centralUrl: 'http://attacker.test', passwordSha256: 'z', hardwareId: 'other' } },
+    ]);
+    expect(put.ok).toBe(true); // a local preference like any other...
+    expect(await remote.site.config()).toEqual(before); // ...that is not the site's configuration
+    const listed = JSON.stringify(await remote.site.listRecords('preference'));
+    expect(listed).not.toContain(before!.passwordSha256);
+    expect(listed).not.toContain(before!.hardwareId);
+  });
+
+  it('refuses a record it could not store or sync, naming the record and the limit, and writes nothing', async () => {
+    const put = await remote.site.putRecords([
+      { type: 'stock_line', id: 'sl-ok', storeId: 'D', data: { packs: 1 } },
+      { type: 'stock_line', id: 'sl-nul', storeId: 'D', data: { note: 'a\u0000b' } },
+    ]);
+    expect(put.ok).toBe(false);
+    if (!put.ok) expect(put.error).toEqual([expect.objectContaining({ code: 'record.invalid-text', message: expect.stringContaining('sl-nul') })]);
+    expect(await remote.site.listRecords('stock_line')).toEqual([]);
+  });
+
   /** `run`, stopped after its first cycle: what that cycle reported. */
   async function runOneCycle(): Promise<(SyncOutcome | Error)[]> {
     const controller = new AbortController();

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import {
   acceptPush,
@@ -11,7 +12,6 @@ import {
   type RoutingContext,
   type Site,
   type SiteId,
-  type SyncRecord,
   type SyncStorage,
   type Topology,
   type UnitOfWork,
@@ -86,7 +86,16 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   /** digest of (site, stored hash, credential) -> until when a successful check holds */
   const verified = new Map<string, number>();
 
-  const jsonBody = express.json({ limit: bodyLimit, inflate: true });
+  /** The SHA-256 of each request's body as received (decompressed): what identifies a push batch's content. */
+  const bodyDigests = new WeakMap<Request, string>();
+  const jsonBody = express.json({
+    limit: bodyLimit,
+    inflate: true,
+    verify: (req, _res, buffer) => {
+      if (!isUtf8(buffer)) throw Object.assign(new Error('the request body is not valid UTF-8'), { type: 'entity.not.utf8' });
+      bodyDigests.set(req as Request, createHash('sha256').update(buffer).digest('base64'));
+    },
+  });
 
   const topologies = new TopologyCache(repository);
   const loadTopology = (): Promise<Topology> => topologies.load();
@@ -227,7 +236,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   sync.post('/push', requireSite, jsonBody, async (req, res) => {
     const { site, topology } = siteAuthOf(req);
     const { batchId, records } = parseBody(pushRequestSchema, req.body);
-    const batch = { id: batchId, digest: batchDigest(records), records };
+    const batch = { id: batchId, digest: bodyDigests.get(req) ?? '', records };
     const result = await storage.run((s) => acceptPush(s, topology, site.id, batch, clock.now()));
     if (isPushConflict(result)) {
       logger.warn({ siteId: site.id, batchId }, `push refused: ${result.conflict.message}`);
@@ -316,11 +325,6 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
 }
 
 // ---- helpers --------------------------------------------------------------------------------
-
-/** What identifies a batch's records: the SHA-256 of their JSON (the same request sent again has the same digest). */
-export function batchDigest(records: readonly SyncRecord[]): string {
-  return createHash('sha256').update(JSON.stringify(records), 'utf8').digest('base64');
-}
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();

@@ -95,6 +95,10 @@ export function toSyncHttpError(error: unknown, bodyLimit: string): SyncHttpErro
       return SyncHttpError.of('validation_failed', `The request body is not valid JSON: ${(error as { message?: unknown }).message as string}`, [
         { path: '', message: 'invalid JSON' },
       ]);
+    case 'entity.not.utf8':
+      return SyncHttpError.of('validation_failed', 'The request body is not valid UTF-8: send JSON encoded as UTF-8.', [
+        { path: '', message: 'invalid UTF-8' },
+      ]);
     case 'encoding.unsupported':
       return SyncHttpError.of('validation_failed', 'Unsupported Content-Encoding: send the body as is, or compressed with gzip or deflate.', [
         { path: '', message: 'unsupported content-encoding' },

@@ -233,11 +233,10 @@ async function applyPulled(s: SyncStorage, records: readonly SyncRecord[], centr
     if (replaced.size > 0) await s.inbound.markApplied((await s.inbound.failures()).filter((f) => replaced.has(recordKey(f.record))).map((f) => f.seq));
   }
   if (bad.length > 0) {
-    await s.inbound.stage(
-      `pull:${cursor}:${now.getTime()}`,
-      centralId,
-      bad.map((b) => b.record),
-    );
+    // Data too deep or too large to store is not kept (it cannot be written): the record's identity and error are.
+    const keepable = (b: (typeof bad)[number]): SyncRecord =>
+      b.problem.code === 'record.too-deep' || b.problem.code === 'record.too-large' ? { ...b.record, data: { notKept: b.problem.code } } : b.record;
+    await s.inbound.stage(`pull:${cursor}:${now.getTime()}`, centralId, bad.map(keepable));
     const staged = (await s.inbound.pending(Number.MAX_SAFE_INTEGER)).filter((p) => p.lastError === null);
     for (const { record, problem } of bad) {
       const buffered = staged.find((p) => p.record.type === record.type && p.record.id === record.id);
