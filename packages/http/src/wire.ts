@@ -22,7 +22,7 @@ export const MAX_CURSOR = 2n ** 63n - 1n;
 export const cursorSchema = z
   .string()
   .regex(/^\d{1,19}$/, 'a cursor is a whole number written in decimal digits, e.g. "0" or "1234"')
-  .refine((text) => BigInt(text) <= MAX_CURSOR, `a cursor is at most ${MAX_CURSOR} (2^63 - 1)`);
+  .refine((text) => !/^\d{1,19}$/.test(text) || BigInt(text) <= MAX_CURSOR, `a cursor is at most ${MAX_CURSOR} (2^63 - 1)`);
 
 /**
  * A record's data: a JSON object, passed on as it was parsed (not copied key by key: a copy would
