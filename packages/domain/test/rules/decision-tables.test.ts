@@ -1,9 +1,10 @@
-import { decideEdit, decideReceipt, routeChange } from '@sitesync/domain';
+import { decideEdit, decideReceipt, pushRefusal, routeChange } from '@sitesync/domain';
 import { parseRecord, setup, tableRows, VISIBILITY } from './decision-tables';
 
 const editRows = tableRows('E');
 const routingRows = tableRows('R');
 const seedRows = tableRows('S');
+const keptRows = tableRows('K');
 
 describe('docs/sync-rules.md table E: who may edit', () => {
   it('has rows to check', () => expect(editRows.length).toBeGreaterThanOrEqual(30));
@@ -53,6 +54,23 @@ describe("docs/sync-rules.md table S: the seed's worked stores", () => {
     const list = (cell: string | undefined) => (cell === '-' ? [] : cell!.split(',').map((s) => Number(s.trim())));
     expect(routing.value.destinations.map((d) => d.siteId).sort()).toEqual(list(reaches).sort());
     expect(routing.value.withheld.map((d) => d.siteId).sort()).toEqual(list(notOn).sort());
+  });
+});
+
+describe('docs/sync-rules.md table K: what the central keeps from a push', () => {
+  it('has rows to check', () => expect(keptRows.length).toBeGreaterThanOrEqual(9));
+
+  it.each(keptRows)('%s: %s, %s pushed by site %s -> kept %s (%s)', (_n, setupName, recordSpec, site, kept, ruleOrCode) => {
+    const topology = setup(setupName!);
+    const record = parseRecord(recordSpec!);
+    const refusal = pushRefusal(topology, Number(site), record);
+    if (kept === 'yes') {
+      expect(refusal).toBeNull();
+      expect(decideReceipt(topology, topology.central.id, record)).toMatchObject({ ok: true, value: { receives: true, rule: ruleOrCode } });
+    } else {
+      expect(refusal).toMatchObject({ code: ruleOrCode });
+      expect(refusal!.fix.length).toBeGreaterThan(10);
+    }
   });
 });
 
