@@ -19,6 +19,8 @@ export * from './use-cases/process-transfers';
 export * from './use-cases/assign-transfer-numbers';
 export * from './rules/site-auth';
 export * from './use-cases/central-sync';
+export * from './use-cases/push-checks';
 export * from './use-cases/remote-sync-cycle';
+export * from './use-cases/apply-pulled';
 export * from './use-cases/update-purchase-order-receipts';
 export * from './use-cases/run-site-processors';

@@ -155,6 +155,23 @@ export class KyselyRecordStore implements RecordStore {
     return row ? recordFromRow(row) : null;
   }
 
+  async getMany(keys: readonly Pick<SyncRecord, 'type' | 'id'>[]): Promise<readonly SyncRecord[]> {
+    const idsByType = new Map<string, Set<string>>();
+    for (const { type, id } of keys) {
+      let ids = idsByType.get(type);
+      if (!ids) idsByType.set(type, (ids = new Set()));
+      ids.add(id);
+    }
+    const out: SyncRecord[] = [];
+    for (const [type, ids] of idsByType) {
+      for (const part of chunks([...ids])) {
+        const rows = await this.db.selectFrom('sync_record').select(RECORD_COLUMNS).where('type', '=', type).where('id', 'in', part).execute();
+        for (const row of rows) out.push(recordFromRow(row));
+      }
+    }
+    return out;
+  }
+
   upsert(records: readonly SyncRecord[], origin: ChangeOrigin): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     // One statement may not touch a row twice: the last write of a record in the batch wins.

@@ -13,6 +13,8 @@ export interface ChangeOrigin {
 /** Typed JSON records keyed by record type and id, with their routing columns. */
 export interface RecordStore {
   get(type: string, id: string): Promise<SyncRecord | null>;
+  /** The stored records of these keys (those that exist), in no particular order: one query, not one per key. */
+  getMany(keys: readonly Pick<SyncRecord, 'type' | 'id'>[]): Promise<readonly SyncRecord[]>;
   /** Inserts or replaces records, and appends one change per record to the change feed, atomically. */
   upsert(records: readonly SyncRecord[], origin: ChangeOrigin): Promise<void>;
   /** Records of one type whose `field` in data equals `value` (lines of a header), in id order. */

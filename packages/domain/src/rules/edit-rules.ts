@@ -16,6 +16,7 @@ export const EDIT_RULES = [
   'patient-on-home-site',
   'local-anywhere',
   'sync-on-central',
+  'message-from-active-store',
   'message-anywhere',
 ] as const;
 export type EditRule = (typeof EDIT_RULES)[number];
@@ -29,6 +30,7 @@ export const EDIT_VIOLATION_CODES = [
   'edit.store-not-active-here',
   'edit.patient-not-home-site',
   'edit.sync-data-not-central',
+  'edit.message-sender-not-here',
 ] as const;
 export type EditViolationCode = (typeof EDIT_VIOLATION_CODES)[number];
 
@@ -178,7 +180,21 @@ export function decideEdit(topology: Topology, siteId: SiteId, record: SyncRecor
         return refuse('edit.sync-data-not-central', 'sync-on-central', rule, central, `Make this change on the central server, ${describeSite(central)}.`);
       return allow('sync-on-central', `${rule}, and this is the central.`);
     }
-    case 'message':
-      return allow('message-anywhere', `${row.label} may be written on any site; they are routed by their sending and receiving stores.`);
+    case 'message': {
+      const sender = store;
+      if (!sender)
+        return allow('message-anywhere', `${row.label} without a sending store may be written on any site; they are routed by their receiving store.`);
+      const senderSite = topology.site(sender.activeSiteId)!;
+      const rule = `${row.label} are sent by their sending store, ${describeStore(sender)}, from the site where it is active (${describeSite(senderSite)})`;
+      if (sender.activeSiteId !== siteId)
+        return refuse(
+          'edit.message-sender-not-here',
+          'message-from-active-store',
+          rule,
+          senderSite,
+          `Send the message from ${describeSite(senderSite)}, or from a store active here.`,
+        );
+      return allow('message-from-active-store', `${rule}, and it is active here.`);
+    }
   }
 }

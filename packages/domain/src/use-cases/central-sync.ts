@@ -1,12 +1,10 @@
 import type { SyncRecord } from '../record';
 import { recordKey } from '../record';
-import { printable, recordContentProblem } from '../record-limits';
-import type { RuleViolation } from '../result';
-import { classifyRecord } from '../rules/classify';
-import { decideEdit } from '../rules/edit-rules';
+import { printable } from '../record-limits';
 import { decideReceipt, type RoutingContext } from '../rules/routing-rules';
 import type { SiteId } from '../site';
 import { describeSite } from '../site';
+import { pushContext, pushRefusal } from './push-checks';
 import type { Topology } from '../topology';
 import type { Change } from '../ports/change-feed';
 import type { PullResult, PushBatch, PushOutcome, PushResult, RefusedRecord, SiteInfo } from '../ports/services';
@@ -15,36 +13,6 @@ import type { SyncStorage } from '../ports/unit-of-work';
 /** The issue-log key under which the central keeps a record it refused from a site. */
 export function quarantineKey(siteId: SiteId, record: Pick<SyncRecord, 'type' | 'id'>): string {
   return `quarantine:${siteId}:${printable(recordKey(record), 400)}`;
-}
-
-/** Why the central refuses a pushed record, or null when the pushing site may send it and the central keeps it. */
-export function pushRefusal(topology: Topology, siteId: SiteId, record: SyncRecord): RuleViolation | null {
-  const content = recordContentProblem(record);
-  if (content) return content;
-  const classified = classifyRecord(topology, record);
-  if (!classified.ok) return classified.error;
-  const site = describeSite(topology.site(siteId)!);
-  if (classified.value.row.category === 'local') {
-    return {
-      code: 'push.local-data',
-      rule: 'local data never leaves the site where it was entered',
-      message: `${classified.value.row.label} (${record.type} ${record.id}) is local data: ${site} may not send it.`,
-      fix: 'Do not push local records; this is a bug in the sending site.',
-    };
-  }
-  const edit = decideEdit(topology, siteId, record);
-  if (!edit.ok) return edit.error;
-  const central = topology.central;
-  const receipt = decideReceipt(topology, central.id, record);
-  if (receipt.ok && !receipt.value.receives) {
-    return {
-      code: 'push.not-kept-on-central',
-      rule: 'the central keeps only what the rules route to it: store data of stores it holds an active or collector copy of, and transfers it completes',
-      message: `${record.type} ${record.id} from ${site}: ${receipt.value.reason} The central does not keep it.`,
-      fix: `Do not push it (it stays on ${site}); to keep it on the central, give the store a collector copy on ${describeSite(central)}.`,
-    };
-  }
-  return null;
 }
 
 /**
@@ -75,8 +43,9 @@ export async function acceptPush(storage: SyncStorage, topology: Topology, siteI
   const accepted: SyncRecord[] = [];
   const refused: RefusedRecord[] = [];
   const quarantined = new Set((await storage.issues.open()).map((i) => i.key));
+  const context = await pushContext(storage, batch.records);
   for (const record of batch.records) {
-    const refusal = pushRefusal(topology, siteId, record);
+    const refusal = pushRefusal(topology, siteId, record, context);
     const key = quarantineKey(siteId, record);
     if (refusal) {
       refused.push({ recordType: record.type, recordId: record.id, code: refusal.code, message: refusal.message, fix: refusal.fix });

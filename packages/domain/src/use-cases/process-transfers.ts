@@ -104,7 +104,10 @@ function headerOf(record: SyncRecord): { type: TransferHeaderType; id: string } 
 async function loadDocument(storage: SyncStorage, type: TransferHeaderType, id: string): Promise<TransferDocument | null> {
   const header = await storage.records.get(type, id);
   if (!header) return null;
-  const lines = await storage.records.findByField(TRANSFER_LINE_TYPES[type], HEADER_ID_FIELD[type], id);
+  // Only lines of the header's own store belong to it (a line carries its header's store).
+  const lines = (await storage.records.findByField(TRANSFER_LINE_TYPES[type], HEADER_ID_FIELD[type], id)).filter(
+    (line) => (line.storeId ?? null) === (header.storeId ?? null),
+  );
   return { header, lines };
 }
 

@@ -1,6 +1,4 @@
 import { recordKey, type SyncRecord } from '../record';
-import { printable, recordContentProblem } from '../record-limits';
-import type { RuleViolation } from '../result';
 import { routeChange } from '../rules/routing-rules';
 import { isTransferHeaderType } from '../transfers/transfer-documents';
 import { transferRoutingProblem } from '../transfers/transfer-rules';
@@ -8,10 +6,9 @@ import { MAX_REQUEST_SIZE, MIN_REQUEST_SIZE, type SiteId } from '../site';
 import { buildTopology, type Topology } from '../topology';
 import { isPushConflict, type CentralSyncGateway, type Clock, type IdGenerator, type RefusedRecord } from '../ports/services';
 import type { SettingsStore } from '../ports/settings-store';
-import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
+import type { UnitOfWork } from '../ports/unit-of-work';
+import { applyPulled, PUSH_CONSUMER, retryPullFailures } from './apply-pulled';
 
-/** The remote's change-feed consumer that pushes its own changes. */
-export const PUSH_CONSUMER = 'push';
 /** Where the remote keeps its cursor in the central's feed (a cursor of the central, not of this site). */
 export const CENTRAL_PULL_CURSOR = 'central-pull';
 /**
@@ -22,8 +19,8 @@ export const CENTRAL_PULL_CURSOR = 'central-pull';
  * used for other records.
  */
 export const PUSH_NAMESPACE_SETTING = 'sync.push-namespace';
-/** The issue-log key prefix of a pulled record this site could not store. */
-export const PULL_FAILURE_PREFIX = 'pulled:';
+/** Pull requests in one cycle at most (the next cycle goes on from there): 10,000 pages hold up to 50 million records. */
+export const MAX_PULL_PAGES_PER_CYCLE = 10_000;
 /** Aim of the request-size adjustment: a few seconds per request. */
 export const TARGET_REQUEST_MS = 2_000;
 
@@ -83,9 +80,10 @@ export async function runSyncCycle(
   const built = buildTopology(info.topology);
   if (!built.ok) throw new Error(`the central sent a topology that breaks the rules: ${built.error.map((v) => v.message).join(' ')}`);
   const topology = built.value;
-  const centralId = topology.central.id;
   await unitOfWork.run(async (s) => {
     await s.topology.save(topology);
+    // Pulled records kept because they did not go here: applied if the new topology routes them here.
+    await retryPullFailures(s, topology, siteId);
     // Transfers reported as unroutable before: resolved once the configuration lets them through.
     for (const issue of await s.issues.open()) {
       if (!issue.key.startsWith('transfer:')) continue;
@@ -167,18 +165,22 @@ export async function runSyncCycle(
   let pullFailures = 0;
   const request = (cursor: bigint, limit: number) => {
     const started = clock.now().getTime();
-    const answer = gateway.pull(cursor, limit).then((batch) => ({ batch, cursor, elapsed: clock.now().getTime() - started }));
+    const answer = gateway.pull(cursor, limit).then((batch) => ({ batch, cursor, limit, elapsed: clock.now().getTime() - started }));
     answer.catch(() => undefined); // awaited below; not an unhandled rejection if applying fails first
     return answer;
   };
   let next = request(await unitOfWork.run((s) => s.changes.cursorOf(CENTRAL_PULL_CURSOR)), size);
-  for (;;) {
-    const { batch, cursor, elapsed } = await next;
+  for (let pages = 1; ; pages++) {
+    const { batch, cursor, limit, elapsed } = await next;
+    if (batch.records.length > limit) {
+      throw new Error(`the central answered a pull of at most ${limit} records with ${batch.records.length}: nothing of it was applied`);
+    }
     size = nextRequestSize(size, elapsed);
-    const more = batch.remaining > 0 && batch.nextCursor > cursor;
+    // A central whose cursor does not advance, or that never says it is done, cannot keep a site pulling.
+    const more = batch.remaining > 0 && batch.nextCursor > cursor && pages < MAX_PULL_PAGES_PER_CYCLE;
     if (more) next = request(batch.nextCursor, size);
     pullFailures += await unitOfWork.run(async (s) => {
-      const failed = await applyPulled(s, batch.records, centralId, cursor, clock.now());
+      const failed = await applyPulled(s, topology, siteId, batch.records, cursor, clock.now());
       if (batch.nextCursor > cursor) await s.changes.advance(CENTRAL_PULL_CURSOR, batch.nextCursor);
       return failed;
     });
@@ -196,57 +198,4 @@ async function pushNamespace(settings: SettingsStore, ids: IdGenerator, renew: b
   const made = ids.next();
   await settings.set(PUSH_NAMESPACE_SETTING, made);
   return made;
-}
-
-/**
- * Stores a pulled batch: a record this site cannot store for its content is kept in the inbound
- * buffer with its error and reported as an issue, and the others are applied. A later version of a
- * record that could not be stored replaces it and closes its issue. Returns how many failed.
- */
-async function applyPulled(s: SyncStorage, records: readonly SyncRecord[], centralId: SiteId, cursor: bigint, now: Date): Promise<number> {
-  if (records.length === 0) return 0;
-  const good: SyncRecord[] = [];
-  const bad: { readonly record: SyncRecord; readonly problem: RuleViolation }[] = [];
-  for (const record of records) {
-    const problem = recordContentProblem(record);
-    if (problem) bad.push({ record, problem });
-    else good.push(record);
-  }
-  if (good.length > 0) {
-    const pushCursor = await s.changes.cursorOf(PUSH_CONSUMER);
-    const headBefore = await s.changes.head();
-    await s.records.upsert(good, { sourceSiteId: centralId, viaSync: true });
-    // Nothing of this site's own waited between the push cursor and the head: skip what was just received.
-    if (pushCursor === headBefore) await s.changes.advance(PUSH_CONSUMER, await s.changes.head());
-  }
-  const open = await s.issues.open();
-  const failedKeys = new Set(open.filter((i) => i.key.startsWith(PULL_FAILURE_PREFIX)).map((i) => i.key));
-  if (failedKeys.size > 0) {
-    const replaced = new Set<string>();
-    for (const record of good) {
-      const key = pullFailureKey(record);
-      if (failedKeys.has(key)) {
-        replaced.add(recordKey(record));
-        await s.issues.resolve(key);
-      }
-    }
-    if (replaced.size > 0) await s.inbound.markApplied((await s.inbound.failures()).filter((f) => replaced.has(recordKey(f.record))).map((f) => f.seq));
-  }
-  if (bad.length > 0) {
-    // Data too deep or too large to store is not kept (it cannot be written): the record's identity and error are.
-    const keepable = (b: (typeof bad)[number]): SyncRecord =>
-      b.problem.code === 'record.too-deep' || b.problem.code === 'record.too-large' ? { ...b.record, data: { notKept: b.problem.code } } : b.record;
-    await s.inbound.stage(`pull:${cursor}:${now.getTime()}`, centralId, bad.map(keepable));
-    const staged = (await s.inbound.pending(Number.MAX_SAFE_INTEGER)).filter((p) => p.lastError === null);
-    for (const { record, problem } of bad) {
-      const buffered = staged.find((p) => p.record.type === record.type && p.record.id === record.id);
-      if (buffered) await s.inbound.markFailed(buffered.seq, { code: problem.code, message: problem.message, fix: problem.fix });
-      await s.issues.report(pullFailureKey(record), { ...problem, rule: `a pulled record is stored only if it fits the record limits: ${problem.rule}` }, now);
-    }
-  }
-  return bad.length;
-}
-
-function pullFailureKey(record: SyncRecord): string {
-  return `${PULL_FAILURE_PREFIX}${printable(recordKey(record), 400)}`;
 }

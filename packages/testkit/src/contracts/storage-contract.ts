@@ -202,6 +202,24 @@ export function describeStorageContract(harness: StorageHarness): void {
     describeLedgerContract({ storage: () => storage, unitOfWork: () => unitOfWork });
 
     describe('record store', () => {
+      it('gets many records by key at once: those that exist, each once', async () => {
+        await storage.records.upsert([stockLine('a'), stockLine('b'), { ...stockLine('c'), type: 'transaction' }], LOCAL);
+        const keys = [
+          { type: 'stock_line', id: 'a' },
+          { type: 'stock_line', id: 'missing' },
+          { type: 'transaction', id: 'c' },
+          { type: 'stock_line', id: 'a' },
+          { type: 'transaction', id: 'a' },
+        ];
+        const found = await storage.records.getMany(keys);
+        expect(found.map((r) => `${r.type}:${r.id}`).sort()).toEqual(['stock_line:a', 'transaction:c']);
+        expect(found.find((r) => r.id === 'a')).toEqual(await storage.records.get('stock_line', 'a'));
+        expect(await storage.records.getMany([])).toEqual([]);
+        const many = Array.from({ length: 1_200 }, (_, i) => stockLine(`bulk-${i}`));
+        await storage.records.upsert(many, LOCAL);
+        expect(await storage.records.getMany(many)).toHaveLength(1_200);
+      });
+
       it('round-trips every routing column, nested JSON data, unicode and the deleted flag, as the probe sees too', async () => {
         const full: SyncRecord = {
           type: 'transaction',

@@ -198,6 +198,15 @@ export class InMemoryRecordStore implements RecordStore {
     return Promise.resolve(record === undefined ? null : deepCopy(record));
   }
 
+  getMany(keys: readonly Pick<SyncRecord, 'type' | 'id'>[]): Promise<readonly SyncRecord[]> {
+    const found = new Map<string, SyncRecord>();
+    for (const { type, id } of keys) {
+      const record = this.state.records.get(type)?.get(id);
+      if (record !== undefined) found.set(JSON.stringify([type, id]), record);
+    }
+    return Promise.resolve(deepCopy([...found.values()]));
+  }
+
   upsert(records: readonly SyncRecord[], origin: ChangeOrigin): Promise<void> {
     // Copy everything first: a record that cannot be copied throws before anything is written.
     const stored = records.map((r) => deepCopy(r));

@@ -1,0 +1,114 @@
+import { recordKey, type SyncRecord } from '../record';
+import { printable, recordContentProblem } from '../record-limits';
+import type { RuleViolation } from '../result';
+import { decideReceipt } from '../rules/routing-rules';
+import { describeSite, type SiteId } from '../site';
+import type { Topology } from '../topology';
+import type { SyncStorage } from '../ports/unit-of-work';
+
+/** The remote's change-feed consumer that pushes its own changes. */
+export const PUSH_CONSUMER = 'push';
+/** The issue-log key prefix of a pulled record this site did not store. */
+export const PULL_FAILURE_PREFIX = 'pulled:';
+
+/**
+ * Why a remote does not store a pulled record, or null when it does: it breaks the record limits,
+ * or the rules do not route it to this site (a record of a store it holds no copy of, local data,
+ * settings). A site applies only what the rules send it, whatever the central sends.
+ */
+export function pullRefusal(topology: Topology, siteId: SiteId, record: SyncRecord): RuleViolation | null {
+  const content = recordContentProblem(record);
+  if (content) return content;
+  const receipt = decideReceipt(topology, siteId, record);
+  if (!receipt.ok) return receipt.error;
+  if (receipt.value.receives) return null;
+  const site = describeSite(topology.site(siteId)!);
+  return {
+    code: 'pull.not-routed-here',
+    rule: 'a site stores only the records the rules route to it',
+    message: `${printable(recordKey(record))} was pulled from the central, but does not go to ${site}: ${receipt.value.reason}`,
+    fix: 'Nothing to do on this site if the topology is right: it is kept here, not applied. If this site should hold it, give it the right copy of the store on the central; it is applied at the next sync.',
+  };
+}
+
+function pullFailureKey(record: SyncRecord): string {
+  return `${PULL_FAILURE_PREFIX}${printable(recordKey(record), 400)}`;
+}
+
+/** Writes pulled records; when nothing of this site's own waited to be pushed, the push cursor skips them. */
+async function store(s: SyncStorage, records: readonly SyncRecord[], centralId: SiteId): Promise<void> {
+  const pushCursor = await s.changes.cursorOf(PUSH_CONSUMER);
+  const headBefore = await s.changes.head();
+  await s.records.upsert(records, { sourceSiteId: centralId, viaSync: true });
+  if (pushCursor === headBefore) await s.changes.advance(PUSH_CONSUMER, await s.changes.head());
+}
+
+/**
+ * Stores a pulled batch (inside the unit of work that advances the pull cursor): a record this site
+ * does not store (`pullRefusal`) is kept in the inbound buffer with its error and reported as an
+ * issue, and the others are applied. A later version of a record kept that way replaces it and
+ * closes its issue. Returns how many were kept rather than applied.
+ */
+export async function applyPulled(
+  s: SyncStorage,
+  topology: Topology,
+  siteId: SiteId,
+  records: readonly SyncRecord[],
+  cursor: bigint,
+  now: Date,
+): Promise<number> {
+  if (records.length === 0) return 0;
+  const good: SyncRecord[] = [];
+  const bad: { readonly record: SyncRecord; readonly problem: RuleViolation }[] = [];
+  for (const record of records) {
+    const problem = pullRefusal(topology, siteId, record);
+    if (problem) bad.push({ record, problem });
+    else good.push(record);
+  }
+  if (good.length > 0) await store(s, good, topology.central.id);
+  await forgetReplaced(s, good);
+  if (bad.length > 0) {
+    // Data too deep or too large to store is not kept (it cannot be written): the record's identity and error are.
+    const keepable = (b: (typeof bad)[number]): SyncRecord =>
+      b.problem.code === 'record.too-deep' || b.problem.code === 'record.too-large' ? { ...b.record, data: { notKept: b.problem.code } } : b.record;
+    await s.inbound.stage(`pull:${cursor}:${now.getTime()}`, topology.central.id, bad.map(keepable));
+    const staged = (await s.inbound.pending(Number.MAX_SAFE_INTEGER)).filter((p) => p.lastError === null);
+    for (const { record, problem } of bad) {
+      const buffered = staged.find((p) => p.record.type === record.type && p.record.id === record.id);
+      if (buffered) await s.inbound.markFailed(buffered.seq, { code: problem.code, message: problem.message, fix: problem.fix });
+      await s.issues.report(pullFailureKey(record), { ...problem, rule: `a pulled record is stored only if ${problem.rule}` }, now);
+    }
+  }
+  return bad.length;
+}
+
+/** Records applied now replace the versions kept before: their buffered copies and issues go. */
+async function forgetReplaced(s: SyncStorage, applied: readonly SyncRecord[]): Promise<void> {
+  if (applied.length === 0) return;
+  const failedKeys = new Set((await s.issues.open()).filter((i) => i.key.startsWith(PULL_FAILURE_PREFIX)).map((i) => i.key));
+  if (failedKeys.size === 0) return;
+  const replaced = new Set<string>();
+  for (const record of applied) {
+    const key = pullFailureKey(record);
+    if (!failedKeys.has(key)) continue;
+    replaced.add(recordKey(record));
+    await s.issues.resolve(key);
+  }
+  if (replaced.size > 0) await s.inbound.markApplied((await s.inbound.failures()).filter((f) => replaced.has(recordKey(f.record))).map((f) => f.seq));
+}
+
+/**
+ * Pulled records kept before because they did not go to this site are applied once the topology
+ * routes them here (a copy added since). Returns how many were applied.
+ */
+export async function retryPullFailures(s: SyncStorage, topology: Topology, siteId: SiteId): Promise<number> {
+  const failures = await s.inbound.failures();
+  const now = failures.filter((f) => f.lastError?.code === 'pull.not-routed-here' && pullRefusal(topology, siteId, f.record) === null);
+  if (now.length === 0) return 0;
+  // the latest kept version of each record, in the order they were kept
+  const latest = new Map(now.map((f) => [recordKey(f.record), f.record] as const));
+  await store(s, [...latest.values()], topology.central.id);
+  await s.inbound.markApplied(now.map((f) => f.seq));
+  for (const record of latest.values()) await s.issues.resolve(pullFailureKey(record));
+  return latest.size;
+}

@@ -1,0 +1,118 @@
+import { recordKey, type SyncRecord } from '../record';
+import { recordContentProblem } from '../record-limits';
+import type { RuleViolation } from '../result';
+import { classifyRecord } from '../rules/classify';
+import { decideEdit } from '../rules/edit-rules';
+import { decideReceipt } from '../rules/routing-rules';
+import { describeSite, type SiteId } from '../site';
+import type { Topology } from '../topology';
+import { HEADER_ID_FIELD, TRANSFER_LINE_TYPES, str, type TransferHeaderType } from '../transfers/transfer-documents';
+import type { SyncStorage } from '../ports/unit-of-work';
+
+export const PUSH_REFUSAL_CODES = ['push.local-data', 'push.owner-changed', 'push.line-header-mismatch', 'push.not-kept-on-central'] as const;
+
+/** The columns that say who owns a record: they never change through sync (moving a store is an admin operation). */
+const OWNING_COLUMNS = ['storeId', 'homeStoreId', 'patientId', 'otherPartyStoreId'] as const;
+
+/** What the central already holds of a batch's records and of the headers their lines name. */
+export interface PushContext {
+  /** the stored version of a record, by `recordKey` */
+  stored(record: Pick<SyncRecord, 'type' | 'id'>): SyncRecord | null;
+  /** the header a line names: the batch's latest version, else the stored one */
+  header(type: TransferHeaderType, id: string): SyncRecord | null;
+}
+
+/** The header a line names (by its header-id field), or null for a record that is not a line. */
+function headerRef(record: SyncRecord): { readonly type: TransferHeaderType; readonly id: string } | null {
+  for (const [type, lineType] of Object.entries(TRANSFER_LINE_TYPES) as [TransferHeaderType, string][]) {
+    if (record.type !== lineType) continue;
+    const id = str(record.data, HEADER_ID_FIELD[type]);
+    return id ? { type, id } : null;
+  }
+  return null;
+}
+
+/** Loads, in one query, the stored versions of a batch's records and of the headers its lines name. */
+export async function pushContext(storage: SyncStorage, records: readonly SyncRecord[]): Promise<PushContext> {
+  const inBatch = new Map<string, SyncRecord>();
+  const keys: { type: string; id: string }[] = [];
+  for (const record of records) {
+    if (typeof record.type !== 'string' || typeof record.id !== 'string') continue;
+    inBatch.set(recordKey(record), record);
+    keys.push({ type: record.type, id: record.id });
+    const ref = headerRef(record);
+    if (ref) keys.push(ref);
+  }
+  const stored = new Map((await storage.records.getMany(keys)).map((r) => [recordKey(r), r] as const));
+  return {
+    stored: (record) => stored.get(recordKey(record)) ?? null,
+    header: (type, id) => inBatch.get(`${type}:${id}`) ?? stored.get(`${type}:${id}`) ?? null,
+  };
+}
+
+const NO_CONTEXT: PushContext = { stored: () => null, header: () => null };
+
+/**
+ * Why the central refuses a pushed record, or null when the pushing site may send it and the
+ * central keeps it: the record limits; local data; the edit rules for the new version and for the
+ * stored one (a site changes only what it owns, whatever it sends); owning columns that never change
+ * through sync; a line that belongs to another store's document; and whether the central keeps it.
+ */
+export function pushRefusal(topology: Topology, siteId: SiteId, record: SyncRecord, context: PushContext = NO_CONTEXT): RuleViolation | null {
+  const content = recordContentProblem(record);
+  if (content) return content;
+  const classified = classifyRecord(topology, record);
+  if (!classified.ok) return classified.error;
+  const site = describeSite(topology.site(siteId)!);
+  const what = `${record.type} ${record.id}`;
+  if (classified.value.row.category === 'local') {
+    return {
+      code: 'push.local-data',
+      rule: 'local data never leaves the site where it was entered',
+      message: `${classified.value.row.label} (${what}) is local data: ${site} may not send it.`,
+      fix: 'Do not push local records; this is a bug in the sending site.',
+    };
+  }
+  const edit = decideEdit(topology, siteId, record);
+  if (!edit.ok) return edit.error;
+
+  const stored = context.stored(record);
+  if (stored) {
+    const changed = OWNING_COLUMNS.filter((column) => (stored[column] ?? null) !== (record[column] ?? null));
+    if (changed.length > 0) {
+      const was = changed.map((c) => `${c} ${JSON.stringify(stored[c] ?? null)}`).join(', ');
+      const now = changed.map((c) => `${c} ${JSON.stringify(record[c] ?? null)}`).join(', ');
+      return {
+        code: 'push.owner-changed',
+        rule: 'an id names one record, and the columns that say who owns it (store, other party, patient, home store) never change through sync',
+        message: `${what} is already held by the central with ${was}; ${site} sent it with ${now}. Nothing of it was changed.`,
+        fix: 'Give a new record a new id. A deletion carries the same owning columns as the record it deletes. To move records to another store, move the store on the central (an admin operation).',
+      };
+    }
+    const editStored = decideEdit(topology, siteId, stored);
+    if (!editStored.ok) return editStored.error;
+  }
+
+  const ref = headerRef(record);
+  const header = ref ? context.header(ref.type, ref.id) : null;
+  if (ref && header && ((header.storeId ?? null) !== (record.storeId ?? null) || (header.otherPartyStoreId ?? null) !== (record.otherPartyStoreId ?? null))) {
+    return {
+      code: 'push.line-header-mismatch',
+      rule: 'a line belongs to a document of its own store: it carries its header’s store and other party',
+      message: `${what} names ${ref.type} ${ref.id} of store ${JSON.stringify(header.storeId ?? null)} (other party ${JSON.stringify(header.otherPartyStoreId ?? null)}), but was sent for store ${JSON.stringify(record.storeId ?? null)} (other party ${JSON.stringify(record.otherPartyStoreId ?? null)}).`,
+      fix: `Enter the line in ${ref.type} ${ref.id} on the site where its store is active, with the header's store and other party.`,
+    };
+  }
+
+  const central = topology.central;
+  const receipt = decideReceipt(topology, central.id, record);
+  if (receipt.ok && !receipt.value.receives) {
+    return {
+      code: 'push.not-kept-on-central',
+      rule: 'the central keeps only what the rules route to it: store data of stores it holds an active or collector copy of, and transfers it completes',
+      message: `${what} from ${site}: ${receipt.value.reason} The central does not keep it.`,
+      fix: `Do not push it (it stays on ${site}); to keep it on the central, give the store a collector copy on ${describeSite(central)}.`,
+    };
+  }
+  return null;
+}
