@@ -80,7 +80,7 @@ describe.each(ENGINES)('sync over HTTP with the central on $name', (engine) => {
     await c.admin.resetHardwareId(4);
     await expect(gateway('Site 4-password', 'new-device').siteInfo()).resolves.toMatchObject({ siteId: 4 });
     for (let i = 0; i < 4; i++) await expect(gateway('wrong', 'new-device').siteInfo()).rejects.toMatchObject({ code: 'site_auth_failed', status: 401 });
-    await expect(gateway('wrong', 'new-device').siteInfo()).rejects.toMatchObject({ code: 'site_blocked' });
+    await expect(gateway('wrong', 'new-device').siteInfo()).rejects.toMatchObject({ code: 'site_auth_failed' }); // blocks it, unsaid
     await expect(gateway('Site 4-password', 'new-device').siteInfo()).rejects.toMatchObject({ code: 'site_blocked' });
     await c.admin.unblockSite(4);
     await c.admin.resetHardwareId(4);

@@ -18,6 +18,7 @@ import {
 } from '@sitesync/domain';
 import compression from 'compression';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { LoginThrottle, type LoginLimits } from './login-throttle';
 import { TopologyCache } from './topology-cache';
 import { adminRoutes } from './admin-routes';
 import { ERROR_STATUS, SyncHttpError } from './error-codes';
@@ -39,6 +40,13 @@ export interface CentralAppDeps {
   readonly apiVersions?: { readonly min: number; readonly max: number }; // default 1..1
   readonly bodyLimit?: string; // default '64mb' (decompressed size)
   readonly logger?: CentralAppLogger;
+  /**
+   * Express's `trust proxy` (default false): set it when the central runs behind a reverse proxy,
+   * so that logs and the per-source login limits see the client's address, not the proxy's.
+   */
+  readonly trustProxy?: boolean | number | string;
+  /** failed-login limits per source and per site name (DEFAULT_LOGIN_LIMITS) */
+  readonly loginLimits?: LoginLimits;
   /** called after every accepted push (the app uses it to run transfer processing); errors are logged, not returned */
   readonly afterPush?: (siteId: SiteId) => Promise<void>;
 }
@@ -82,6 +90,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   const pulls = new PullServer(routingContext);
   const adminTokenDigest = digest(deps.adminToken);
   const siteAuths = new WeakMap<Request, SiteAuth>();
+  const throttle = new LoginThrottle(deps.loginLimits);
   let dummyHash: Promise<string> | null = null;
   /** digest of (site, stored hash, credential) -> until when a successful check holds */
   const verified = new Map<string, number>();
@@ -158,10 +167,14 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
     const appVersion = headerValue(req, HEADERS.appVersion);
 
     const candidate = (await loadTopology()).siteByName(credentials.siteName);
-    const hash = candidate && !candidate.blocked ? await repository.passwordHash(candidate.id) : null;
+    const source = req.ip ?? 'unknown';
+    const fromBoundDevice = candidate !== undefined && candidate.hardwareId !== null && hardwareId === candidate.hardwareId;
+    await throttle.check(source, credentials.siteName, fromBoundDevice);
+    const hash = candidate ? await repository.passwordHash(candidate.id) : null;
     let passwordMatches = false;
     if (candidate && hash !== null) passwordMatches = await verifyPassword(candidate.id, normaliseSha256(credentials.password), hash);
     else await verifyAgainstDummy(credentials.password);
+    if (!passwordMatches) await throttle.failed(source, credentials.siteName, fromBoundDevice);
     if (!candidate) {
       logger.warn({ siteName: credentials.siteName, ip: req.ip }, 'sync login refused: unknown site name');
       throw authFailed();
@@ -219,6 +232,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
 
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', deps.trustProxy ?? false);
   app.set('etag', false);
   app.use(compression());
 
@@ -307,6 +321,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
     if (known) {
       if (known.code === 'not_initialised' && known.status === ERROR_STATUS.not_initialised) res.set('retry-after', '60');
       if (known.code === 'auth_required') res.set('www-authenticate', 'Basic realm="sitesync", charset="UTF-8"');
+      if (known.code === 'rate_limited') res.set('retry-after', String((known.data as { retryAfterSeconds: number }).retryAfterSeconds));
       res.status(known.status).json({ error: { code: known.code, message: known.message, data: known.data ?? null } });
       return;
     }

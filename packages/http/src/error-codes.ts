@@ -13,6 +13,7 @@ export const SYNC_ERROR_CODES = [
   'not_initialised',
   'payload_too_large',
   'batch_conflict',
+  'rate_limited',
   'internal',
 ] as const;
 export type SyncErrorCode = (typeof SYNC_ERROR_CODES)[number];
@@ -32,6 +33,7 @@ export const ERROR_STATUS: Record<SyncErrorCode, number> = {
   not_initialised: 503,
   payload_too_large: 413,
   batch_conflict: 409,
+  rate_limited: 429,
   internal: 500,
 };
 

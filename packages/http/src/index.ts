@@ -5,3 +5,4 @@ export * from './scrypt-password-hasher';
 export * from './create-central-app';
 export * from './http-central-sync-gateway';
 export { adminRoutes, STALE_AFTER_MS, type AdminRoutesDeps } from './admin-routes';
+export { DEFAULT_LOGIN_LIMITS, LoginThrottle, type LoginLimits } from './login-throttle';

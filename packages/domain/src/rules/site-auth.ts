@@ -13,32 +13,45 @@ export interface LoginDecision {
 }
 
 /**
- * A remote site's authentication attempt (seed 003): a blocked site is refused until an admin
- * unblocks it; a wrong password counts, and the MAX_FAILED_LOGINS-th in a row blocks the site; the
- * first successful login binds the device's hardware id, and another device is refused until an
- * admin resets it.
+ * A remote site's authentication attempt (seed 003): a wrong password counts, and the
+ * MAX_FAILED_LOGINS-th in a row blocks the site until an admin unblocks it; the first successful
+ * login binds the device's hardware id, and another device is refused until an admin resets it.
+ *
+ * So that nobody can turn this against a site: a wrong password from a device that does not present
+ * the site's bound hardware id is refused but not counted (only the site's own device can get it
+ * blocked), and every wrong password gets the same outcome, `wrong-password`, whether the site is
+ * blocked or not and whether it just became blocked: only the right password learns that the site is
+ * blocked or bound to another device.
  */
 export function decideLogin(
   site: Site,
   attempt: { readonly passwordMatches: boolean; readonly hardwareId: string | null; readonly appName?: string | null; readonly appVersion?: string | null },
 ): LoginDecision {
   const same = (reason: string, outcome: LoginOutcome): LoginDecision => ({ outcome, site, changed: false, reason });
-  if (site.blocked) {
-    return same(`Site "${site.name}" is blocked after ${MAX_FAILED_LOGINS} failed logins: an administrator must unblock it on the central.`, 'blocked');
-  }
+  const boundElsewhere = site.hardwareId !== null && attempt.hardwareId !== site.hardwareId;
   if (!attempt.passwordMatches) {
+    if (site.blocked) return same(`Wrong site name or password for site "${site.name}", which is blocked (not counted).`, 'wrong-password');
+    if (boundElsewhere) {
+      return same(
+        `Wrong site name or password for site "${site.name}" from a device other than the one it is bound to (not counted towards blocking it).`,
+        'wrong-password',
+      );
+    }
     const failedLoginCount = site.failedLoginCount + 1;
     const blocked = failedLoginCount >= MAX_FAILED_LOGINS;
     return {
-      outcome: blocked ? 'blocked' : 'wrong-password',
+      outcome: 'wrong-password',
       site: { ...site, failedLoginCount, blocked },
       changed: true,
       reason: blocked
-        ? `Wrong site name or password, ${failedLoginCount} times in a row: site "${site.name}" is now blocked until an administrator unblocks it.`
+        ? `Wrong site name or password, ${failedLoginCount} times in a row from the site's own device: site "${site.name}" is now blocked until an administrator unblocks it.`
         : `Wrong site name or password (${failedLoginCount} of ${MAX_FAILED_LOGINS} attempts before the site is blocked).`,
     };
   }
-  if (site.hardwareId !== null && attempt.hardwareId !== site.hardwareId) {
+  if (site.blocked) {
+    return same(`Site "${site.name}" is blocked after ${MAX_FAILED_LOGINS} failed logins: an administrator must unblock it on the central.`, 'blocked');
+  }
+  if (boundElsewhere) {
     return same(
       `Site "${site.name}" is bound to another device. If this device replaces it, an administrator must reset the site's hardware id on the central.`,
       'incorrect-hardware-id',

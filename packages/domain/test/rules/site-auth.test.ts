@@ -20,10 +20,25 @@ describe('site login rules (seed 003)', () => {
       current = d.site;
     }
     const last = decideLogin(current, { passwordMatches: false, hardwareId: null });
-    expect(last).toMatchObject({ outcome: 'blocked', site: { blocked: true } });
+    // the attempt that blocks the site is answered like any wrong password: only the right one learns it is blocked
+    expect(last).toMatchObject({ outcome: 'wrong-password', site: { blocked: true } });
+    expect(decideLogin(last.site, { passwordMatches: false, hardwareId: null })).toMatchObject({ outcome: 'wrong-password', changed: false });
     expect(decideLogin(last.site, { passwordMatches: true, hardwareId: null })).toMatchObject({ outcome: 'blocked', changed: false });
     const unblocked = { ...last.site, blocked: false, failedLoginCount: 0 };
     expect(decideLogin(unblocked, { passwordMatches: true, hardwareId: null }).outcome).toBe('accepted');
+  });
+
+  it("wrong passwords from a device other than the bound one are refused and never counted: nobody else can block the site", () => {
+    const bound = { ...site, hardwareId: 'tablet-1' };
+    let current = bound;
+    for (let i = 0; i < MAX_FAILED_LOGINS * 3; i++) {
+      const d = decideLogin(current, { passwordMatches: false, hardwareId: i % 2 === 0 ? 'attacker' : null });
+      expect(d).toMatchObject({ outcome: 'wrong-password', changed: false, site: { failedLoginCount: 0, blocked: false } });
+      current = d.site;
+    }
+    expect(decideLogin(current, { passwordMatches: true, hardwareId: 'tablet-1' }).outcome).toBe('accepted');
+    // the bound device's own wrong passwords still count
+    expect(decideLogin(bound, { passwordMatches: false, hardwareId: 'tablet-1' })).toMatchObject({ changed: true, site: { failedLoginCount: 1 } });
   });
 
   it('a successful login resets the failed-login count', () => {
