@@ -14,10 +14,17 @@ import {
   type UnitOfWork,
 } from '@sitesync/domain';
 import express, { type RequestHandler } from 'express';
-import { addSiteRequestSchema, addStoreRequestSchema, putRecordsRequestSchema, setCopyTypeRequestSchema, setPasswordRequestSchema } from './admin-wire';
+import {
+  addSiteRequestSchema,
+  addStoreRequestSchema,
+  issuesQuerySchema,
+  putRecordsRequestSchema,
+  setCopyTypeRequestSchema,
+  setPasswordRequestSchema,
+} from './admin-wire';
 import type { CentralAppLogger } from './create-central-app';
 import { SyncHttpError } from './error-codes';
-import { parseBody, parseSiteId, publicSite, sha256HexOf, siteOrNotFound, violationsOrValue } from './request-parsing';
+import { parseBody, parseQuery, parseSiteId, publicSite, sha256HexOf, siteOrNotFound, violationsOrValue } from './request-parsing';
 import type { TopologyCache } from './topology-cache';
 
 /** A site not synced for this long is listed as stale. */
@@ -165,9 +172,15 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
     res.json({ written: result.value.written });
   });
 
-  admin.get('/issues', async (_req, res) => {
-    const issues: readonly SyncIssue[] = await storage.storage.issues.open();
-    res.json({ issues });
+  admin.get('/issues', async (req, res) => {
+    const { prefix, after, limit } = parseQuery(issuesQuerySchema, req.query);
+    const issues: readonly SyncIssue[] = await storage.storage.issues.open({
+      limit: limit + 1,
+      ...(prefix !== undefined ? { prefix } : {}),
+      ...(after !== undefined ? { afterKey: after } : {}),
+    });
+    const page = issues.slice(0, limit);
+    res.json({ issues: page, next: issues.length > limit ? page[page.length - 1]!.key : null });
   });
 
   return admin;

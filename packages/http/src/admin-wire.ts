@@ -76,4 +76,12 @@ export const syncIssueSchema = z.object({
 });
 export type SyncIssueJson = z.infer<typeof syncIssueSchema>;
 
-export const adminIssuesResponseSchema = z.object({ issues: z.array(syncIssueSchema) });
+/** `GET /admin/v1/issues?prefix=&after=&limit=`: open issues in key order, a page at a time. */
+export const issuesQuerySchema = z.object({
+  prefix: z.string().min(1).max(500).exactOptional(),
+  after: z.string().min(1).max(1000).exactOptional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(500),
+});
+
+/** A page of issues; `next` is the `after` of the next page, null on the last one. */
+export const adminIssuesResponseSchema = z.object({ issues: z.array(syncIssueSchema), next: z.string().nullable() });

@@ -6,6 +6,7 @@ import {
   decideLogin,
   isPushConflict,
   PullServer,
+  quarantinePrefix,
   siteInfoFor,
   type Clock,
   type PasswordHasher,
@@ -51,7 +52,9 @@ export interface CentralAppDeps {
   readonly afterPush?: (siteId: SiteId) => Promise<void>;
 }
 
-const DEFAULT_BODY_LIMIT = '64mb';
+const DEFAULT_BODY_LIMIT = '16mb';
+/** Refused records listed in a site's status at most (the admin issues route pages through all of them). */
+const STATUS_QUARANTINE_LIMIT = 200;
 /** How long, and for how many credentials, a successful password check is remembered. */
 const VERIFIED_CACHE_MS = 10 * 60 * 1000;
 const VERIFIED_CACHE_SIZE = 1_000;
@@ -290,17 +293,14 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
     const { site, topology } = siteAuthOf(req);
     const { cursor } = parseQuery(statusQuerySchema, req.query);
     const waiting = await storage.run((s) => countWaiting(s, topology, site.id, BigInt(cursor), routingContext));
-    const prefix = `quarantine:${site.id}:`;
-    const quarantined = (await storage.storage.issues.open())
-      .filter((issue) => issue.key.startsWith(prefix))
-      .map((issue) => ({
-        key: issue.key,
-        code: issue.violation.code,
-        message: issue.violation.message,
-        fix: issue.violation.fix,
-        occurrences: issue.occurrences,
-        lastSeenAt: issue.lastSeenAt.toISOString(),
-      }));
+    const quarantined = (await storage.storage.issues.open({ prefix: quarantinePrefix(site.id), limit: STATUS_QUARANTINE_LIMIT })).map((issue) => ({
+      key: issue.key,
+      code: issue.violation.code,
+      message: issue.violation.message,
+      fix: issue.violation.fix,
+      occurrences: issue.occurrences,
+      lastSeenAt: issue.lastSeenAt.toISOString(),
+    }));
     res.json({ siteId: site.id, lastSyncedAt: site.lastSyncedAt?.toISOString() ?? null, waiting, quarantined });
   });
 

@@ -10,6 +10,7 @@ import {
   type AddStoreRequest,
   type AdminSite,
 } from './admin-wire';
+import type { z } from 'zod';
 import { SyncHttpError } from './error-codes';
 import { JsonHttpClient } from './http-json-client';
 import {
@@ -160,7 +161,15 @@ export class AdminClient {
     return this.http.request('POST', '/admin/v1/records', putRecordsResponseSchema, { records });
   }
 
-  async issues(): Promise<readonly SyncIssue[]> {
-    return (await this.http.request('GET', '/admin/v1/issues', adminIssuesResponseSchema)).issues;
+  /** Every open issue (or those whose key starts with `prefix`), fetched a page at a time. */
+  async issues(prefix?: string): Promise<readonly SyncIssue[]> {
+    const all: SyncIssue[] = [];
+    for (let after: string | null = null; ;) {
+      const query: URLSearchParams = new URLSearchParams({ limit: '1000', ...(prefix ? { prefix } : {}), ...(after !== null ? { after } : {}) });
+      const page: z.infer<typeof adminIssuesResponseSchema> = await this.http.request('GET', `/admin/v1/issues?${query.toString()}`, adminIssuesResponseSchema);
+      all.push(...page.issues);
+      if (page.next === null) return all;
+      after = page.next;
+    }
   }
 }

@@ -10,10 +10,18 @@ import type { Change } from '../ports/change-feed';
 import type { PullResult, PushBatch, PushOutcome, PushResult, RefusedRecord, SiteInfo } from '../ports/services';
 import type { SyncStorage } from '../ports/unit-of-work';
 
+/** The issue-log key prefix of the records the central refused from a site. */
+export function quarantinePrefix(siteId: SiteId): string {
+  return `quarantine:${siteId}:`;
+}
+
 /** The issue-log key under which the central keeps a record it refused from a site. */
 export function quarantineKey(siteId: SiteId, record: Pick<SyncRecord, 'type' | 'id'>): string {
-  return `quarantine:${siteId}:${printable(recordKey(record), 400)}`;
+  return `${quarantinePrefix(siteId)}${printable(recordKey(record), 400)}`;
 }
+
+/** Refused records the central keeps per site: beyond, the least recently seen are dropped and counted under `quarantine-dropped:<site>`. */
+export const MAX_QUARANTINED_PER_SITE = 1_000;
 
 /**
  * The central receives a batch from a site (inside one unit of work). Every record is checked
@@ -42,23 +50,43 @@ export async function acceptPush(storage: SyncStorage, topology: Topology, siteI
   }
   const accepted: SyncRecord[] = [];
   const refused: RefusedRecord[] = [];
-  const quarantined = new Set((await storage.issues.open()).map((i) => i.key));
+  // Only whether this site has refusals kept is read, never the whole issue log.
+  const anyQuarantined = (await storage.issues.open({ prefix: quarantinePrefix(siteId), limit: 1 })).length > 0;
   const context = await pushContext(storage, batch.records);
   for (const record of batch.records) {
     const refusal = pushRefusal(topology, siteId, record, context);
-    const key = quarantineKey(siteId, record);
     if (refusal) {
       refused.push({ recordType: record.type, recordId: record.id, code: refusal.code, message: refusal.message, fix: refusal.fix });
-      await storage.issues.report(key, refusal, now);
+      await storage.issues.report(quarantineKey(siteId, record), refusal, now);
     } else {
       accepted.push(record);
-      if (quarantined.has(key)) await storage.issues.resolve(key);
     }
   }
+  // a record refused before and accepted now: its issue is over
+  if (anyQuarantined && accepted.length > 0) await storage.issues.resolveMany(accepted.map((r) => quarantineKey(siteId, r)));
+  if (refused.length > 0) await keepQuarantineBounded(storage, topology, siteId, now);
   if (accepted.length > 0) await storage.records.upsert(accepted, { sourceSiteId: siteId, viaSync: true });
   const answer: PushResult = { batchId: batch.id, accepted: accepted.length, refused };
   await storage.pushes.settle(siteId, batch.id, answer);
   return answer;
+}
+
+/** Keeps at most MAX_QUARANTINED_PER_SITE refusals of a site; what is dropped is counted in one issue, so it is never silent. */
+async function keepQuarantineBounded(storage: SyncStorage, topology: Topology, siteId: SiteId, now: Date): Promise<void> {
+  const dropped = await storage.issues.trim(quarantinePrefix(siteId), MAX_QUARANTINED_PER_SITE);
+  if (dropped === 0) return;
+  const site = describeSite(topology.site(siteId)!);
+  await storage.issues.report(
+    `quarantine-dropped:${siteId}`,
+    {
+      code: 'push.quarantine-full',
+      rule: `the central keeps the ${MAX_QUARANTINED_PER_SITE} most recent refusals of each site`,
+      message: `${site} sent more refused records than the central keeps: the least recent were dropped from the list (this issue counts them in its occurrences). The records themselves were never stored.`,
+      fix: `Look at the refusals of ${site} (its status, or the central's issues) and fix the site: it keeps sending records it may not send.`,
+    },
+    now,
+    dropped,
+  );
 }
 
 /** Whether a change goes to `siteId`: routed there by the rules, and not the site's own change coming back. */

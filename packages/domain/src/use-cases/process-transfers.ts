@@ -4,6 +4,7 @@ import type { SiteId } from '../site';
 import type { Topology } from '../topology';
 import type { Clock } from '../ports/services';
 import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
+import type { SyncIssue } from '../ports/issue-log';
 import {
   HEADER_ID_FIELD,
   isTransferHeaderType,
@@ -60,7 +61,7 @@ export async function processTransfers(
   // Transfers refused earlier (kept in the issue log) are tried again first: once the
   // configuration is fixed they complete without waiting for another change to the record.
   await deps.unitOfWork.run(async (storage) => {
-    const open = await storage.issues.open();
+    const open = await openTransferIssues(storage);
     const openKeys = new Set(open.map((i) => i.key));
     for (const issue of open) {
       if (!issue.violation.code.startsWith('transfer.')) continue;
@@ -77,7 +78,7 @@ export async function processTransfers(
       const ref = full ? headerOf(full) : null;
       if (ref) headers.set(`${ref.type}:${ref.id}`, ref);
     }
-    const openKeys = headers.size > 0 ? new Set((await storage.issues.open()).map((i) => i.key)) : new Set<string>();
+    const openKeys = headers.size > 0 ? new Set((await openTransferIssues(storage)).map((i) => i.key)) : new Set<string>();
     for (const ref of headers.values()) {
       await processOne(storage, topology, siteId, ref, deps.clock.now(), report, openKeys);
     }
@@ -99,6 +100,13 @@ function headerOf(record: SyncRecord): { type: TransferHeaderType; id: string } 
     }
   }
   return null;
+}
+
+/** The open issues of transfer headers (keyed `<header type>:<id>`), not the whole issue log. */
+async function openTransferIssues(storage: SyncStorage): Promise<readonly SyncIssue[]> {
+  const all: SyncIssue[] = [];
+  for (const type of Object.keys(TRANSFER_LINE_TYPES)) all.push(...(await storage.issues.open({ prefix: `${type}:` })));
+  return all;
 }
 
 async function loadDocument(storage: SyncStorage, type: TransferHeaderType, id: string): Promise<TransferDocument | null> {

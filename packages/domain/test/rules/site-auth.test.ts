@@ -28,7 +28,7 @@ describe('site login rules (seed 003)', () => {
     expect(decideLogin(unblocked, { passwordMatches: true, hardwareId: null }).outcome).toBe('accepted');
   });
 
-  it("wrong passwords from a device other than the bound one are refused and never counted: nobody else can block the site", () => {
+  it('wrong passwords from a device other than the bound one are refused and never counted: nobody else can block the site', () => {
     const bound = { ...site, hardwareId: 'tablet-1' };
     let current = bound;
     for (let i = 0; i < MAX_FAILED_LOGINS * 3; i++) {

@@ -52,6 +52,51 @@ export function describeLedgerContract(context: LedgerContractContext): void {
     });
   });
 
+  describe('issue log: queries, bulk resolve, bounded size', () => {
+    const violation = (n: number) => ({ code: 'edit.store-not-active-here', rule: 'r', message: `refusal ${n}`, fix: 'f' });
+
+    it('lists by key prefix a page at a time, resolves many at once, and counts occurrences given at once', async () => {
+      const { issues } = context.storage();
+      const at = new Date('2026-03-01T00:00:00.000Z');
+      for (const key of ['quarantine:2:a', 'quarantine:2:b', 'quarantine:20:a', 'quarantine:3:a', 'transfer:x']) await issues.report(key, violation(1), at);
+      await issues.report('quarantine:2:b', violation(2), at, 5);
+      expect((await issues.open({ prefix: 'quarantine:2:' })).map((i) => [i.key, i.occurrences])).toEqual([
+        ['quarantine:2:a', 1],
+        ['quarantine:2:b', 6],
+      ]);
+      expect((await issues.open({ prefix: 'quarantine:', afterKey: 'quarantine:20:a', limit: 2 })).map((i) => i.key)).toEqual([
+        'quarantine:2:a',
+        'quarantine:2:b',
+      ]);
+      await issues.resolveMany(['quarantine:2:a', 'quarantine:3:a', 'never-opened']);
+      expect((await issues.open()).map((i) => i.key)).toEqual(['quarantine:20:a', 'quarantine:2:b', 'transfer:x']);
+      await issues.resolveMany([]);
+    });
+
+    it('takes a prefix literally: no wildcard, no collation', async () => {
+      const { issues } = context.storage();
+      const at = new Date();
+      for (const key of ['q:a_b:1', 'q:axb:1', 'q:A_B:1', 'q:a%:1']) await issues.report(key, violation(1), at);
+      expect((await issues.open({ prefix: 'q:a_b:' })).map((i) => i.key)).toEqual(['q:a_b:1']);
+      expect((await issues.open({ prefix: 'q:a%' })).map((i) => i.key)).toEqual(['q:a%:1']);
+    });
+
+    it('trims a prefix to the most recently seen issues and says how many it closed', async () => {
+      const { issues } = context.storage();
+      for (let i = 0; i < 6; i++) await issues.report(`quarantine:2:r${i}`, violation(i), new Date(Date.UTC(2026, 0, 1, 0, i)));
+      await issues.report('quarantine:3:other', violation(9), new Date(Date.UTC(2025, 0, 1)));
+      expect(await issues.trim('quarantine:2:', 4)).toBe(2);
+      expect((await issues.open({ prefix: 'quarantine:2:' })).map((i) => i.key)).toEqual([
+        'quarantine:2:r2',
+        'quarantine:2:r3',
+        'quarantine:2:r4',
+        'quarantine:2:r5',
+      ]);
+      expect((await issues.open({ prefix: 'quarantine:3:' })).length).toBe(1);
+      expect(await issues.trim('quarantine:2:', 4)).toBe(0);
+    });
+  });
+
   describe('settings store', () => {
     it('keeps JSON values by key, replaces them, and answers null for a key never set', async () => {
       const { settings } = context.storage();

@@ -6,6 +6,7 @@ import {
   type ChangeOrigin,
   type InboundBuffer,
   type IssueLog,
+  type IssueQuery,
   type PushReceipt,
   type RecordError,
   type RecordStore,
@@ -347,14 +348,14 @@ export class InMemoryInboundBuffer implements InboundBuffer {
 export class InMemoryIssueLog implements IssueLog {
   constructor(private readonly state: InMemoryState) {}
 
-  report(key: string, violation: RuleViolation, at: Date): Promise<void> {
+  report(key: string, violation: RuleViolation, at: Date, count = 1): Promise<void> {
     const existing = this.state.issues.get(key);
     const seen = new Date(at.getTime());
     this.state.issues.set(
       key,
       existing === undefined
-        ? { key, violation: deepCopy(violation), firstSeenAt: seen, lastSeenAt: seen, occurrences: 1 }
-        : { key, violation: deepCopy(violation), firstSeenAt: existing.firstSeenAt, lastSeenAt: seen, occurrences: existing.occurrences + 1 },
+        ? { key, violation: deepCopy(violation), firstSeenAt: seen, lastSeenAt: seen, occurrences: count }
+        : { key, violation: deepCopy(violation), firstSeenAt: existing.firstSeenAt, lastSeenAt: seen, occurrences: existing.occurrences + count },
     );
     return Promise.resolve();
   }
@@ -364,9 +365,27 @@ export class InMemoryIssueLog implements IssueLog {
     return Promise.resolve();
   }
 
-  open(): Promise<readonly SyncIssue[]> {
-    const issues = [...this.state.issues.values()].sort((a, b) => compare(a.key, b.key));
+  resolveMany(keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.state.issues.delete(key);
+    return Promise.resolve();
+  }
+
+  open(query: IssueQuery = {}): Promise<readonly SyncIssue[]> {
+    const { prefix = '', afterKey, limit } = query;
+    const issues = [...this.state.issues.values()]
+      .filter((i) => i.key.startsWith(prefix) && (afterKey === undefined || i.key > afterKey))
+      .sort((a, b) => compare(a.key, b.key))
+      .slice(0, limit ?? Number.MAX_SAFE_INTEGER);
     return Promise.resolve(deepCopy(issues));
+  }
+
+  trim(prefix: string, keep: number): Promise<number> {
+    const matching = [...this.state.issues.values()]
+      .filter((i) => i.key.startsWith(prefix))
+      .sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime() || compare(b.key, a.key));
+    const dropped = matching.slice(Math.max(0, keep));
+    for (const issue of dropped) this.state.issues.delete(issue.key);
+    return Promise.resolve(dropped.length);
   }
 }
 
