@@ -46,6 +46,8 @@ export interface CentralAppDeps {
    * so that logs and the per-source login limits see the client's address, not the proxy's.
    */
   readonly trustProxy?: boolean | number | string;
+  /** requests one site may have in progress at once (default 4: a remote sends at most 2) */
+  readonly maxConcurrentPerSite?: number;
   /** failed-login limits per source and per site name (DEFAULT_LOGIN_LIMITS) */
   readonly loginLimits?: LoginLimits;
   /** called after every accepted push (the app uses it to run transfer processing); errors are logged, not returned */
@@ -53,6 +55,7 @@ export interface CentralAppDeps {
 }
 
 const DEFAULT_BODY_LIMIT = '16mb';
+const DEFAULT_MAX_CONCURRENT_PER_SITE = 4;
 /** Refused records listed in a site's status at most (the admin issues route pages through all of them). */
 const STATUS_QUARANTINE_LIMIT = 200;
 /** How long, and for how many credentials, a successful password check is remembered. */
@@ -206,8 +209,28 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
     }
   }
 
-  const requireSite: RequestHandler = async (req, _res, next) => {
-    siteAuths.set(req, await authenticateSite(req));
+  /** Requests of each site being served now: a site gets at most `maxConcurrentPerSite` at once. */
+  const inFlight = new Map<SiteId, number>();
+  const maxConcurrentPerSite = deps.maxConcurrentPerSite ?? DEFAULT_MAX_CONCURRENT_PER_SITE;
+
+  const requireSite: RequestHandler = async (req, res, next) => {
+    const auth = await authenticateSite(req);
+    const siteId = auth.site.id;
+    const running = inFlight.get(siteId) ?? 0;
+    if (running >= maxConcurrentPerSite) {
+      throw SyncHttpError.of(
+        'rate_limited',
+        `Site ${siteId} already has ${running} requests in progress (at most ${maxConcurrentPerSite}): wait for them to finish.`,
+        { retryAfterSeconds: 1 },
+      );
+    }
+    inFlight.set(siteId, running + 1);
+    res.once('close', () => {
+      const left = (inFlight.get(siteId) ?? 1) - 1;
+      if (left > 0) inFlight.set(siteId, left);
+      else inFlight.delete(siteId);
+    });
+    siteAuths.set(req, auth);
     next();
   };
 

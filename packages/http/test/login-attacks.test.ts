@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { createTestCentral, headersOf, REMOTE1, siteHeaders, testHasher } from './central-test-setup';
+import { createTestCentral, headersOf, REMOTE1, REMOTE2, siteHeaders, testHasher } from './central-test-setup';
 
 const from = (address: string) => ({ 'x-forwarded-for': address });
 const errorOf = (body: unknown) => (body as { error: { code: string; message: string } }).error;
@@ -74,5 +74,28 @@ describe('central app: logins cannot be turned against a site', () => {
     expect((await central.topology()).site(REMOTE1)).toMatchObject({ blocked: true });
     const blockedWrong = await request(central.app).get('/sync/v1/site').set(siteHeaders('Remote site 1', 'x')).set(from('10.1.0.4'));
     expect([blockedWrong.status, errorOf(blockedWrong.body)]).toEqual([known.status, errorOf(known.body)]);
+  });
+});
+
+describe('central app: one site cannot take all of the central', () => {
+  it('serves at most maxConcurrentPerSite requests of one site at once; the others are refused 429, other sites are served', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const central = await createTestCentral({ maxConcurrentPerSite: 2 });
+    const slowPull = central.storage.storage.changes.read.bind(central.storage.storage.changes);
+    jest.spyOn(central.storage.storage.changes, 'read').mockImplementation(async (after, limit) => {
+      await gate;
+      return slowPull(after, limit);
+    });
+    const pull = () => request(central.app).post('/sync/v1/pull').set(headersOf(REMOTE1)).send({ cursor: '0', limit: 10 });
+    const first = [pull(), pull()].map((r) => r.then((x) => x));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const third = await pull();
+    expect(third.status).toBe(429);
+    expect(errorOf(third.body)).toMatchObject({ code: 'rate_limited', message: expect.stringContaining('requests in progress') });
+    expect((await request(central.app).get('/sync/v1/site').set(headersOf(REMOTE2))).status).toBe(200);
+    release();
+    expect((await Promise.all(first)).map((r) => r.status)).toEqual([200, 200]);
+    expect((await pull()).status).toBe(200);
   });
 });
