@@ -39,7 +39,7 @@ export interface CentralAppDeps {
   readonly adminToken: string;
   readonly routingContext?: RoutingContext;
   readonly apiVersions?: { readonly min: number; readonly max: number }; // default 1..1
-  readonly bodyLimit?: string; // default '64mb' (decompressed size)
+  readonly bodyLimit?: string; // default '16mb' (decompressed size)
   readonly logger?: CentralAppLogger;
   /**
    * Express's `trust proxy` (default false): set it when the central runs behind a reverse proxy,
