@@ -10,6 +10,7 @@
  * postgres://postgres@127.0.0.1:5432/test, a fresh schema), over loopback HTTP.
  */
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,8 +108,9 @@ async function main(): Promise<void> {
         gateway: new HttpCentralSyncGateway({ baseUrl: central.url, siteName: `small-${i}`, passwordSha256: sha256Hex(`pw-${i}`), hardwareId: `sim-${i}` }),
       }));
       const clock = new ManualClock();
+      const ids = { next: () => randomUUID() };
       // a first cycle each (binds the device, pulls the topology) before measuring
-      for (const c of clients) await runSyncCycle({ unitOfWork: c.storage, gateway: c.gateway, clock }, c.siteId, { requestSize: 500 });
+      for (const c of clients) await runSyncCycle({ unitOfWork: c.storage, gateway: c.gateway, clock, ids }, c.siteId, { requestSize: 500 });
       const durations: number[] = [];
       const startC = process.hrtime.bigint();
       await Promise.all(
@@ -116,7 +118,7 @@ async function main(): Promise<void> {
           const records = Array.from({ length: 5 }, (_, k) => record('stock_line', `small-${i}-${k}`, `S${i}`));
           await c.storage.storage.records.upsert(records, { sourceSiteId: c.siteId, viaSync: false });
           const t = process.hrtime.bigint();
-          await runSyncCycle({ unitOfWork: c.storage, gateway: c.gateway, clock }, c.siteId, { requestSize: 500 });
+          await runSyncCycle({ unitOfWork: c.storage, gateway: c.gateway, clock, ids }, c.siteId, { requestSize: 500 });
           durations.push(Number(process.hrtime.bigint() - t) / 1e6);
         }),
       );
