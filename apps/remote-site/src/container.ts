@@ -1,10 +1,13 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { TOKENS, type Clock, type IdGenerator } from '@sitesync/domain';
 import { HttpCentralSyncGateway } from '@sitesync/http';
 import { openSqliteSyncStorage, type SqliteSyncStorage } from '@sitesync/sqlite';
 import Database from 'better-sqlite3';
 import { Container } from 'inversify';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { RemoteSite, type GatewayFactory } from './remote-site';
 
 export const REMOTE_TOKENS = Object.freeze({
@@ -20,6 +23,12 @@ export interface RemoteComposition {
   readonly container: Container;
   readonly site: RemoteSite;
   close(): Promise<void>;
+}
+
+/** A fetch that trusts the certificates the CA in `caFile` (PEM) signed, besides the usual ones. */
+export function fetchTrusting(caFile: string): typeof fetch {
+  const dispatcher = new Agent({ connect: { ca: [...rootCertificates, readFileSync(caFile, 'utf8')] } });
+  return ((input: string | URL, init?: RequestInit) => undiciFetch(input, { ...(init as object), dispatcher } as never)) as unknown as typeof fetch;
 }
 
 /**
@@ -47,6 +56,7 @@ export async function composeRemoteSite(dataFile: string, overrides: { gatewayFo
           hardwareId: config.hardwareId,
           appName: APP_NAME,
           appVersion: APP_VERSION,
+          ...(config.caFile ? { fetch: fetchTrusting(config.caFile) } : {}),
         })),
   );
   container

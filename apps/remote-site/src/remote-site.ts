@@ -36,6 +36,32 @@ export interface RemoteConfig {
   readonly siteId: number;
   readonly requestSize: number;
   readonly lastSyncedAt: string | null;
+  /** plain http:// to a central that is not on this machine was allowed explicitly (`--insecure`) */
+  readonly insecure?: boolean;
+  /** a PEM file of the CA that signed the central's certificate, for https:// with a private CA */
+  readonly caFile?: string | null;
+}
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * Refuses a central URL that is not http(s), and plain http:// to a central that is not on this
+ * machine unless `insecure`: the site's credentials and records would cross the network in clear.
+ */
+export function checkCentralUrl(url: string, insecure = false): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`The central URL "${url}" is not a URL: give it as https://host:port.`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error(`The central URL "${url}" must start with https:// (or http://).`);
+  if (parsed.protocol === 'http:' && !LOOPBACK.test(parsed.hostname) && !insecure) {
+    throw new Error(
+      `The central URL "${url}" is plain http:// to another machine: the site's credentials and records would cross the network unencrypted. ` +
+        'Use https:// (with --ca-file FILE for a central whose certificate a private CA signed), or pass --insecure to accept it on a network you trust.',
+    );
+  }
 }
 
 export interface RemoteStatus {
@@ -63,7 +89,7 @@ export interface SyncOutcome {
   readonly transfersNumbered: number;
 }
 
-export type GatewayFactory = (config: Pick<RemoteConfig, 'centralUrl' | 'siteName' | 'passwordSha256' | 'hardwareId'>) => CentralSyncGateway;
+export type GatewayFactory = (config: Pick<RemoteConfig, 'centralUrl' | 'siteName' | 'passwordSha256' | 'hardwareId' | 'caFile'>) => CentralSyncGateway;
 
 /**
  * A remote site: its SQLite storage and its sync with the central. Everything it knows lives in
@@ -95,12 +121,20 @@ export class RemoteSite {
   }
 
   /** Binds this data file to a site of the central: checks the credentials and fetches the site's place in the topology. */
-  async init(input: { centralUrl: string; siteName: string; passwordSha256: string; hardwareId: string }): Promise<RemoteConfig> {
+  async init(input: {
+    centralUrl: string;
+    siteName: string;
+    passwordSha256: string;
+    hardwareId: string;
+    insecure?: boolean;
+    caFile?: string | null;
+  }): Promise<RemoteConfig> {
+    checkCentralUrl(input.centralUrl, input.insecure);
     const existing = await this.config();
     if (existing && (existing.siteName !== input.siteName || existing.centralUrl !== input.centralUrl)) {
       throw new Error(`This data file already belongs to site "${existing.siteName}" of ${existing.centralUrl}: use another --data file for another site.`);
     }
-    const info = await this.gatewayFor({ ...input, hardwareId: existing?.hardwareId ?? input.hardwareId }).siteInfo();
+    const info = await this.gatewayFor({ ...input, caFile: input.caFile ?? null, hardwareId: existing?.hardwareId ?? input.hardwareId }).siteInfo();
     const config: RemoteConfig = {
       centralUrl: input.centralUrl,
       siteName: input.siteName,
@@ -109,6 +143,8 @@ export class RemoteSite {
       siteId: info.siteId,
       requestSize: existing?.requestSize ?? DEFAULT_REQUEST_SIZE,
       lastSyncedAt: existing?.lastSyncedAt ?? null,
+      insecure: input.insecure === true,
+      caFile: input.caFile ?? null,
     };
     if (info.topology) {
       const built = buildTopology(info.topology);
@@ -122,6 +158,7 @@ export class RemoteSite {
   /** One cycle: push, pull, complete this site's transfers, and push what that produced. */
   async sync(onProgress?: (progress: SyncProgress) => void): Promise<SyncOutcome> {
     const config = await this.requireConfig();
+    checkCentralUrl(config.centralUrl, config.insecure);
     const gateway = this.gatewayFor(config);
     const deps = { unitOfWork: this.storage, gateway, clock: this.clock, ids: this.ids };
     const first = await runSyncCycle(deps, config.siteId, { requestSize: config.requestSize, ...(onProgress ? { onProgress } : {}) });
