@@ -6,10 +6,11 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { buildTopology, orThrow, runSiteProcessors, TOKENS, type Clock, type PasswordHasher, type SiteId } from '@sitesync/domain';
-import { createCentralApp, ScryptPasswordHasher } from '@sitesync/http';
+import { createCentralApp, ScryptPasswordHasher, SyncHttpError } from '@sitesync/http';
 import { openPostgresSyncStorage, pglitePool, type PostgresSyncStorage } from '@sitesync/postgres';
 import { Container } from 'inversify';
-import { Pool } from 'pg';
+import type { PostgresPool, PostgresPoolClient } from 'kysely';
+import { Pool, type PoolClient } from 'pg';
 import type { Logger } from 'pino';
 
 export const CENTRAL_TOKENS = Object.freeze({
@@ -66,11 +67,125 @@ function coalesced(work: (siteId: SiteId) => Promise<void>): (siteId: SiteId) =>
   };
 }
 
+/** Postgres SQLSTATEs of a server that is gone, restarting or not accepting connections (class 08: connection exceptions). */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+/** Socket errors of a connection that could not be made or died. */
+const UNAVAILABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** pg's own messages for a connection that ended, timed out or cannot be used any more. */
+const UNAVAILABLE_MESSAGES =
+  /connection terminated|not queryable|timeout exceeded when trying to connect|connection ended|cannot use a pool after calling end/i;
+
+/** Whether `error` (or its cause) says the database could not be reached, rather than that a statement failed. */
+function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e !== null && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && (code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_SOCKET_CODES.has(code))) return true;
+    if (typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message)) return true;
+  }
+  return false;
+}
+
+/** The message of an error, or its code (Node's AggregateError of a refused connection has an empty message). */
+function describeError(error: unknown): string {
+  const { message, code } = (error ?? {}) as { message?: unknown; code?: unknown };
+  if (typeof message === 'string' && message !== '') return message;
+  return typeof code === 'string' ? code : String(error);
+}
+
+/** A 503 for the client: the request did nothing that it would not do again (pushes are idempotent), so it is retried. */
+function unavailable(error: unknown): SyncHttpError {
+  const reason = describeError(error);
+  const answer = new SyncHttpError(
+    'internal',
+    503,
+    `The central cannot reach its database right now (${reason}). Nothing is lost: send the request again in a moment ` +
+      '(a remote site retries at its next sync cycle; `sitesync-remote run` retries by itself). If this lasts, check that the Postgres server is running and reachable from the central.',
+    { retryable: true },
+  );
+  Object.defineProperty(answer, 'cause', { value: error });
+  return answer;
+}
+
+/**
+ * The pool as Kysely sees it, with every failure of an unreachable database (a failed connect, a
+ * query on a connection that died) turned into a 503 answer once the central serves requests.
+ * pg's Pool makes new connections when it needs them, so once the server is back the next request
+ * works again.
+ */
+function unavailabilityAware(pool: Pool, logger: Logger): { readonly pool: PostgresPool; serving(): void } {
+  let serving = false;
+  const translate = (error: unknown): never => {
+    if (!serving || !isDatabaseUnavailable(error)) throw error;
+    logger.warn({ err: error }, 'the database is unreachable: the request is answered 503 (retry)');
+    throw unavailable(error);
+  };
+  return {
+    pool: {
+      async connect(): Promise<PostgresPoolClient> {
+        const client: PoolClient = await pool.connect().catch(translate);
+        // Kysely calls query(sql, parameters) only (the cursor overload is for streaming, unused here).
+        const query = (text: string, parameters: ReadonlyArray<unknown>) => client.query(text, [...parameters]).catch(translate);
+        return { query: query as unknown as PostgresPoolClient['query'], release: () => client.release() };
+      },
+      end: () => pool.end(),
+    },
+    serving: () => (serving = true),
+  };
+}
+
+/**
+ * The Postgres pool. A connection that dies (the server restarted, the network dropped) emits
+ * 'error' on its client, and on the pool when the client was idle: without listeners, Node ends the
+ * process on such an event. They are logged instead, and the pool replaces the connection on the
+ * next request.
+ */
+function postgresPool(databaseUrl: string, logger: Logger): Pool {
+  const pool = new Pool({
+    connectionString: databaseUrl,
+    max: 10,
+    // a server that does not answer is an error after this long, not a request that hangs
+    connectionTimeoutMillis: 10_000,
+    // and a connection whose peer vanished without closing it is noticed
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  });
+  pool.on('error', (error) => logger.warn({ err: error }, 'an idle database connection failed; the pool replaces it'));
+  pool.on('connect', (client) => {
+    client.on('error', (error) => {
+      if (!isDatabaseUnavailable(error)) logger.warn({ err: error }, 'a database connection failed');
+    });
+  });
+  return pool;
+}
+
+function withoutPassword(databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '(the URL given)';
+  }
+}
+
 /** Opens the storage: the Postgres server when a URL is given, else embedded PGlite. */
 async function openStorage(options: CentralServerOptions): Promise<{ storage: PostgresSyncStorage; describe: string }> {
   if (options.databaseUrl) {
-    const pool = new Pool({ connectionString: options.databaseUrl, max: 10 });
-    return { storage: await openPostgresSyncStorage(pool), describe: 'Postgres server' };
+    const pool = postgresPool(options.databaseUrl, options.logger);
+    const guarded = unavailabilityAware(pool, options.logger);
+    try {
+      const storage = await openPostgresSyncStorage(guarded.pool);
+      guarded.serving();
+      return { storage, describe: 'Postgres server' };
+    } catch (error) {
+      if (!pool.ended) await pool.end().catch(() => undefined);
+      if (!isDatabaseUnavailable(error)) throw error;
+      throw new Error(
+        `Cannot connect to the Postgres server at ${withoutPassword(options.databaseUrl)} (${describeError(error)}): ` +
+          'check --database-url (or DATABASE_URL), and that the server is running and accepts connections from this host.',
+        { cause: error },
+      );
+    }
   }
   const dataDir = options.dataDir ?? 'sitesync-central-data';
   if (dataDir !== ':memory:') mkdirSync(dataDir, { recursive: true });
@@ -125,6 +240,12 @@ export async function startCentralServer(options: CentralServerOptions): Promise
       logger.info({ fromSite: siteId, created: created.length, refused: refused.length, receipts: report.receipts.length }, 'transfers processed');
     }
   });
+
+  // A central killed after a push committed but before its processing ran (the push is answered
+  // only after it) would otherwise complete those transfers only at the next push of a new batch:
+  // the resent batch is a replay, which processes nothing. The processors resume from their own
+  // cursors, so this does only what was left undone.
+  await afterPush(1).catch((error: unknown) => logger.error({ err: error }, 'processing left over from before the start failed; the next push retries it'));
 
   const app = createCentralApp({
     storage,

@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { composeRemoteSite } from './container';
 import type { SyncOutcome } from './remote-site';
+import { describeStorageError } from './storage-errors';
 
 const logger = pino({ name: 'sitesync-remote', level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination(2));
 
@@ -15,8 +16,10 @@ const program = new Command()
   .option('--data <file>', 'the SQLite data file of this site', process.env['SITESYNC_DATA'] ?? 'sitesync-remote.sqlite')
   .showHelpAfterError();
 
+const dataFile = (): string => program.opts<{ data: string }>().data;
+
 async function withSite<T>(work: (site: Awaited<ReturnType<typeof composeRemoteSite>>['site']) => Promise<T>): Promise<T> {
-  const composition = await composeRemoteSite(program.opts<{ data: string }>().data);
+  const composition = await composeRemoteSite(dataFile());
   try {
     return await work(composition.site);
   } finally {
@@ -74,7 +77,10 @@ program
       site.run({
         signal: controller.signal,
         ...(options.interval !== undefined ? { intervalMinutes: options.interval } : {}),
-        onCycle: (o) => (o instanceof Error ? logger.warn({ err: o }, 'sync failed; retrying') : logger.info({ ...o }, describeOutcome(o))),
+        onCycle: (o) =>
+          o instanceof Error
+            ? logger.warn({ err: o }, `sync failed; retrying: ${describeStorageError(o, dataFile())?.message ?? o.message}`)
+            : logger.info({ ...o }, describeOutcome(o)),
       }),
     );
   });
@@ -117,6 +123,8 @@ record
 program.parseAsync().catch((error: unknown) => {
   // The message says what went wrong and what to do; the stack is for LOG_LEVEL=debug.
   logger.debug({ err: error }, 'command failed');
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  // SQLite's own words ("database is locked") name neither the file nor what to do about it.
+  const storage = describeStorageError(error, dataFile());
+  process.stderr.write(`${storage?.message ?? (error instanceof Error ? error.message : String(error))}\n`);
   process.exitCode = 1;
 });
