@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { TOKENS, type Clock, type IdGenerator } from '@sitesync/domain';
 import { HttpCentralSyncGateway } from '@sitesync/http';
@@ -22,7 +22,25 @@ export const APP_VERSION = '0.1.0';
 export interface RemoteComposition {
   readonly container: Container;
   readonly site: RemoteSite;
+  /** what was wrong with the data file's permissions and was tightened (for the CLI to print) */
+  readonly warnings: readonly string[];
   close(): Promise<void>;
+}
+
+/**
+ * The data file holds the site's credentials and all its records: readable and writable by its
+ * owner only. A file (or its -wal/-shm) open to others is tightened to 0600, with a warning.
+ */
+function ownerOnly(dataFile: string): string[] {
+  const warnings: string[] = [];
+  for (const path of [dataFile, `${dataFile}-wal`, `${dataFile}-shm`]) {
+    if (!existsSync(path)) continue;
+    const mode = statSync(path).mode & 0o777;
+    if ((mode & 0o077) === 0) continue;
+    chmodSync(path, 0o600);
+    warnings.push(`${path} was readable or writable by other users (mode ${mode.toString(8)}): it holds the site's credentials; its mode is now 600.`);
+  }
+  return warnings;
 }
 
 /** A fetch that trusts the certificates the CA in `caFile` (PEM) signed, besides the usual ones. */
@@ -36,7 +54,9 @@ export function fetchTrusting(caFile: string): typeof fetch {
  * migrations applied, the HTTP gateway to the central, and the RemoteSite that uses them.
  */
 export async function composeRemoteSite(dataFile: string, overrides: { gatewayFor?: GatewayFactory; clock?: Clock } = {}): Promise<RemoteComposition> {
+  const warnings = dataFile === ':memory:' ? [] : ownerOnly(dataFile);
   const database = new Database(dataFile);
+  if (dataFile !== ':memory:') chmodSync(dataFile, 0o600); // a new file: SQLite gives its -wal and -shm the same mode
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
@@ -69,6 +89,7 @@ export async function composeRemoteSite(dataFile: string, overrides: { gatewayFo
   return {
     container,
     site: container.get<RemoteSite>(REMOTE_TOKENS.RemoteSite),
+    warnings,
     async close() {
       await storage.destroy();
       database.close();

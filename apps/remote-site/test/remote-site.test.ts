@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CentralSyncGateway } from '@sitesync/domain';
@@ -26,7 +26,7 @@ describe('a remote site (SQLite file, in-process central)', () => {
       pull: (cursor, limit) => real.pull(cursor, limit),
     };
     remote = await composeRemoteSite(join(dir, 'site.sqlite'), { gatewayFor: () => gateway, clock });
-    await remote.site.init({ centralUrl: 'http://central.test', siteName: 'Remote site 2', passwordSha256: 'x', hardwareId: 'device' });
+    await remote.site.init({ centralUrl: 'https://central.test', siteName: 'Remote site 2', passwordSha256: 'x', hardwareId: 'device' });
   });
 
   afterEach(async () => {
@@ -38,9 +38,19 @@ describe('a remote site (SQLite file, in-process central)', () => {
     await remote.close();
     remote = await composeRemoteSite(join(dir, 'site.sqlite'));
     expect(await remote.site.config()).toMatchObject({ siteId: 3, siteName: 'Remote site 2', hardwareId: 'device' });
-    await expect(remote.site.init({ centralUrl: 'http://other.test', siteName: 'Other', passwordSha256: 'y', hardwareId: 'd2' })).rejects.toThrow(
+    await expect(remote.site.init({ centralUrl: 'https://other.test', siteName: 'Other', passwordSha256: 'y', hardwareId: 'd2' })).rejects.toThrow(
       /already belongs to site "Remote site 2"/,
     );
+  });
+
+  it('keeps its data file readable by its owner only, and tightens a file open to others with a warning', async () => {
+    const file = join(dir, 'site.sqlite');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    await remote.close();
+    chmodSync(file, 0o644);
+    remote = await composeRemoteSite(file);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(remote.warnings).toEqual([expect.stringContaining('readable or writable by other users (mode 644)')]);
   });
 
   it('keeps its credentials out of the records: no record API shows or changes them', async () => {
