@@ -231,7 +231,7 @@ export async function startCentralServer(options: CentralServerOptions): Promise
   container.bind<Clock>(TOKENS.Clock).toConstantValue(clock);
   container.bind<PasswordHasher>(TOKENS.PasswordHasher).toConstantValue(options.hasher ?? new ScryptPasswordHasher());
 
-  const afterPush = coalesced(async (siteId: SiteId): Promise<void> => {
+  const processTransfers = coalesced(async (siteId: SiteId): Promise<void> => {
     const topology = await storage.storage.topology.load();
     if (!topology) return;
     const report = await runSiteProcessors({ unitOfWork: storage, clock }, topology, topology.central.id);
@@ -241,11 +241,34 @@ export async function startCentralServer(options: CentralServerOptions): Promise
     }
   });
 
+  // Processing that fails after a push was stored (the database went away in between) is tried
+  // again, with backoff, until it succeeds: the transfers of that push do not wait for the next push.
+  let stopped = false;
+  let retry: NodeJS.Timeout | null = null;
+  let retryMs = 1_000;
+  const afterPush = async (siteId: SiteId): Promise<void> => {
+    try {
+      await processTransfers(siteId);
+      retryMs = 1_000;
+    } catch (error) {
+      if (!stopped && !retry) {
+        logger.warn({ err: error, retryInMs: retryMs }, 'transfer processing failed; it is tried again');
+        retry = setTimeout(() => {
+          retry = null;
+          afterPush(siteId).catch(() => undefined); // logged above when it fails again
+        }, retryMs);
+        retry.unref();
+        retryMs = Math.min(retryMs * 2, 60_000);
+      }
+      throw error;
+    }
+  };
+
   // A central killed after a push committed but before its processing ran (the push is answered
   // only after it) would otherwise complete those transfers only at the next push of a new batch:
   // the resent batch is a replay, which processes nothing. The processors resume from their own
   // cursors, so this does only what was left undone.
-  await afterPush(1).catch((error: unknown) => logger.error({ err: error }, 'processing left over from before the start failed; the next push retries it'));
+  await afterPush(1).catch((error: unknown) => logger.error({ err: error }, 'processing left over from before the start failed; it is tried again'));
 
   const app = createCentralApp({
     storage,
@@ -275,6 +298,8 @@ export async function startCentralServer(options: CentralServerOptions): Promise
     container,
     close() {
       closing ??= (async () => {
+        stopped = true;
+        if (retry) clearTimeout(retry);
         await new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections?.();
         await storage.destroy();

@@ -1,8 +1,9 @@
 import { Writable } from 'node:stream';
 import { startCentralServer, type RunningCentral } from '@sitesync/central-server';
-import type { CentralSyncGateway, PushOutcome, SyncRecord } from '@sitesync/domain';
+import { respondingId, type CentralSyncGateway, type PushOutcome, type SyncRecord } from '@sitesync/domain';
 import { AdminClient, HttpCentralSyncGateway, ScryptPasswordHasher, SyncHttpError } from '@sitesync/http';
 import type { GatewayFactory } from '@sitesync/remote-site';
+import { customerInvoice, recordsOf } from '@sitesync/testkit';
 import { Pool } from 'pg';
 import { pino } from 'pino';
 import { Cluster, PG_URL, type Engine } from './cluster';
@@ -173,6 +174,34 @@ describeWithPostgres('the Postgres server restarted under a running central (thr
     await site3.sync();
     expect(collector.pulled).toBe(1200); // each record sent to the collector once
     expect((await site3.listRecords('stock_line')).map((r) => r.id)).toEqual(records.map((r) => r.id));
+  });
+
+  it('while the central completes a pushed transfer: the push is stored and answered, and the transfer is completed once the server is back, without another push', async () => {
+    const c = await cluster();
+    await c.admin.addStore({ code: 'B', name: 'Store B', activeSiteId: 3 });
+    await c.admin.setCopyType('B', 2, 'transfer');
+    const site2 = await c.open(2);
+    const invoice = recordsOf(customerInvoice({ id: 'ci-A-B-restart', from: 'A', to: 'B', lines: [{ itemId: 'item-1', quantity: 4 }] }));
+    expect((await site2.putRecords(invoice)).ok).toBe(true);
+
+    // The push's own transaction does not read consumer cursors; the transfer processing after it does.
+    const restarted = proxy.restartWhen({ at: /sync_consumer/i, when: 'before', mode: 'reset' });
+    await site2.sync().catch(() => null); // the push is answered; the pull after it may meet the restart
+    await restarted;
+    expect(await held(schema.db, 'transaction', 'ci-A-B-restart')).toMatchObject({ rows: 1 });
+    expect((await site2.status()).waitingToPush).toBe(0);
+
+    const responding = respondingId('ci-A-B-restart', 'stock-transfer');
+    const deadline = Date.now() + 10_000;
+    while ((await held(schema.db, 'transaction', responding)).rows === 0) {
+      if (Date.now() > deadline) throw new Error(`the central never completed the transfer: no ${responding} without another push`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const site3 = await c.open(3);
+    await site3.sync();
+    expect(await site3.listRecords('transaction')).toEqual(
+      expect.arrayContaining([expect.objectContaining({ id: responding, storeId: 'B', data: expect.objectContaining({ kind: 'supplier_invoice' }) })]),
+    );
   });
 
   it('during a pull: the pull answers 503, what was applied stays, and the next cycle brings the rest, each record once', async () => {
