@@ -95,9 +95,8 @@ function describeError(error: unknown): string {
 /** A 503 for the client: the request did nothing that it would not do again (pushes are idempotent), so it is retried. */
 function unavailable(error: unknown): SyncHttpError {
   const reason = describeError(error);
-  const answer = new SyncHttpError(
-    'internal',
-    503,
+  const answer = SyncHttpError.of(
+    'database_unavailable',
     `The central cannot reach its database right now (${reason}). Nothing is lost: send the request again in a moment ` +
       '(a remote site retries at its next sync cycle; `sitesync-remote run` retries by itself). If this lasts, check that the Postgres server is running and reachable from the central.',
     { retryable: true },

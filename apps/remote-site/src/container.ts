@@ -82,7 +82,7 @@ export async function composeRemoteSite(dataFile: string, overrides: { gatewayFo
   container
     .bind<RemoteSite>(REMOTE_TOKENS.RemoteSite)
     .toResolvedValue(
-      (s: SqliteSyncStorage, g: GatewayFactory, c: Clock, ids: IdGenerator) => new RemoteSite(s, g, c, ids),
+      (s: SqliteSyncStorage, g: GatewayFactory, c: Clock, ids: IdGenerator) => new RemoteSite(s, g, c, ids, dataFile),
       [REMOTE_TOKENS.Storage, REMOTE_TOKENS.GatewayFactory, TOKENS.Clock, TOKENS.IdGenerator],
     );
 

@@ -20,6 +20,7 @@ import {
   type Topology,
 } from '@sitesync/domain';
 import type { SqliteSyncStorage } from '@sitesync/sqlite';
+import { describeStorageError } from './storage-errors';
 
 /**
  * The setting under which the remote keeps its configuration, credentials included: in the
@@ -102,6 +103,8 @@ export class RemoteSite {
     private readonly gatewayFor: GatewayFactory,
     private readonly clock: Clock,
     private readonly ids: IdGenerator,
+    /** the data file, named in storage errors */
+    private readonly dataFile = ':memory:',
   ) {}
 
   async config(): Promise<RemoteConfig | null> {
@@ -155,8 +158,22 @@ export class RemoteSite {
     return config;
   }
 
-  /** One cycle: push, pull, complete this site's transfers, and push what that produced. */
+  /**
+   * One cycle: push, pull, complete this site's transfers, and push what that produced. A failure
+   * of the data file (disk full, locked by another process) is thrown with its SQLite `code` and a
+   * message naming the file, the cause and what to do.
+   */
   async sync(onProgress?: (progress: SyncProgress) => void): Promise<SyncOutcome> {
+    try {
+      return await this.syncOnce(onProgress);
+    } catch (error) {
+      const problem = describeStorageError(error, this.dataFile);
+      if (!problem) throw error;
+      throw Object.assign(new Error(problem.message, { cause: error }), { code: problem.code });
+    }
+  }
+
+  private async syncOnce(onProgress?: (progress: SyncProgress) => void): Promise<SyncOutcome> {
     const config = await this.requireConfig();
     checkCentralUrl(config.centralUrl, config.insecure);
     const gateway = this.gatewayFor(config);

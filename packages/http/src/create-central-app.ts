@@ -344,6 +344,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
     if (known) {
       if (known.code === 'not_initialised' && known.status === ERROR_STATUS.not_initialised) res.set('retry-after', '60');
       if (known.code === 'auth_required') res.set('www-authenticate', 'Basic realm="sitesync", charset="UTF-8"');
+      if (known.code === 'database_unavailable') res.set('retry-after', '5');
       if (known.code === 'rate_limited') res.set('retry-after', String((known.data as { retryAfterSeconds: number }).retryAfterSeconds));
       res.status(known.status).json({ error: { code: known.code, message: known.message, data: known.data ?? null } });
       return;

@@ -14,6 +14,7 @@ export const SYNC_ERROR_CODES = [
   'payload_too_large',
   'batch_conflict',
   'rate_limited',
+  'database_unavailable',
   'internal',
 ] as const;
 export type SyncErrorCode = (typeof SYNC_ERROR_CODES)[number];
@@ -34,6 +35,7 @@ export const ERROR_STATUS: Record<SyncErrorCode, number> = {
   payload_too_large: 413,
   batch_conflict: 409,
   rate_limited: 429,
+  database_unavailable: 503,
   internal: 500,
 };
 

@@ -39,7 +39,16 @@ export interface SqliteSyncStorage extends KyselySyncStorage {
  * recommended setting for a remote site.
  */
 export async function openSqliteSyncStorage(database: Database): Promise<SqliteSyncStorage> {
-  const db = new Kysely<SyncDb>({ dialect: new SqliteDialect({ database: { prepare: database.prepare.bind(database), close: () => undefined } }) });
+  const db = new Kysely<SyncDb>({
+    dialect: new SqliteDialect({
+      database: {
+        // SQLite ends a transaction itself when a write fails (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM): Kysely's
+        // ROLLBACK after it would fail ("cannot rollback - no transaction is active") and hide the real error.
+        prepare: (text: string) => database.prepare(text === 'rollback' && !database.inTransaction ? 'select 1' : text),
+        close: () => undefined,
+      },
+    }),
+  });
   await migrate(db);
   // Kysely runs every statement on this same connection, so inside its transaction a reused
   // prepared statement writes in that transaction: the raw driver's own fastest path.
