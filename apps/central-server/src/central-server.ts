@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { buildTopology, orThrow, runSiteProcessors, TOKENS, type Clock, type PasswordHasher, type SiteId } from '@sitesync/domain';
-import { createCentralApp, ScryptPasswordHasher, SyncHttpError } from '@sitesync/http';
+import { createCentralApp, hardenServer, ScryptPasswordHasher, SyncHttpError } from '@sitesync/http';
 import { openPostgresSyncStorage, pglitePool, type PostgresSyncStorage } from '@sitesync/postgres';
 import { Container } from 'inversify';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
@@ -277,14 +277,18 @@ export async function startCentralServer(options: CentralServerOptions): Promise
     logger,
     afterPush,
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve(s));
-    s.once('error', reject);
+  // Without Host, Node itself would answer an empty 400: Express answers it with the JSON error body instead.
+  const server: Server = createServer({ requireHostHeader: false }, app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve());
   });
   // Longer than clients keep idle connections, so that the server is not the one closing a
   // connection a client is about to reuse.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  // request timeout, connection cap, JSON answers for what the HTTP parser refuses
+  hardenServer(server);
   const address = server.address() as AddressInfo;
   const url = `http://${address.address}:${address.port}`;
   logger.info({ url, storage: describe }, 'sitesync central listening');

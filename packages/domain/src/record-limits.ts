@@ -34,9 +34,9 @@ export type RecordContentViolation = RuleViolation<RecordContentCode>;
 /** A key that changes an object's prototype when a JSON object is copied by assignment (and that validators drop). */
 const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__']);
 
-/** `\u0000`, or a UTF-16 surrogate without its partner: text no database stores as it was sent. */
+/** `\u0000`, or a UTF-16 surrogate without its partner: text no database stores as it was sent (`INVALID_TEXT.test(text)`). */
 // eslint-disable-next-line no-control-regex
-const INVALID_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+export const INVALID_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Text safe to keep in any database and to print: `\u0000`, other control characters and unpaired surrogates escaped, at most `max` characters. */
 export function printable(text: string, max = 200): string {
@@ -128,12 +128,12 @@ export function recordContentProblem(record: SyncRecord): RecordContentViolation
         chars += child.length + 2;
       } else if (typeof child === 'number') {
         if (!Number.isFinite(child)) return violation('record.invalid-data', 'numbers are finite', `"${at}" is not a finite number.`);
-        chars += 24;
+        chars += String(child).length;
       } else if (typeof child === 'object' && child !== null) {
         chars += 2;
         stack.push({ value: child, depth: depth + 1, path: at });
       } else if (typeof child === 'boolean' || child === null) {
-        chars += 5;
+        chars += child === false ? 5 : 4;
       } else {
         return violation('record.invalid-data', 'data holds JSON values only', `"${at}" is not a JSON value.`);
       }

@@ -1,17 +1,25 @@
-import { COPY_TYPES, DEVICE_TYPES, MIN_SYNC_INTERVAL_MINUTES } from '@sitesync/domain';
+import { COPY_TYPES, DEVICE_TYPES, INVALID_TEXT, MIN_SYNC_INTERVAL_MINUTES } from '@sitesync/domain';
 import { z } from 'zod';
 import { MAX_RECORDS_PER_REQUEST, siteSchema, storeSchema, syncRecordSchema } from './wire';
 
 const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 
+/** A name, code or id an admin gives: trimmed, 1..200 characters, storable on every engine (no \u0000, no unpaired surrogate). */
+const adminText = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .refine((text) => !INVALID_TEXT.test(text), 'text holds no \\u0000 and no unpaired surrogate');
+
 /** A site id in a path or body: a positive whole number. */
 export const siteIdSchema = z.int().positive();
 
 export const addSiteRequestSchema = z.object({
-  name: z.string().trim().min(1).max(200),
+  name: adminText,
   /** the clear password; the central stores only scrypt(sha256Hex(password)) */
   password: z.string().min(1).max(1024),
-  code: z.string().trim().min(1).max(200).exactOptional(),
+  code: adminText.exactOptional(),
   deviceType: z.enum(DEVICE_TYPES).exactOptional(),
   /** the primary role moves from the current primary to the new site */
   primary: z.boolean().exactOptional(),
@@ -24,9 +32,9 @@ export type SetPasswordRequest = z.infer<typeof setPasswordRequestSchema>;
 
 export const addStoreRequestSchema = z.object({
   /** defaults to `code` */
-  id: z.string().trim().min(1).max(200).exactOptional(),
-  code: z.string().trim().min(1).max(200),
-  name: z.string().trim().min(1).max(200),
+  id: adminText.exactOptional(),
+  code: adminText,
+  name: adminText,
   activeSiteId: siteIdSchema,
   isDispensary: z.boolean().exactOptional(),
   includeTransactionsInSync: z.boolean().exactOptional(),

@@ -93,6 +93,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   const routingContext = deps.routingContext ?? {};
   const apiVersions = deps.apiVersions ?? { min: 1, max: 1 };
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const bodyLimitBytes = parseByteSize(bodyLimit);
   const pulls = new PullServer(routingContext);
   const adminTokenDigest = digest(deps.adminToken);
   const siteAuths = new WeakMap<Request, SiteAuth>();
@@ -139,8 +140,17 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
    * hash and the credential sent, so a new password (a new hash) is checked again at once. Failures
    * are never remembered.
    */
+  const verifiedKey = (siteId: SiteId, password: string, hash: string): string =>
+    createHash('sha256').update(`${siteId}\u0000${hash}\u0000${password}`, 'utf8').digest('base64');
+
+  /** Whether these credentials were checked successfully a short while ago (no scrypt needed). */
+  function recentlyVerified(siteId: SiteId, password: string, hash: string): boolean {
+    const until = verified.get(verifiedKey(siteId, password, hash));
+    return until !== undefined && until > Date.now();
+  }
+
   async function verifyPassword(siteId: SiteId, password: string, hash: string): Promise<boolean> {
-    const key = createHash('sha256').update(`${siteId}\u0000${hash}\u0000${password}`, 'utf8').digest('base64');
+    const key = verifiedKey(siteId, password, hash);
     const now = Date.now();
     const until = verified.get(key);
     if (until !== undefined && until > now) return true;
@@ -175,10 +185,13 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
     const candidate = (await loadTopology()).siteByName(credentials.siteName);
     const source = req.ip ?? 'unknown';
     const fromBoundDevice = candidate !== undefined && candidate.hardwareId !== null && hardwareId === candidate.hardwareId;
-    await throttle.check(source, credentials.siteName, fromBoundDevice);
     const hash = candidate ? await repository.passwordHash(candidate.id) : null;
+    // The limits bound the hashing work of failed logins: credentials checked a moment ago need none,
+    // so a site keeps syncing even when its address (a shared proxy) is over its limit.
+    const password = normaliseSha256(credentials.password);
+    if (!(candidate && hash !== null && recentlyVerified(candidate.id, password, hash))) await throttle.check(source, credentials.siteName, fromBoundDevice);
     let passwordMatches = false;
-    if (candidate && hash !== null) passwordMatches = await verifyPassword(candidate.id, normaliseSha256(credentials.password), hash);
+    if (candidate && hash !== null) passwordMatches = await verifyPassword(candidate.id, password, hash);
     else await verifyAgainstDummy(credentials.password);
     if (!passwordMatches) await throttle.failed(source, credentials.siteName, fromBoundDevice);
     if (!candidate) {
@@ -213,9 +226,17 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   const inFlight = new Map<SiteId, number>();
   const maxConcurrentPerSite = deps.maxConcurrentPerSite ?? DEFAULT_MAX_CONCURRENT_PER_SITE;
 
-  const requireSite: RequestHandler = async (req, res, next) => {
-    const auth = await authenticateSite(req);
-    const siteId = auth.site.id;
+  const requireSite: RequestHandler = async (req, _res, next) => {
+    siteAuths.set(req, await authenticateSite(req));
+    next();
+  };
+
+  /**
+   * Counts the request towards its site's requests in progress; placed after the body is read, so
+   * uploads that stall cannot hold a site's slots (the server's request timeout ends them).
+   */
+  const siteSlot: RequestHandler = (req, res, next) => {
+    const siteId = siteAuthOf(req).site.id;
     const running = inFlight.get(siteId) ?? 0;
     if (running >= maxConcurrentPerSite) {
       throw SyncHttpError.of(
@@ -230,9 +251,22 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
       if (left > 0) inFlight.set(siteId, left);
       else inFlight.delete(siteId);
     });
-    siteAuths.set(req, auth);
     next();
   };
+
+  /** Reads a JSON body; a declared body over the limit is refused at once (and the connection closed), not read to its end first. */
+  const readJson: RequestHandler = (req, res, next) => {
+    const declared = Number(req.get('content-length') ?? '0');
+    if (Number.isFinite(declared) && declared > bodyLimitBytes) {
+      next(tooLarge());
+      return;
+    }
+    jsonBody(req, res, next);
+  };
+  const tooLarge = (): SyncHttpError =>
+    SyncHttpError.of('payload_too_large', `The request body is larger than ${bodyLimit} (once decompressed). Send fewer records per request.`, {
+      limit: bodyLimit,
+    });
 
   function siteAuthOf(req: Request): SiteAuth {
     const auth = siteAuths.get(req);
@@ -261,6 +295,14 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   app.set('trust proxy', deps.trustProxy ?? false);
   app.set('etag', false);
   app.use(compression());
+  app.use((req, _res, next) => {
+    // HTTP/1.1 requires Host (RFC 9112 3.2); answered here, with the error body, rather than by Node's bare 400.
+    if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) {
+      next(SyncHttpError.of('validation_failed', 'An HTTP/1.1 request needs a Host header.', [{ path: 'host', message: 'missing' }]));
+      return;
+    }
+    next();
+  });
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
@@ -268,12 +310,12 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
 
   const sync = express.Router();
 
-  sync.get('/site', requireSite, (req, res) => {
+  sync.get('/site', requireSite, siteSlot, (req, res) => {
     const { site, topology } = siteAuthOf(req);
     res.json(siteInfoFor(topology, site.id));
   });
 
-  sync.post('/push', requireSite, jsonBody, async (req, res) => {
+  sync.post('/push', requireSite, readJson, siteSlot, async (req, res) => {
     const { site, topology } = siteAuthOf(req);
     const { batchId, records } = parseBody(pushRequestSchema, req.body);
     const batch = { id: batchId, digest: bodyDigests.get(req) ?? '', records };
@@ -296,7 +338,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
     res.json(result);
   });
 
-  sync.post('/pull', requireSite, jsonBody, async (req, res) => {
+  sync.post('/pull', requireSite, readJson, siteSlot, async (req, res) => {
     const { site, topology } = siteAuthOf(req);
     const { cursor, limit } = parseBody(pullRequestSchema, req.body);
     const result = await storage.run((s) => pulls.pull(s, topology, site.id, BigInt(cursor), limit));
@@ -312,7 +354,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
     res.json({ records: result.records, nextCursor: result.nextCursor.toString(), remaining: result.remaining });
   });
 
-  sync.get('/status', requireSite, async (req, res) => {
+  sync.get('/status', requireSite, siteSlot, async (req, res) => {
     const { site, topology } = siteAuthOf(req);
     const { cursor } = parseQuery(statusQuerySchema, req.query);
     const waiting = await storage.run((s) => countWaiting(s, topology, site.id, BigInt(cursor), routingContext));
@@ -329,7 +371,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
 
   app.use('/sync/v1', sync);
 
-  app.use('/admin/v1', requireAdmin, adminRoutes({ storage, hasher, clock, logger, routingContext, topologies, jsonBody }));
+  app.use('/admin/v1', requireAdmin, adminRoutes({ storage, hasher, clock, logger, routingContext, topologies, jsonBody: readJson }));
 
   app.use((req: Request) => {
     throw SyncHttpError.of('not_found', `There is no route ${req.method} ${req.path}. See docs/sync-api.md for the routes of the sync and admin API.`);
@@ -345,6 +387,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
       if (known.code === 'not_initialised' && known.status === ERROR_STATUS.not_initialised) res.set('retry-after', '60');
       if (known.code === 'auth_required') res.set('www-authenticate', 'Basic realm="sitesync", charset="UTF-8"');
       if (known.code === 'database_unavailable') res.set('retry-after', '5');
+      if (known.code === 'payload_too_large') res.set('connection', 'close'); // do not read the rest of a huge body
       if (known.code === 'rate_limited') res.set('retry-after', String((known.data as { retryAfterSeconds: number }).retryAfterSeconds));
       res.status(known.status).json({ error: { code: known.code, message: known.message, data: known.data ?? null } });
       return;
@@ -364,6 +407,14 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
 }
 
 // ---- helpers --------------------------------------------------------------------------------
+
+/** "16mb", "512kb", "100" (bytes) as a number of bytes. */
+function parseByteSize(size: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(size);
+  if (!match) throw new Error(`createCentralApp: bodyLimit "${size}" is not a size like "16mb"`);
+  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(match[2] ?? 'b').toLowerCase() as 'b' | 'kb' | 'mb' | 'gb'];
+  return Math.floor(Number(match[1]) * unit);
+}
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();

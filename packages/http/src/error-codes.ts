@@ -15,6 +15,7 @@ export const SYNC_ERROR_CODES = [
   'batch_conflict',
   'rate_limited',
   'database_unavailable',
+  'headers_too_large',
   'internal',
 ] as const;
 export type SyncErrorCode = (typeof SYNC_ERROR_CODES)[number];
@@ -36,6 +37,7 @@ export const ERROR_STATUS: Record<SyncErrorCode, number> = {
   batch_conflict: 409,
   rate_limited: 429,
   database_unavailable: 503,
+  headers_too_large: 431,
   internal: 500,
 };
 

@@ -81,6 +81,11 @@ function parseWith<S extends z.ZodType>(schema: S, value: unknown, where: string
 /** Errors with a meaning for the client: ours, and the JSON body parser's. */
 export function toSyncHttpError(error: unknown, bodyLimit: string): SyncHttpError | null {
   if (error instanceof SyncHttpError) return error;
+  if (error instanceof URIError) {
+    return SyncHttpError.of('validation_failed', 'The request path is not valid percent-encoding (a "%" must be followed by two hex digits).', [
+      { path: '', message: 'invalid percent-encoding' },
+    ]);
+  }
   if (typeof error !== 'object' || error === null) return null;
   // The body parser's errors: a 4xx status, and a `type` (or `expose`, e.g. a corrupt gzip stream).
   const { type, status, expose } = error as { type?: unknown; status?: unknown; expose?: unknown };

@@ -1,4 +1,4 @@
-import { COPY_TYPES, DEVICE_TYPES, MAX_REQUEST_SIZE, RECORD_LIMITS, SITE_ROLES, SYNC_TYPES } from '@sitesync/domain';
+import { COPY_TYPES, DEVICE_TYPES, INVALID_TEXT, MAX_REQUEST_SIZE, RECORD_LIMITS, SITE_ROLES, SYNC_TYPES } from '@sitesync/domain';
 import { z } from 'zod';
 
 /** The version of the sync API this package speaks; a site sends it in `HEADERS.apiVersion`. */
@@ -50,8 +50,16 @@ export type SyncRecordJson = z.infer<typeof syncRecordSchema>;
 
 const recordsSchema = z.array(syncRecordSchema).max(MAX_RECORDS_PER_REQUEST);
 
+/** Text any database stores as sent: no `\u0000`, no unpaired surrogate. */
+export const storableText = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((text) => !INVALID_TEXT.test(text), 'text holds no \\u0000 and no unpaired surrogate');
+
 export const pushRequestSchema = z.object({
-  batchId: z.string().min(1).max(200),
+  batchId: storableText(200),
   records: recordsSchema,
 });
 export type PushRequest = z.infer<typeof pushRequestSchema>;

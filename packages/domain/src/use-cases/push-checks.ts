@@ -37,7 +37,8 @@ export async function pushContext(storage: SyncStorage, records: readonly SyncRe
   const inBatch = new Map<string, SyncRecord>();
   const keys: { type: string; id: string }[] = [];
   for (const record of records) {
-    if (typeof record.type !== 'string' || typeof record.id !== 'string') continue;
+    // A record refused for its content is never looked up (an id holding \u0000 is not even valid SQL text).
+    if (typeof record.type !== 'string' || typeof record.id !== 'string' || recordContentProblem(record) !== null) continue;
     inBatch.set(recordKey(record), record);
     keys.push({ type: record.type, id: record.id });
     const ref = headerRef(record);

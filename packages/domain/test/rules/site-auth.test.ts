@@ -1,4 +1,4 @@
-import { decideLogin, MAX_FAILED_LOGINS, siteFromInput } from '@sitesync/domain';
+import { decideLogin, MAX_FAILED_LOGINS, siteFromInput, type Site } from '@sitesync/domain';
 
 const site = siteFromInput({ id: 2, name: 'Remote site 1' });
 
@@ -29,7 +29,7 @@ describe('site login rules (seed 003)', () => {
   });
 
   it('wrong passwords from a device other than the bound one are refused and never counted: nobody else can block the site', () => {
-    const bound = { ...site, hardwareId: 'tablet-1' };
+    const bound: Site = { ...site, hardwareId: 'tablet-1' };
     let current = bound;
     for (let i = 0; i < MAX_FAILED_LOGINS * 3; i++) {
       const d = decideLogin(current, { passwordMatches: false, hardwareId: i % 2 === 0 ? 'attacker' : null });
