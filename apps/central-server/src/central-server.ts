@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -28,6 +28,8 @@ export interface CentralServerOptions {
   readonly adminToken?: string;
   /** name of the central's own site, created on first start */
   readonly siteName?: string;
+  /** behind a reverse proxy: Express's `trust proxy` (hops), so logs and login limits see the client */
+  readonly trustProxy?: number;
   readonly logger: Logger;
   readonly clock?: Clock;
   readonly hasher?: PasswordHasher;
@@ -187,9 +189,24 @@ async function openStorage(options: CentralServerOptions): Promise<{ storage: Po
     }
   }
   const dataDir = options.dataDir ?? 'sitesync-central-data';
-  if (dataDir !== ':memory:') mkdirSync(dataDir, { recursive: true });
+  if (dataDir !== ':memory:') ownerOnlyDirectory(dataDir, options.logger);
   const pglite = dataDir === ':memory:' ? new PGlite() : new PGlite(join(dataDir, 'pgdata'));
   return { storage: await openPostgresSyncStorage(pglitePool(pglite, { closeOnEnd: true })), describe: `embedded PGlite (${dataDir})` };
+}
+
+/**
+ * The data directory holds the database (password hashes, every record) and the admin token: it is
+ * made 0700, and one open to other users is tightened to 0700 with a warning.
+ */
+function ownerOnlyDirectory(dir: string, logger: Logger): void {
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return;
+  }
+  const mode = statSync(dir).mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  chmodSync(dir, 0o700);
+  logger.warn({ dir, mode: mode.toString(8) }, 'the data directory was open to other users: its mode is now 700');
 }
 
 /** The admin token: given, or kept in the data directory (created once, readable by the owner only). */
@@ -199,9 +216,15 @@ function adminTokenFor(options: CentralServerOptions): string {
   if (dataDir === ':memory:') return randomBytes(24).toString('hex');
   // Kept in the data directory even when the database is a Postgres server, so that the admin
   // commands run there find it.
-  mkdirSync(dataDir, { recursive: true });
+  ownerOnlyDirectory(dataDir, options.logger);
   const file = join(dataDir, 'admin-token');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  if (existsSync(file)) {
+    if ((statSync(file).mode & 0o077) !== 0) {
+      chmodSync(file, 0o600);
+      options.logger.warn({ file }, 'the admin token file was readable by other users: its mode is now 600');
+    }
+    return readFileSync(file, 'utf8').trim();
+  }
   const token = randomBytes(24).toString('hex');
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return token;
@@ -276,6 +299,7 @@ export async function startCentralServer(options: CentralServerOptions): Promise
     adminToken,
     logger,
     afterPush,
+    ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
   });
   // Without Host, Node itself would answer an empty 400: Express answers it with the JSON error body instead.
   const server: Server = createServer({ requireHostHeader: false }, app);

@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AdminClient } from '@sitesync/http';
+import { AdminClient, readSecret } from '@sitesync/http';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { startCentralServer } from './central-server';
@@ -27,18 +27,38 @@ program
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .addOption(new Option('--database-url <url>', 'a Postgres server').env('DATABASE_URL'))
   .option('--data-dir <dir>', 'embedded PGlite data directory (without --database-url), and where the admin token is kept', 'sitesync-central-data')
-  .addOption(new Option('--admin-token <token>', 'token for the admin API (default: kept in the data directory)').env('SITESYNC_ADMIN_TOKEN'))
+  .addOption(
+    new Option('--admin-token <token>', 'token for the admin API (default: made once and kept in the data directory, mode 600)').env('SITESYNC_ADMIN_TOKEN'),
+  )
+  .option('--admin-token-file <file>', 'read the admin token from this file')
+  .option('--trust-proxy <hops>', 'behind a reverse proxy: how many proxies to trust for the client address (logs, login limits)', Number)
   .option('--site-name <name>', "the central's own site name (first start only)", 'central')
-  .action(async (options: { port: number; host: string; databaseUrl?: string; dataDir: string; adminToken?: string; siteName: string }) => {
-    const central = await startCentralServer({ ...options, logger });
-    process.stdout.write(`sitesync central listening on ${central.url}\n`);
-    const stop = () => {
-      logger.info('shutting down');
-      void central.close().then(() => process.exit(0));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  .action(
+    async (options: {
+      port: number;
+      host: string;
+      databaseUrl?: string;
+      dataDir: string;
+      adminToken?: string;
+      adminTokenFile?: string;
+      trustProxy?: number;
+      siteName: string;
+    }) => {
+      const { adminTokenFile, ...rest } = options;
+      const adminToken =
+        adminTokenFile !== undefined
+          ? await readSecret('admin token', { file: adminTokenFile, envName: 'SITESYNC_ADMIN_TOKEN', flagName: '--admin-token' })
+          : options.adminToken;
+      const central = await startCentralServer({ ...rest, ...(adminToken !== undefined ? { adminToken } : {}), logger });
+      process.stdout.write(`sitesync central listening on ${central.url}\n`);
+      const stop = () => {
+        logger.info('shutting down');
+        void central.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    },
+  );
 
 /** Admin commands talk to a running central over its admin API, whatever its database. */
 function admin(command: Command): Command {
@@ -65,14 +85,19 @@ function client(options: { url: string; adminToken?: string; dataDir: string }):
 const site = program.command('site').description('sync sites');
 admin(site.command('add').description('create a site'))
   .requiredOption('--name <name>', 'the site name (remote sites authenticate with it)')
-  .requiredOption('--password <password>', 'the site password (stored only as a salted hash)')
+  .option(
+    '--password-file <file>',
+    'a file holding the site password (or set SITESYNC_SITE_PASSWORD, or be asked on the terminal); stored only as a salted hash',
+  )
+  .option('--password <password>', 'the site password on the command line (visible in the process list: prefer --password-file)')
   .option('--code <code>', 'a short code')
   .addOption(new Option('--type <type>', 'device type').choices(['desktop', 'mobile']).default('desktop'))
   .option('--primary', 'make this site the primary server (mirrored sync)')
   .action(
     async (o: {
       name: string;
-      password: string;
+      password?: string;
+      passwordFile?: string;
       code?: string;
       type: 'desktop' | 'mobile';
       primary?: boolean;
@@ -83,7 +108,12 @@ admin(site.command('add').description('create a site'))
       print(
         await client(o).addSite({
           name: o.name,
-          password: o.password,
+          password: await readSecret('site password', {
+            envName: 'SITESYNC_SITE_PASSWORD',
+            flagName: '--password',
+            ...(o.passwordFile !== undefined ? { file: o.passwordFile } : {}),
+            ...(o.password !== undefined ? { flag: o.password } : {}),
+          }),
           deviceType: o.type,
           ...(o.code ? { code: o.code } : {}),
           ...(o.primary ? { primary: true } : {}),

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { sha256Hex } from '@sitesync/http';
+import { resolve } from 'node:path';
+import { readSecret, sha256Hex } from '@sitesync/http';
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { composeRemoteSite } from './container';
@@ -20,6 +21,7 @@ const dataFile = (): string => program.opts<{ data: string }>().data;
 
 async function withSite<T>(work: (site: Awaited<ReturnType<typeof composeRemoteSite>>['site']) => Promise<T>): Promise<T> {
   const composition = await composeRemoteSite(dataFile());
+  for (const warning of composition.warnings) logger.warn(warning);
   try {
     return await work(composition.site);
   } finally {
@@ -38,12 +40,28 @@ function describeOutcome(outcome: SyncOutcome): string {
 program
   .command('init')
   .description('bind this data file to a site of the central (checks the credentials, binds this device)')
-  .requiredOption('--central-url <url>', 'the central server, e.g. http://central.example:8080')
+  .requiredOption('--central-url <url>', 'the central server, e.g. https://central.example:8443')
   .requiredOption('--site-name <name>', 'the site name, as created on the central')
-  .requiredOption('--password <password>', 'the site password (only its SHA-256 is kept)')
-  .action(async (options: { centralUrl: string; siteName: string; password: string }) => {
+  .option('--password-file <file>', 'a file holding the site password (or set SITESYNC_SITE_PASSWORD, or be asked on the terminal); only its SHA-256 is kept')
+  .option('--password <password>', 'the site password on the command line (visible to other users in the process list: prefer --password-file)')
+  .option('--ca-file <file>', "a PEM file of the CA that signed the central's certificate (https:// with a private CA)")
+  .option('--insecure', 'allow plain http:// to a central on another machine (credentials and records cross the network unencrypted)')
+  .action(async (options: { centralUrl: string; siteName: string; password?: string; passwordFile?: string; caFile?: string; insecure?: boolean }) => {
+    const password = await readSecret('site password', {
+      envName: 'SITESYNC_SITE_PASSWORD',
+      flagName: '--password',
+      ...(options.passwordFile !== undefined ? { file: options.passwordFile } : {}),
+      ...(options.password !== undefined ? { flag: options.password } : {}),
+    });
     const config = await withSite((site) =>
-      site.init({ centralUrl: options.centralUrl, siteName: options.siteName, passwordSha256: sha256Hex(options.password), hardwareId: randomUUID() }),
+      site.init({
+        centralUrl: options.centralUrl,
+        siteName: options.siteName,
+        passwordSha256: sha256Hex(password),
+        hardwareId: randomUUID(),
+        insecure: options.insecure === true,
+        caFile: options.caFile === undefined ? null : resolve(options.caFile),
+      }),
     );
     process.stdout.write(`initialised as site ${config.siteId} "${config.siteName}" of ${config.centralUrl}\n`);
   });

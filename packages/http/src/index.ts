@@ -7,3 +7,4 @@ export * from './http-central-sync-gateway';
 export { adminRoutes, STALE_AFTER_MS, type AdminRoutesDeps } from './admin-routes';
 export { DEFAULT_LOGIN_LIMITS, LoginThrottle, type LoginLimits } from './login-throttle';
 export { hardenServer, MAX_CONNECTIONS, REQUEST_TIMEOUT_MS } from './client-errors';
+export { readSecret } from './secrets';
