@@ -71,7 +71,12 @@ export function pushable(topology: Topology, siteId: SiteId, record: SyncRecord)
 export async function runSyncCycle(
   deps: { readonly unitOfWork: UnitOfWork; readonly gateway: CentralSyncGateway; readonly clock: Clock; readonly ids: IdGenerator },
   siteId: SiteId,
-  options: { readonly requestSize: number; readonly onProgress?: (progress: SyncProgress) => void },
+  options: {
+    readonly requestSize: number;
+    readonly onProgress?: (progress: SyncProgress) => void;
+    /** pull requests in this cycle at most (default MAX_PULL_PAGES_PER_CYCLE) */
+    readonly maxPullPages?: number;
+  },
 ): Promise<SyncCycleReport> {
   const { unitOfWork, gateway, clock, ids } = deps;
   const info = await gateway.siteInfo();
@@ -177,7 +182,7 @@ export async function runSyncCycle(
     }
     size = nextRequestSize(size, elapsed);
     // A central whose cursor does not advance, or that never says it is done, cannot keep a site pulling.
-    const more = batch.remaining > 0 && batch.nextCursor > cursor && pages < MAX_PULL_PAGES_PER_CYCLE;
+    const more = batch.remaining > 0 && batch.nextCursor > cursor && pages < (options.maxPullPages ?? MAX_PULL_PAGES_PER_CYCLE);
     if (more) next = request(batch.nextCursor, size);
     pullFailures += await unitOfWork.run(async (s) => {
       const failed = await applyPulled(s, topology, siteId, batch.records, cursor, clock.now());

@@ -126,4 +126,44 @@ describe('a remote sync cycle (push, then pull)', () => {
     expect(report.pushed).toBe(1); // the replay is recognised: accepted again, written once
     expect(await central.storage.changes.head()).toBe(head);
   });
+
+  describe('against a central that misbehaves', () => {
+    const hostile = (pull: CentralSyncGateway['pull']): CentralSyncGateway => {
+      const { gateway } = setup();
+      return { siteInfo: () => gateway.siteInfo(), push: (id, records) => gateway.push(id, records), pull };
+    };
+
+    it('stops pulling when the cursor does not advance, however many records the central says remain', async () => {
+      const { remote, clock } = setup();
+      let pulls = 0;
+      const gateway = hostile((cursor) => {
+        pulls++;
+        return Promise.resolve({ records: [], nextCursor: cursor, remaining: 1 });
+      });
+      await runSyncCycle({ unitOfWork: remote, gateway, clock, ids: new SequentialIdGenerator() }, 3, { requestSize: 10 });
+      expect(pulls).toBe(1);
+    });
+
+    it('stops after a bounded number of pages when the central keeps saying one more remains', async () => {
+      const { remote, clock } = setup();
+      let pulls = 0;
+      const gateway = hostile((cursor) => {
+        pulls++;
+        return Promise.resolve({ records: [], nextCursor: cursor + 1n, remaining: 1 });
+      });
+      await runSyncCycle({ unitOfWork: remote, gateway, clock, ids: new SequentialIdGenerator() }, 3, { requestSize: 10, maxPullPages: 25 });
+      expect(pulls).toBe(25);
+      expect(await remote.storage.changes.cursorOf('central-pull')).toBe(25n); // the next cycle goes on from there
+    });
+
+    it('refuses a pull answer holding more records than asked for, and applies none of it', async () => {
+      const { remote, clock } = setup();
+      const item = (n: number): SyncRecord => ({ type: 'item', id: `item-${n}`, data: {} });
+      const gateway = hostile(() => Promise.resolve({ records: Array.from({ length: 11 }, (_, n) => item(n)), nextCursor: 11n, remaining: 0 }));
+      await expect(runSyncCycle({ unitOfWork: remote, gateway, clock, ids: new SequentialIdGenerator() }, 3, { requestSize: 10 })).rejects.toThrow(
+        /at most 10 records with 11/,
+      );
+      expect(await remote.storage.records.get('item', 'item-0')).toBeNull();
+    });
+  });
 });
