@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCentralServer, type RunningCentral } from '@sitesync/central-server';
-import type { CentralSyncGateway } from '@sitesync/domain';
+import type { CentralSyncGateway, PushOutcome } from '@sitesync/domain';
 import { AdminClient, HttpCentralSyncGateway, ScryptPasswordHasher, sha256Hex } from '@sitesync/http';
 import { composeRemoteSite, REMOTE_TOKENS, type GatewayFactory, type RemoteComposition, type RemoteSite } from '@sitesync/remote-site';
 import type { SqliteSyncStorage } from '@sitesync/sqlite';
@@ -45,13 +45,10 @@ export const ENGINES: Engine[] = [
     : []),
 ];
 
-/**
- * A remote's real HTTP gateway whose pull is wrapped, to simulate a process dying in the middle of
- * a sync: `pull` gets the real pull and decides what to do with it.
- */
-export function dyingGateway(pull: (real: CentralSyncGateway, cursor: bigint, limit: number) => ReturnType<CentralSyncGateway['pull']>): GatewayFactory {
+/** A remote's real HTTP gateway with some of its calls replaced: `wrap` gets the real one and returns the replacements. */
+export function wrappedGateway(wrap: (real: CentralSyncGateway) => Partial<CentralSyncGateway>): GatewayFactory {
   return (config) => {
-    const real = new HttpCentralSyncGateway({
+    const real: CentralSyncGateway = new HttpCentralSyncGateway({
       baseUrl: config.centralUrl,
       siteName: config.siteName,
       passwordSha256: config.passwordSha256,
@@ -60,9 +57,38 @@ export function dyingGateway(pull: (real: CentralSyncGateway, cursor: bigint, li
     return {
       siteInfo: () => real.siteInfo(),
       push: (id, records) => real.push(id, records),
-      pull: (cursor, limit) => pull(real, cursor, limit),
+      pull: (cursor, limit) => real.pull(cursor, limit),
+      ...wrap(real),
     };
   };
+}
+
+/** What a remote's pushes brought back: each answer, or the error it failed with. */
+export type PushLog = ({ answer: PushOutcome } | { error: Error })[];
+
+/** A real gateway whose push answers and failures are kept in `log`; `beforePush` runs before each push. */
+export function recordingGateway(log: PushLog, beforePush: () => void = () => undefined): GatewayFactory {
+  return wrappedGateway((real) => ({
+    push: async (id, records) => {
+      beforePush();
+      try {
+        const answer = await real.push(id, records);
+        log.push({ answer });
+        return answer;
+      } catch (error) {
+        log.push({ error: error as Error });
+        throw error;
+      }
+    },
+  }));
+}
+
+/**
+ * A remote's real HTTP gateway whose pull is wrapped, to simulate a process dying in the middle of
+ * a sync: `pull` gets the real pull and decides what to do with it.
+ */
+export function dyingGateway(pull: (real: CentralSyncGateway, cursor: bigint, limit: number) => ReturnType<CentralSyncGateway['pull']>): GatewayFactory {
+  return wrappedGateway((real) => ({ pull: (cursor, limit) => pull(real, cursor, limit) }));
 }
 
 /** A running central and remote sites (each a SQLite file), over real HTTP on loopback. */

@@ -3,10 +3,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PushOutcome, SyncRecord } from '@sitesync/domain';
-import { AdminClient, HttpCentralSyncGateway, sha256Hex } from '@sitesync/http';
+import type { SyncRecord } from '@sitesync/domain';
+import { AdminClient, sha256Hex } from '@sitesync/http';
 import { composeRemoteSite, CONFIG_SETTING, REMOTE_TOKENS, type RemoteComposition } from '@sitesync/remote-site';
 import type { SqliteSyncStorage } from '@sitesync/sqlite';
+import { recordingGateway, type PushLog } from './cluster';
 
 /**
  * The central as a real process (apps/central-server/dist/main.js, built by `npx tsc -b`) on
@@ -76,25 +77,9 @@ afterEach(async () => {
 });
 
 /** A remote site in this process over HTTP to the central process, sending up to 5,000 records per push; what its pushes brought back is kept. */
-async function remoteSite(name: string, centralUrl: string, pushes: ({ answer: PushOutcome } | { error: Error })[] = []): Promise<RemoteComposition> {
+async function remoteSite(name: string, centralUrl: string, pushes: PushLog = []): Promise<RemoteComposition> {
   const remote = await composeRemoteSite(join(dir, `${name}.sqlite`), {
-    gatewayFor: (config) => {
-      const real = new HttpCentralSyncGateway({ ...config, baseUrl: config.centralUrl });
-      return {
-        siteInfo: () => real.siteInfo(),
-        pull: (cursor, limit) => real.pull(cursor, limit),
-        push: async (id, records) => {
-          try {
-            const answer = await real.push(id, records);
-            pushes.push({ answer });
-            return answer;
-          } catch (error) {
-            pushes.push({ error: error as Error });
-            throw error;
-          }
-        },
-      };
-    },
+    gatewayFor: recordingGateway(pushes),
   });
   remotes.push(remote);
   const config = await remote.site.init({ centralUrl, siteName: name, passwordSha256: sha256Hex(`${name} password`), hardwareId: `device of ${name}` });
@@ -115,7 +100,7 @@ it('the central on PGlite, killed after storing a push of 5,000 records and befo
   await admin.addStore({ code: 'A', name: 'Store A', activeSiteId: 2 });
   await admin.setCopyType('A', 3, 'collector'); // site 3 receives what the central holds of store A: it counts it from outside
 
-  const pushes: ({ answer: PushOutcome } | { error: Error })[] = [];
+  const pushes: PushLog = [];
   const remote = await remoteSite('Site 2', central.url, pushes);
   const collector = await remoteSite('Site 3', central.url);
   const records: SyncRecord[] = Array.from({ length: BATCH }, (_, i) => ({

@@ -3,13 +3,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { respondingId, type CentralSyncGateway, type PushOutcome, type SyncRecord } from '@sitesync/domain';
-import { AdminClient, HttpCentralSyncGateway, sha256Hex } from '@sitesync/http';
-import { composeRemoteSite, CONFIG_SETTING, REMOTE_TOKENS, type GatewayFactory, type RemoteComposition } from '@sitesync/remote-site';
+import { respondingId, type PushOutcome, type SyncRecord } from '@sitesync/domain';
+import { AdminClient, sha256Hex } from '@sitesync/http';
+import { composeRemoteSite, CONFIG_SETTING, REMOTE_TOKENS, type RemoteComposition } from '@sitesync/remote-site';
 import type { SqliteSyncStorage } from '@sitesync/sqlite';
 import { customerInvoice, recordsOf } from '@sitesync/testkit';
 import { Client, Pool } from 'pg';
-import { PG_URL } from './cluster';
+import { PG_URL, recordingGateway, type PushLog } from './cluster';
 
 /**
  * The central as a real process (apps/central-server/dist/main.js, built by `npx tsc -b`) on a
@@ -92,7 +92,7 @@ class CentralProcess {
 }
 
 /** What a push brought back: the central's answer, or the error the remote got instead. */
-type Pushed = { readonly answer: PushOutcome } | { readonly error: Error };
+type Pushed = PushLog[number];
 const answers = (pushes: readonly Pushed[]): PushOutcome[] => pushes.flatMap((p) => ('answer' in p ? [p.answer] : []));
 
 /** A remote site in this process, over HTTP to the central process; its pushes are observed. */
@@ -103,29 +103,7 @@ async function remoteSite(
   pushes: Pushed[] = [],
   beforePush: () => void = () => undefined,
 ): Promise<RemoteComposition> {
-  const observed: GatewayFactory = (config) => {
-    const real: CentralSyncGateway = new HttpCentralSyncGateway({
-      baseUrl: config.centralUrl,
-      siteName: config.siteName,
-      passwordSha256: config.passwordSha256,
-      hardwareId: config.hardwareId,
-    });
-    return {
-      siteInfo: () => real.siteInfo(),
-      pull: (cursor, limit) => real.pull(cursor, limit),
-      push: async (id, records) => {
-        beforePush();
-        try {
-          const answer = await real.push(id, records);
-          pushes.push({ answer });
-          return answer;
-        } catch (error) {
-          pushes.push({ error: error as Error });
-          throw error;
-        }
-      },
-    };
-  };
+  const observed = recordingGateway(pushes, beforePush);
   const remote = await composeRemoteSite(file, { gatewayFor: observed });
   const config = await remote.site.init({ centralUrl, siteName: site.name, passwordSha256: sha256Hex(site.password), hardwareId: `device of ${site.name}` });
   // A remote whose recent requests were fast sends up to 5,000 records per request (nextRequestSize): start there.

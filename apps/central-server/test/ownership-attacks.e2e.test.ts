@@ -1,7 +1,7 @@
 import { isPushConflict, type PushResult, type SyncRecord } from '@sitesync/domain';
 import { HttpCentralSyncGateway, sha256Hex } from '@sitesync/http';
 import { customerInvoice, recordsOf } from '@sitesync/testkit';
-import { Cluster, ENGINES } from './cluster';
+import { Cluster, ENGINES, wrappedGateway } from './cluster';
 
 /**
  * A site with valid credentials tries to change what it does not own, by hand, through the sync
@@ -113,22 +113,15 @@ describe.each(ENGINES)('ownership holds against a hostile site, with the central
     // A central (or something in its place) that sends records of a store this site holds no copy of, and local data.
     const hostile = { records: [] as SyncRecord[] };
     await c.kill(3);
-    await c.open(3, (config) => {
-      const real = new HttpCentralSyncGateway({
-        baseUrl: config.centralUrl,
-        siteName: config.siteName,
-        passwordSha256: config.passwordSha256,
-        hardwareId: config.hardwareId,
-      });
-      return {
-        siteInfo: () => real.siteInfo(),
-        push: (id, records) => real.push(id, records),
+    await c.open(
+      3,
+      wrappedGateway((real) => ({
         pull: async (cursor, limit) => {
           const answer = await real.pull(cursor, limit);
           return { ...answer, records: [...answer.records, ...hostile.records.splice(0)] };
         },
-      };
-    });
+      })),
+    );
     hostile.records.push(
       { type: 'stock_line', id: 'sl-B-pushed-to-C', storeId: 'B', data: { packs: 1 } },
       { type: 'log', id: 'log-from-elsewhere', data: { text: 'local data of another site' } },
