@@ -1,12 +1,12 @@
 import { Writable } from 'node:stream';
 import { startCentralServer, type RunningCentral } from '@sitesync/central-server';
-import { respondingId, type CentralSyncGateway, type PushOutcome, type SyncRecord } from '@sitesync/domain';
-import { AdminClient, HttpCentralSyncGateway, ScryptPasswordHasher, SyncHttpError } from '@sitesync/http';
+import { respondingId, type PushOutcome, type SyncRecord } from '@sitesync/domain';
+import { AdminClient, ScryptPasswordHasher, SyncHttpError } from '@sitesync/http';
 import type { GatewayFactory } from '@sitesync/remote-site';
 import { customerInvoice, recordsOf } from '@sitesync/testkit';
 import { Pool } from 'pg';
 import { pino } from 'pino';
-import { Cluster, PG_URL, type Engine } from './cluster';
+import { Cluster, PG_URL, wrappedGateway, type Engine } from './cluster';
 import { TcpProxy } from './tcp-proxy';
 
 /**
@@ -50,33 +50,24 @@ async function held(db: Pool, type: string, prefix: string): Promise<{ rows: num
 
 /** A remote's real HTTP gateway that reports what each push answered and how many records each pull brought. */
 function observedGateway(seen: { pushes: (PushOutcome | Error)[]; pulled: number; pulls: number }, beforePull?: (n: number) => void): GatewayFactory {
-  return (config) => {
-    const real: CentralSyncGateway = new HttpCentralSyncGateway({
-      baseUrl: config.centralUrl,
-      siteName: config.siteName,
-      passwordSha256: config.passwordSha256,
-      hardwareId: config.hardwareId,
-    });
-    return {
-      siteInfo: () => real.siteInfo(),
-      push: async (id, records) => {
-        try {
-          const answer = await real.push(id, records);
-          seen.pushes.push(answer);
-          return answer;
-        } catch (error) {
-          seen.pushes.push(error as Error);
-          throw error;
-        }
-      },
-      pull: async (cursor, limit) => {
-        beforePull?.(++seen.pulls);
-        const answer = await real.pull(cursor, limit);
-        seen.pulled += answer.records.length;
+  return wrappedGateway((real) => ({
+    push: async (id, records) => {
+      try {
+        const answer = await real.push(id, records);
+        seen.pushes.push(answer);
         return answer;
-      },
-    };
-  };
+      } catch (error) {
+        seen.pushes.push(error as Error);
+        throw error;
+      }
+    },
+    pull: async (cursor, limit) => {
+      beforePull?.(++seen.pulls);
+      const answer = await real.pull(cursor, limit);
+      seen.pulled += answer.records.length;
+      return answer;
+    },
+  }));
 }
 
 const stockLines = (n: number, prefix: string): SyncRecord[] =>

@@ -27,12 +27,12 @@ describe.each(ENGINES)('poison records with the central on $name', (engine) => {
   afterAll(() => c.stop());
 
   /** A push sent by hand (curl-like): the body as text, so that it can hold what JSON.stringify cannot make. */
-  const rawPush = (body: string, gzip = false) =>
+  const rawPush = (body: string, gzip = false, as = { name: 'District', siteId: site }) =>
     fetch(`${c.central.url}/sync/v1/push`, {
       method: 'POST',
       headers: {
-        authorization: `Basic ${Buffer.from(`District:${sha256Hex('District-password')}`).toString('base64')}`,
-        [HEADERS.hardwareId]: `device-${site}`,
+        authorization: `Basic ${Buffer.from(`${as.name}:${sha256Hex(`${as.name}-password`)}`).toString('base64')}`,
+        [HEADERS.hardwareId]: `device-${as.siteId}`,
         [HEADERS.apiVersion]: String(SYNC_API_VERSION),
         'content-type': 'application/json',
         ...(gzip ? { 'content-encoding': 'gzip' } : {}),
@@ -132,16 +132,11 @@ describe.each(ENGINES)('poison records with the central on $name', (engine) => {
       viaSync: false,
     });
     // pushed by hand: the site itself never sends it
-    const response = await fetch(`${c.central.url}/sync/v1/push`, {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${Buffer.from(`Facility:${sha256Hex('Facility-password')}`).toString('base64')}`,
-        [HEADERS.hardwareId]: `device-${other}`,
-        [HEADERS.apiVersion]: String(SYNC_API_VERSION),
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({ batchId: 'by-hand:F', records: [{ type: 'stock_line', id: 'sl-F-1', storeId: 'F', data: { packs: 2 } }] }),
-    });
+    const response = await rawPush(
+      JSON.stringify({ batchId: 'by-hand:F', records: [{ type: 'stock_line', id: 'sl-F-1', storeId: 'F', data: { packs: 2 } }] }),
+      false,
+      { name: 'Facility', siteId: other },
+    );
     const answer = (await response.json()) as { accepted: number; refused: { code: string; message: string }[] };
     expect(answer).toMatchObject({ accepted: 0, refused: [{ code: 'push.not-kept-on-central' }] });
     expect(answer.refused[0]!.message).toMatch(/Store F/);
