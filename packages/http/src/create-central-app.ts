@@ -1,9 +1,8 @@
 import { isUtf8 } from 'node:buffer';
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import {
   acceptPush,
   countWaiting,
-  decideLogin,
   isPushConflict,
   PullServer,
   quarantinePrefix,
@@ -11,20 +10,19 @@ import {
   type Clock,
   type PasswordHasher,
   type RoutingContext,
-  type Site,
   type SiteId,
   type SyncStorage,
-  type Topology,
   type UnitOfWork,
 } from '@sitesync/domain';
 import compression from 'compression';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { LoginThrottle, type LoginLimits } from './login-throttle';
+import { siteAuthenticator, type SiteAuth } from './site-authentication';
 import { TopologyCache } from './topology-cache';
 import { adminRoutes } from './admin-routes';
 import { ERROR_STATUS, SyncHttpError } from './error-codes';
 import { parseBody, parseQuery, toSyncHttpError, violationsOrValue } from './request-parsing';
-import { HEADERS, pullRequestSchema, pushRequestSchema, statusQuerySchema } from './wire';
+import { pullRequestSchema, pushRequestSchema, statusQuerySchema } from './wire';
 
 export interface CentralAppLogger {
   info(obj: object, msg?: string): void;
@@ -58,9 +56,6 @@ const DEFAULT_BODY_LIMIT = '16mb';
 const DEFAULT_MAX_CONCURRENT_PER_SITE = 4;
 /** Refused records listed in a site's status at most (the admin issues route pages through all of them). */
 const STATUS_QUARANTINE_LIMIT = 200;
-/** How long, and for how many credentials, a successful password check is remembered. */
-const VERIFIED_CACHE_MS = 10 * 60 * 1000;
-const VERIFIED_CACHE_SIZE = 1_000;
 
 /** Errors and warnings as JSON lines on stderr; info is dropped. Bind a real logger (pino) in apps. */
 const stderrLogger: CentralAppLogger = {
@@ -72,12 +67,6 @@ const stderrLogger: CentralAppLogger = {
 function plain(obj: object): object {
   const err = (obj as { err?: unknown }).err;
   return err instanceof Error ? { ...obj, err: { name: err.name, message: err.message, stack: err.stack } } : obj;
-}
-
-interface SiteAuth {
-  readonly site: Site;
-  /** the topology as saved after this login */
-  readonly topology: Topology;
 }
 
 /**
@@ -97,10 +86,6 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   const pulls = new PullServer(routingContext);
   const adminTokenDigest = digest(deps.adminToken);
   const siteAuths = new WeakMap<Request, SiteAuth>();
-  const throttle = new LoginThrottle(deps.loginLimits);
-  let dummyHash: Promise<string> | null = null;
-  /** digest of (site, stored hash, credential) -> until when a successful check holds */
-  const verified = new Map<string, number>();
 
   /** The SHA-256 of each request's body as received (decompressed): what identifies a push batch's content. */
   const bodyDigests = new WeakMap<Request, string>();
@@ -114,113 +99,8 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   });
 
   const topologies = new TopologyCache(repository);
-  const loadTopology = (): Promise<Topology> => topologies.load();
 
-  // ---- site authentication -------------------------------------------------------------------
-
-  function checkApiVersion(req: Request): void {
-    const header = req.get(HEADERS.apiVersion);
-    const version = header !== undefined && /^\d{1,6}$/.test(header.trim()) ? Number(header.trim()) : null;
-    if (version !== null && version >= apiVersions.min && version <= apiVersions.max) return;
-    const supported = apiVersions.min === apiVersions.max ? `version ${apiVersions.min}` : `versions ${apiVersions.min} to ${apiVersions.max}`;
-    const sent = header === undefined ? `no ${HEADERS.apiVersion} header` : `version "${header}"`;
-    throw SyncHttpError.of(
-      'api_version_incompatible',
-      `This central supports sync API ${supported}; the site sent ${sent}. ` +
-        (version !== null && version > apiVersions.max
-          ? 'The site is newer than the central: upgrade the central server.'
-          : "Upgrade the site's app to a version that speaks a supported sync API version (or upgrade the central if the site is newer)."),
-      { min: apiVersions.min, max: apiVersions.max, received: version },
-    );
-  }
-
-  /**
-   * Scrypt is slow on purpose, and a site sends its credentials with every request (dozens per
-   * sync): a successful check is remembered for a while, keyed by a digest of the site, its stored
-   * hash and the credential sent, so a new password (a new hash) is checked again at once. Failures
-   * are never remembered.
-   */
-  const verifiedKey = (siteId: SiteId, password: string, hash: string): string =>
-    createHash('sha256').update(`${siteId}\u0000${hash}\u0000${password}`, 'utf8').digest('base64');
-
-  /** Whether these credentials were checked successfully a short while ago (no scrypt needed). */
-  function recentlyVerified(siteId: SiteId, password: string, hash: string): boolean {
-    const until = verified.get(verifiedKey(siteId, password, hash));
-    return until !== undefined && until > Date.now();
-  }
-
-  async function verifyPassword(siteId: SiteId, password: string, hash: string): Promise<boolean> {
-    const key = verifiedKey(siteId, password, hash);
-    const now = Date.now();
-    const until = verified.get(key);
-    if (until !== undefined && until > now) return true;
-    verified.delete(key);
-    const matches = await hasher.verify(password, hash);
-    if (matches) {
-      if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
-      verified.set(key, now + VERIFIED_CACHE_MS);
-    }
-    return matches;
-  }
-
-  /** A failed check takes as long as a real one, so that response times do not tell which site names exist. */
-  async function verifyAgainstDummy(password: string): Promise<void> {
-    dummyHash ??= hasher.hash(randomBytes(16).toString('hex'));
-    await hasher.verify(password, await dummyHash);
-  }
-
-  const authFailed = (): SyncHttpError =>
-    SyncHttpError.of(
-      'site_auth_failed',
-      'Wrong site name or password. Check both on the site; too many failed logins in a row block the site until an administrator unblocks it on the central.',
-    );
-
-  async function authenticateSite(req: Request): Promise<SiteAuth> {
-    const credentials = parseBasicAuth(req.get('authorization'));
-    checkApiVersion(req);
-    const hardwareId = headerValue(req, HEADERS.hardwareId);
-    const appName = headerValue(req, HEADERS.appName);
-    const appVersion = headerValue(req, HEADERS.appVersion);
-
-    const candidate = (await loadTopology()).siteByName(credentials.siteName);
-    const source = req.ip ?? 'unknown';
-    const fromBoundDevice = candidate !== undefined && candidate.hardwareId !== null && hardwareId === candidate.hardwareId;
-    const hash = candidate ? await repository.passwordHash(candidate.id) : null;
-    // The limits bound the hashing work of failed logins: credentials checked a moment ago need none,
-    // so a site keeps syncing even when its address (a shared proxy) is over its limit.
-    const password = normaliseSha256(credentials.password);
-    if (!(candidate && hash !== null && recentlyVerified(candidate.id, password, hash))) await throttle.check(source, credentials.siteName, fromBoundDevice);
-    let passwordMatches = false;
-    if (candidate && hash !== null) passwordMatches = await verifyPassword(candidate.id, password, hash);
-    else await verifyAgainstDummy(credentials.password);
-    if (!passwordMatches) await throttle.failed(source, credentials.siteName, fromBoundDevice);
-    if (!candidate) {
-      logger.warn({ siteName: credentials.siteName, ip: req.ip }, 'sync login refused: unknown site name');
-      throw authFailed();
-    }
-
-    const { decision, topology } = await topologies.exclusive(async (topology) => {
-      const site = topology.site(candidate.id);
-      // Renamed or removed while the password was being checked.
-      if (!site || site.name !== candidate.name) throw authFailed();
-      const decision = decideLogin(site, { passwordMatches, hardwareId, appName, appVersion });
-      if (!decision.changed) return { next: null, value: { decision, topology } };
-      const next = violationsOrValue(topology.updateSite(site.id, decision.site));
-      await repository.saveSite(next.site(site.id)!);
-      return { next, value: { decision, topology: next } };
-    });
-    if (decision.outcome === 'accepted') return { site: decision.site, topology };
-    const site = candidate;
-    logger.warn({ siteId: site.id, siteName: site.name, outcome: decision.outcome, ip: req.ip }, `sync login refused: ${decision.reason}`);
-    switch (decision.outcome) {
-      case 'wrong-password':
-        throw authFailed();
-      case 'blocked':
-        throw SyncHttpError.of('site_blocked', decision.reason, { siteId: site.id });
-      case 'incorrect-hardware-id':
-        throw SyncHttpError.of('site_incorrect_hardware_id', decision.reason, { siteId: site.id });
-    }
-  }
+  const authenticateSite = siteAuthenticator({ hasher, logger, apiVersions, topologies, repository, throttle: new LoginThrottle(deps.loginLimits) });
 
   /** Requests of each site being served now: a site gets at most `maxConcurrentPerSite` at once. */
   const inFlight = new Map<SiteId, number>();
@@ -418,33 +298,4 @@ function parseByteSize(size: string): number {
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
-}
-
-/** A SHA-256 hex sent in upper case still matches. */
-function normaliseSha256(password: string): string {
-  return /^[0-9a-fA-F]{64}$/.test(password) ? password.toLowerCase() : password;
-}
-
-function headerValue(req: Request, name: string): string | null {
-  const value = req.get(name)?.trim();
-  if (value === undefined || value === '') return null;
-  if (value.length > 200)
-    throw SyncHttpError.of('validation_failed', `Header ${name} is longer than 200 characters.`, [{ path: name, message: 'at most 200 characters' }]);
-  return value;
-}
-
-function parseBasicAuth(header: string | undefined): { readonly siteName: string; readonly password: string } {
-  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
-  const decoded = match ? Buffer.from(match[1]!, 'base64').toString('utf8') : '';
-  // The password (a SHA-256 hex) has no colon; a site name may.
-  const colon = decoded.lastIndexOf(':');
-  if (colon <= 0) {
-    throw SyncHttpError.of(
-      'auth_required',
-      header === undefined
-        ? 'Sync requests need "Authorization: Basic base64(<site name>:<sha256 hex of the site password>)".'
-        : 'The Authorization header is not "Basic base64(<site name>:<sha256 hex of the site password>)".',
-    );
-  }
-  return { siteName: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }

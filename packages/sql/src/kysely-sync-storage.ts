@@ -1,19 +1,12 @@
 import {
   buildTopology,
-  type BufferedRecord,
   type Change,
   type ChangeFeed,
   type ChangeOrigin,
-  type InboundBuffer,
-  type IssueLog,
-  type IssueQuery,
-  type RecordError,
   type RecordStore,
-  type RuleViolation,
   type Site,
   type SiteId,
   type StoreId,
-  type SyncIssue,
   type SyncRecord,
   type SyncStorage,
   type Topology,
@@ -21,12 +14,12 @@ import {
   type UnitOfWork,
 } from '@sitesync/domain';
 import { sql, type Kysely, type Selectable } from 'kysely';
+import { atomically, chunks, int8Text } from './kysely-helpers';
+import { KyselyInboundBuffer } from './kysely-inbound-buffer';
+import { KyselyIssueLog } from './kysely-issue-log';
 import { KyselyPushLedger, KyselySettingsStore } from './kysely-settings';
 import type { SyncDb, SyncRecordTable } from './schema';
 import { parseBool, parseInt8, parseJson, parseTime, type SqlFlavour } from './sql-flavour';
-
-/** Rows per INSERT statement: under SQLite's and Postgres' bound-parameter limits for every table here. */
-const CHUNK = 500;
 
 /** Storage over Kysely: every port, and a unit of work that is one database transaction. */
 export interface KyselySyncStorage extends UnitOfWork {
@@ -53,19 +46,6 @@ function portsOver(db: Kysely<SyncDb>, flavour: SqlFlavour): SyncStorage {
     settings: new KyselySettingsStore(db),
   };
 }
-
-/** Runs `work` in the caller's transaction, or in a new one. */
-function atomically<T>(db: Kysely<SyncDb>, work: (db: Kysely<SyncDb>) => Promise<T>): Promise<T> {
-  return db.isTransaction ? work(db) : db.transaction().execute(work);
-}
-
-function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-const int8Text = sql<string>`cast(seq as text)`.as('seq_text');
 
 export class KyselyTopologyRepository implements TopologyRepository {
   constructor(private readonly db: Kysely<SyncDb>) {}
@@ -317,145 +297,3 @@ export class KyselyChangeFeed implements ChangeFeed {
   }
 }
 
-export class KyselyInboundBuffer implements InboundBuffer {
-  constructor(
-    private readonly db: Kysely<SyncDb>,
-    private readonly flavour: SqlFlavour,
-  ) {}
-
-  stage(batchId: string, sourceSiteId: SiteId, records: readonly SyncRecord[]): Promise<{ readonly staged: number; readonly duplicate: boolean }> {
-    return atomically(this.db, async (db) => {
-      const inserted = await db
-        .insertInto('sync_inbound_batch')
-        .values({ batch_id: batchId, source_site_id: sourceSiteId, staged_at: this.flavour.time(new Date()) })
-        .onConflict((oc) => oc.column('batch_id').doNothing())
-        .returning('batch_id')
-        .executeTakeFirst();
-      if (!inserted) return { staged: 0, duplicate: true };
-      for (const part of chunks(records)) {
-        await db
-          .insertInto('sync_inbound')
-          .values(part.map((record) => ({ batch_id: batchId, source_site_id: sourceSiteId, record: JSON.stringify(record), attempts: 0, last_error: null })))
-          .execute();
-      }
-      return { staged: records.length, duplicate: false };
-    });
-  }
-
-  async pending(limit: number): Promise<readonly BufferedRecord[]> {
-    const rows = await this.selectBuffered().orderBy('seq').limit(limit).execute();
-    return rows.map(bufferedFromRow);
-  }
-
-  async markApplied(seqs: readonly bigint[]): Promise<void> {
-    for (const part of chunks(seqs)) {
-      await this.db
-        .deleteFrom('sync_inbound')
-        .where(
-          'seq',
-          'in',
-          part.map((s) => this.flavour.int8(s)),
-        )
-        .execute();
-    }
-  }
-
-  async markFailed(seq: bigint, error: RecordError): Promise<void> {
-    const result = await this.db
-      .updateTable('sync_inbound')
-      .set({ attempts: sql`attempts + 1`, last_error: JSON.stringify(error) })
-      .where('seq', '=', this.flavour.int8(seq))
-      .executeTakeFirst();
-    if (result.numUpdatedRows === 0n) throw new Error(`no buffered record ${seq} waits to be applied`);
-  }
-
-  async failures(): Promise<readonly BufferedRecord[]> {
-    const rows = await this.selectBuffered().where('last_error', 'is not', null).orderBy('seq').execute();
-    return rows.map(bufferedFromRow);
-  }
-
-  private selectBuffered() {
-    return this.db.selectFrom('sync_inbound').select(['batch_id', 'source_site_id', 'record', 'attempts', 'last_error', int8Text]);
-  }
-}
-
-function bufferedFromRow(row: {
-  batch_id: string;
-  source_site_id: number;
-  record: unknown;
-  attempts: number;
-  last_error: unknown;
-  seq_text: string;
-}): BufferedRecord {
-  return {
-    seq: parseInt8(row.seq_text),
-    batchId: row.batch_id,
-    sourceSiteId: row.source_site_id,
-    record: parseJson(row.record) as SyncRecord,
-    attempts: Number(row.attempts),
-    lastError: row.last_error === null ? null : (parseJson(row.last_error) as RecordError),
-  };
-}
-
-export class KyselyIssueLog implements IssueLog {
-  constructor(
-    private readonly db: Kysely<SyncDb>,
-    private readonly flavour: SqlFlavour,
-  ) {}
-
-  async report(key: string, violation: RuleViolation, at: Date, count = 1): Promise<void> {
-    const time = this.flavour.time(at);
-    await this.db
-      .insertInto('sync_issue')
-      .values({ key, violation: JSON.stringify(violation), first_seen_at: time, last_seen_at: time, occurrences: count })
-      .onConflict((oc) =>
-        oc.column('key').doUpdateSet((eb) => ({
-          violation: eb.ref('excluded.violation'),
-          last_seen_at: eb.ref('excluded.last_seen_at'),
-          occurrences: sql`sync_issue.occurrences + ${count}`,
-        })),
-      )
-      .execute();
-  }
-
-  async resolve(key: string): Promise<void> {
-    await this.db.deleteFrom('sync_issue').where('key', '=', key).execute();
-  }
-
-  async resolveMany(keys: readonly string[]): Promise<void> {
-    for (const part of chunks([...new Set(keys)])) await this.db.deleteFrom('sync_issue').where('key', 'in', part).execute();
-  }
-
-  async open(query: IssueQuery = {}): Promise<readonly SyncIssue[]> {
-    let select = this.db.selectFrom('sync_issue').selectAll();
-    if (query.prefix) select = select.where(keyStartsWith(query.prefix));
-    if (query.afterKey !== undefined) select = select.where('key', '>', query.afterKey);
-    select = select.orderBy('key');
-    if (query.limit !== undefined) select = select.limit(query.limit);
-    const rows = await select.execute();
-    return rows.map((row) => ({
-      key: row.key,
-      violation: parseJson(row.violation) as RuleViolation,
-      firstSeenAt: parseTime(row.first_seen_at),
-      lastSeenAt: parseTime(row.last_seen_at),
-      occurrences: Number(row.occurrences),
-    }));
-  }
-
-  async trim(prefix: string, keep: number): Promise<number> {
-    const kept = this.db
-      .selectFrom('sync_issue')
-      .select('key')
-      .where(keyStartsWith(prefix))
-      .orderBy('last_seen_at', 'desc')
-      .orderBy('key', 'desc')
-      .limit(Math.max(0, keep));
-    const result = await this.db.deleteFrom('sync_issue').where(keyStartsWith(prefix)).where('key', 'not in', kept).executeTakeFirst();
-    return Number(result.numDeletedRows);
-  }
-}
-
-/** `key` starts with `prefix`, compared as plain characters on every engine (no collation, no LIKE wildcards). */
-function keyStartsWith(prefix: string) {
-  return sql<boolean>`substr(key, 1, ${sql.lit(prefix.length)}) = ${prefix}`;
-}

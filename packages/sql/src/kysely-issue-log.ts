@@ -1,0 +1,68 @@
+import type { IssueLog, IssueQuery, RuleViolation, SyncIssue } from '@sitesync/domain';
+import { sql, type Kysely } from 'kysely';
+import { chunks } from './kysely-helpers';
+import type { SyncDb } from './schema';
+import { parseJson, parseTime, type SqlFlavour } from './sql-flavour';
+
+export class KyselyIssueLog implements IssueLog {
+  constructor(
+    private readonly db: Kysely<SyncDb>,
+    private readonly flavour: SqlFlavour,
+  ) {}
+
+  async report(key: string, violation: RuleViolation, at: Date, count = 1): Promise<void> {
+    const time = this.flavour.time(at);
+    await this.db
+      .insertInto('sync_issue')
+      .values({ key, violation: JSON.stringify(violation), first_seen_at: time, last_seen_at: time, occurrences: count })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet((eb) => ({
+          violation: eb.ref('excluded.violation'),
+          last_seen_at: eb.ref('excluded.last_seen_at'),
+          occurrences: sql`sync_issue.occurrences + ${count}`,
+        })),
+      )
+      .execute();
+  }
+
+  async resolve(key: string): Promise<void> {
+    await this.db.deleteFrom('sync_issue').where('key', '=', key).execute();
+  }
+
+  async resolveMany(keys: readonly string[]): Promise<void> {
+    for (const part of chunks([...new Set(keys)])) await this.db.deleteFrom('sync_issue').where('key', 'in', part).execute();
+  }
+
+  async open(query: IssueQuery = {}): Promise<readonly SyncIssue[]> {
+    let select = this.db.selectFrom('sync_issue').selectAll();
+    if (query.prefix) select = select.where(keyStartsWith(query.prefix));
+    if (query.afterKey !== undefined) select = select.where('key', '>', query.afterKey);
+    select = select.orderBy('key');
+    if (query.limit !== undefined) select = select.limit(query.limit);
+    const rows = await select.execute();
+    return rows.map((row) => ({
+      key: row.key,
+      violation: parseJson(row.violation) as RuleViolation,
+      firstSeenAt: parseTime(row.first_seen_at),
+      lastSeenAt: parseTime(row.last_seen_at),
+      occurrences: Number(row.occurrences),
+    }));
+  }
+
+  async trim(prefix: string, keep: number): Promise<number> {
+    const kept = this.db
+      .selectFrom('sync_issue')
+      .select('key')
+      .where(keyStartsWith(prefix))
+      .orderBy('last_seen_at', 'desc')
+      .orderBy('key', 'desc')
+      .limit(Math.max(0, keep));
+    const result = await this.db.deleteFrom('sync_issue').where(keyStartsWith(prefix)).where('key', 'not in', kept).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}
+
+/** `key` starts with `prefix`, compared as plain characters on every engine (no collation, no LIKE wildcards). */
+function keyStartsWith(prefix: string) {
+  return sql<boolean>`substr(key, 1, ${sql.lit(prefix.length)}) = ${prefix}`;
+}
