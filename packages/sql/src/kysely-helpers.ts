@@ -18,4 +18,3 @@ export function chunks<T>(items: readonly T[], size = CHUNK): T[][] {
 
 /** The feed's int8 cursor as text: exact on every engine (PGlite returns int8 as a JS number). */
 export const int8Text = sql<string>`cast(seq as text)`.as('seq_text');
-

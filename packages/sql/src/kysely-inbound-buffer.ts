@@ -83,4 +83,3 @@ function bufferedFromRow(row: {
     lastError: row.last_error === null ? null : (parseJson(row.last_error) as RecordError),
   };
 }
-
