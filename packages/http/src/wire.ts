@@ -21,7 +21,7 @@ export const MAX_CURSOR = 2n ** 63n - 1n;
 /** A 64-bit cursor as text: decimal digits only (JSON numbers lose precision above 2^53), at most 2^63 - 1. */
 export const cursorSchema = z
   .string()
-  .regex(/^\d{1,19}$/, 'a cursor is a whole number written in decimal digits, e.g. "0" or "1234"')
+  .regex(/^\d{1,19}$/, 'a cursor is a whole number written in 1 to 19 decimal digits (at most 2^63 - 1), e.g. "0" or "1234"')
   .refine((text) => !/^\d{1,19}$/.test(text) || BigInt(text) <= MAX_CURSOR, `a cursor is at most ${MAX_CURSOR} (2^63 - 1)`);
 
 /**
