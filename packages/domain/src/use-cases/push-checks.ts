@@ -6,7 +6,8 @@ import { decideEdit } from '../rules/edit-rules';
 import { decideReceipt } from '../rules/routing-rules';
 import { describeSite, type SiteId } from '../site';
 import type { Topology } from '../topology';
-import { HEADER_ID_FIELD, TRANSFER_LINE_TYPES, str, type TransferHeaderType } from '../transfers/transfer-documents';
+import { HEADER_ID_FIELD, isTransferHeaderType, TRANSFER_LINE_TYPES, str, type TransferHeaderType } from '../transfers/transfer-documents';
+import { detectTransfer } from '../transfers/transfer-rules';
 import type { SyncStorage } from '../ports/unit-of-work';
 
 export const PUSH_REFUSAL_CODES = ['push.local-data', 'push.owner-changed', 'push.line-header-mismatch', 'push.not-kept-on-central'] as const;
@@ -20,6 +21,8 @@ export interface PushContext {
   stored(record: Pick<SyncRecord, 'type' | 'id'>): SyncRecord | null;
   /** the header a line names: the batch's latest version, else the stored one */
   header(type: TransferHeaderType, id: string): SyncRecord | null;
+  /** the stored version of the header a line names */
+  storedHeader(type: TransferHeaderType, id: string): SyncRecord | null;
 }
 
 /** The header a line names (by its header-id field), or null for a record that is not a line. */
@@ -48,10 +51,22 @@ export async function pushContext(storage: SyncStorage, records: readonly SyncRe
   return {
     stored: (record) => stored.get(recordKey(record)) ?? null,
     header: (type, id) => inBatch.get(`${type}:${id}`) ?? stored.get(`${type}:${id}`) ?? null,
+    storedHeader: (type, id) => stored.get(`${type}:${id}`) ?? null,
   };
 }
 
-const NO_CONTEXT: PushContext = { stored: () => null, header: () => null };
+/**
+ * A document not sent yet (a customer invoice not finalised, a requisition or purchase order not
+ * confirmed), or a line of one: its other party may still change (a draft's customer is corrected).
+ * Once it is an initiating half, or for a responding half, it never does.
+ */
+function isDraft(topology: Topology, stored: SyncRecord, context: PushContext): boolean {
+  const ref = headerRef(stored);
+  const header = ref ? context.storedHeader(ref.type, ref.id) : stored;
+  return header !== null && isTransferHeaderType(header.type) && detectTransfer(topology, header).kind === 'pending';
+}
+
+const NO_CONTEXT: PushContext = { stored: () => null, header: () => null, storedHeader: () => null };
 
 /**
  * Why the central refuses a pushed record, or null when the pushing site may send it and the
@@ -80,7 +95,7 @@ export function pushRefusal(topology: Topology, siteId: SiteId, record: SyncReco
   const stored = context.stored(record);
   if (stored) {
     const changed = OWNING_COLUMNS.filter((column) => (stored[column] ?? null) !== (record[column] ?? null));
-    if (changed.length > 0) {
+    if (changed.length > 0 && !(changed.length === 1 && changed[0] === 'otherPartyStoreId' && isDraft(topology, stored, context))) {
       const was = changed.map((c) => `${c} ${JSON.stringify(stored[c] ?? null)}`).join(', ');
       const now = changed.map((c) => `${c} ${JSON.stringify(record[c] ?? null)}`).join(', ');
       return {
