@@ -23,24 +23,36 @@ export class LoginThrottle {
   private readonly bySource: RateLimiterMemory;
   private readonly byName: RateLimiterMemory;
 
-  constructor(private readonly limits: LoginLimits = DEFAULT_LOGIN_LIMITS) {
+  constructor(limits: LoginLimits = DEFAULT_LOGIN_LIMITS) {
     this.bySource = new RateLimiterMemory({ points: limits.perSource, duration: limits.windowSeconds, keyPrefix: 'source' });
     this.byName = new RateLimiterMemory({ points: limits.perName, duration: limits.windowSeconds, keyPrefix: 'name' });
   }
 
-  /** Throws `rate_limited` when the source, or (unless `fromBoundDevice`) the site name, used up its failures. */
-  async check(source: string, siteName: string, fromBoundDevice: boolean): Promise<void> {
-    const bySource = await this.bySource.get(source);
-    if (bySource && bySource.consumedPoints >= this.limits.perSource) throw this.limited(bySource.msBeforeNext, 'from this address');
+  /**
+   * Takes one attempt from the source's (and, unless `fromBoundDevice`, the site name's) allowance
+   * before the password is hashed, or throws `rate_limited` when it is used up. Taken before the
+   * work, so concurrent attempts cannot all pass on the same count; a login that succeeds gives its
+   * attempt back (`succeeded`), so only failures use up the allowance.
+   */
+  async take(source: string, siteName: string, fromBoundDevice: boolean): Promise<void> {
+    try {
+      await this.bySource.consume(source, 1);
+    } catch (refusal) {
+      throw this.limited(msBeforeNext(refusal), 'from this address');
+    }
     if (fromBoundDevice) return;
-    const byName = await this.byName.get(nameKey(siteName));
-    if (byName && byName.consumedPoints >= this.limits.perName) throw this.limited(byName.msBeforeNext, 'for this site name from other devices');
+    try {
+      await this.byName.consume(nameKey(siteName), 1);
+    } catch (refusal) {
+      await this.bySource.reward(source, 1);
+      throw this.limited(msBeforeNext(refusal), 'for this site name from other devices');
+    }
   }
 
-  /** Counts a failed login. */
-  async failed(source: string, siteName: string, fromBoundDevice: boolean): Promise<void> {
-    await this.bySource.penalty(source, 1);
-    if (!fromBoundDevice) await this.byName.penalty(nameKey(siteName), 1);
+  /** Gives back the attempt a successful login took. */
+  async succeeded(source: string, siteName: string, fromBoundDevice: boolean): Promise<void> {
+    await this.bySource.reward(source, 1);
+    if (!fromBoundDevice) await this.byName.reward(nameKey(siteName), 1);
   }
 
   private limited(msBeforeNext: number, where: string): SyncHttpError {
@@ -51,6 +63,11 @@ export class LoginThrottle {
       { retryAfterSeconds: seconds },
     );
   }
+}
+
+function msBeforeNext(refusal: unknown): number {
+  if (refusal instanceof Error) throw refusal; // the limiter failed, not a refusal
+  return (refusal as { msBeforeNext?: number }).msBeforeNext ?? 1000;
 }
 
 function nameKey(siteName: string): string {

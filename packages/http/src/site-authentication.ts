@@ -111,11 +111,12 @@ export function siteAuthenticator(deps: SiteAuthenticatorDeps): (req: Request) =
     // The limits bound the hashing work of failed logins: credentials checked a moment ago need none,
     // so a site keeps syncing even when its address (a shared proxy) is over its limit.
     const password = normaliseSha256(credentials.password);
-    if (!(candidate && hash !== null && recentlyVerified(candidate.id, password, hash))) await throttle.check(source, credentials.siteName, fromBoundDevice);
+    const limited = !(candidate && hash !== null && recentlyVerified(candidate.id, password, hash));
+    if (limited) await throttle.take(source, credentials.siteName, fromBoundDevice);
     let passwordMatches = false;
     if (candidate && hash !== null) passwordMatches = await verifyPassword(candidate.id, password, hash);
     else await verifyAgainstDummy(credentials.password);
-    if (!passwordMatches) await throttle.failed(source, credentials.siteName, fromBoundDevice);
+    if (limited && passwordMatches) await throttle.succeeded(source, credentials.siteName, fromBoundDevice);
     if (!candidate) {
       logger.warn({ siteName: credentials.siteName, ip: req.ip }, 'sync login refused: unknown site name');
       throw authFailed();

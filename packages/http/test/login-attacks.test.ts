@@ -99,3 +99,25 @@ describe('central app: one site cannot take all of the central', () => {
     expect((await pull()).status).toBe(200);
   });
 });
+
+describe('central app: concurrent bad logins', () => {
+  it('cannot all pass the per-source limit on the same count: the password hash runs at most the limit', async () => {
+    const central = await createTestCentral({ trustProxy: true, loginLimits: { perSource: 30, perName: 10, windowSeconds: 60 } });
+    const verify = jest.spyOn(testHasher, 'verify');
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 120 }, (_, i) =>
+          request(central.app)
+            .get('/sync/v1/site')
+            .set(siteHeaders(`made-up-${i}`, 'x'))
+            .set(from('10.7.7.7')),
+        ),
+      );
+      expect(answers.filter((a) => a.status === 401)).toHaveLength(30);
+      expect(answers.filter((a) => a.status === 429)).toHaveLength(90);
+      expect(verify.mock.calls.length).toBeLessThanOrEqual(31);
+    } finally {
+      verify.mockRestore();
+    }
+  });
+});
