@@ -1,5 +1,5 @@
 import { recordKey, type SyncRecord } from '../record';
-import { printable, recordContentProblem } from '../record-limits';
+import { printable, RECORD_CONTENT_CODES, recordContentProblem } from '../record-limits';
 import type { RuleViolation } from '../result';
 import { decideReceipt } from '../rules/routing-rules';
 import { describeSite, type SiteId } from '../site';
@@ -21,7 +21,8 @@ export function pullRefusal(topology: Topology, siteId: SiteId, record: SyncReco
   if (content) return content;
   const receipt = decideReceipt(topology, siteId, record);
   if (!receipt.ok) return receipt.error;
-  if (receipt.value.receives) return null;
+  // Who sees a patient is known on the central (visibility), not here: patient data it sends is taken.
+  if (receipt.value.receives || receipt.value.rule === 'patient-withheld') return null;
   const site = describeSite(topology.site(siteId)!);
   return {
     code: 'pull.not-routed-here',
@@ -98,12 +99,15 @@ async function forgetReplaced(s: SyncStorage, applied: readonly SyncRecord[]): P
 }
 
 /**
- * Pulled records kept before because they did not go to this site are applied once the topology
- * routes them here (a copy added since). Returns how many were applied.
+ * Pulled records kept before for the topology of the time (not routed here, a store not known yet)
+ * are applied once the topology lets them through. Records kept for their content are not retried
+ * (a later, corrected version replaces them). Returns how many were applied.
  */
 export async function retryPullFailures(s: SyncStorage, topology: Topology, siteId: SiteId): Promise<number> {
   const failures = await s.inbound.failures();
-  const now = failures.filter((f) => f.lastError?.code === 'pull.not-routed-here' && pullRefusal(topology, siteId, f.record) === null);
+  const now = failures.filter(
+    (f) => f.lastError !== null && !(RECORD_CONTENT_CODES as readonly string[]).includes(f.lastError.code) && pullRefusal(topology, siteId, f.record) === null,
+  );
   if (now.length === 0) return 0;
   // the latest kept version of each record, in the order they were kept
   const latest = new Map(now.map((f) => [recordKey(f.record), f.record] as const));

@@ -52,7 +52,7 @@ export async function acceptPush(storage: SyncStorage, topology: Topology, siteI
   const refused: RefusedRecord[] = [];
   // Only whether this site has refusals kept is read, never the whole issue log.
   const anyQuarantined = (await storage.issues.open({ prefix: quarantinePrefix(siteId), limit: 1 })).length > 0;
-  const context = await pushContext(storage, batch.records);
+  const context = await pushContext(storage, topology, batch.records);
   for (const record of batch.records) {
     const refusal = pushRefusal(topology, siteId, record, context);
     if (refusal) {

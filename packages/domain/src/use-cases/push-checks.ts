@@ -19,7 +19,7 @@ const OWNING_COLUMNS = ['storeId', 'homeStoreId', 'patientId', 'otherPartyStoreI
 export interface PushContext {
   /** the stored version of a record, by `recordKey` */
   stored(record: Pick<SyncRecord, 'type' | 'id'>): SyncRecord | null;
-  /** the header a line names: the batch's latest version, else the stored one */
+  /** the header a line names: the stored one, else the batch's latest version */
   header(type: TransferHeaderType, id: string): SyncRecord | null;
   /** the stored version of the header a line names */
   storedHeader(type: TransferHeaderType, id: string): SyncRecord | null;
@@ -36,7 +36,7 @@ function headerRef(record: SyncRecord): { readonly type: TransferHeaderType; rea
 }
 
 /** Loads, in one query, the stored versions of a batch's records and of the headers its lines name. */
-export async function pushContext(storage: SyncStorage, records: readonly SyncRecord[]): Promise<PushContext> {
+export async function pushContext(storage: SyncStorage, topology: Topology, records: readonly SyncRecord[]): Promise<PushContext> {
   const inBatch = new Map<string, SyncRecord>();
   const keys: { type: string; id: string }[] = [];
   for (const record of records) {
@@ -50,7 +50,16 @@ export async function pushContext(storage: SyncStorage, records: readonly SyncRe
   const stored = new Map((await storage.records.getMany(keys)).map((r) => [recordKey(r), r] as const));
   return {
     stored: (record) => stored.get(recordKey(record)) ?? null,
-    header: (type, id) => inBatch.get(`${type}:${id}`) ?? stored.get(`${type}:${id}`) ?? null,
+    // The stored header wins: its owning columns never change through sync, and a header in the
+    // same batch may itself be refused (a decoy naming another store's document). Only a draft's
+    // new version, of the same store, may bring a new other party for its lines.
+    header: (type, id) => {
+      const held = stored.get(`${type}:${id}`);
+      const sent = inBatch.get(`${type}:${id}`);
+      if (!held) return sent ?? null;
+      const draftOfSameStore = sent && (sent.storeId ?? null) === (held.storeId ?? null) && detectTransfer(topology, held).kind === 'pending';
+      return draftOfSameStore ? sent : held;
+    },
     storedHeader: (type, id) => stored.get(`${type}:${id}`) ?? null,
   };
 }

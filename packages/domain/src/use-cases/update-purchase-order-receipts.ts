@@ -32,9 +32,13 @@ export async function updatePurchaseOrderReceipts(
       const order = await storage.records.get('purchase_order', orderId);
       const store = order?.storeId ? topology.store(order.storeId) : undefined;
       if (!order || !store) continue;
-      const receipts = await storage.records.findByField('goods_received', 'purchaseOrderId', orderId);
-      const receivedLines = (await Promise.all(receipts.map((r) => storage.records.findByField('goods_received_line', 'goodsReceivedId', r.id)))).flat();
-      const orderLines = await storage.records.findByField('purchase_order_line', 'purchaseOrderId', orderId);
+      // Only documents of the order's own store count: another store cannot receive against this order.
+      const own = (r: { readonly storeId?: string | null }) => (r.storeId ?? null) === order.storeId;
+      const receipts = (await storage.records.findByField('goods_received', 'purchaseOrderId', orderId)).filter(own);
+      const receivedLines = (await Promise.all(receipts.map((r) => storage.records.findByField('goods_received_line', 'goodsReceivedId', r.id))))
+        .flat()
+        .filter(own);
+      const orderLines = (await storage.records.findByField('purchase_order_line', 'purchaseOrderId', orderId)).filter(own);
       const receipt = purchaseOrderReceipt(topology, store, orderLines, receivedLines);
       if (receipt.editorSiteId !== siteId || receipt.updatedLines.length === 0) continue;
       await storage.records.upsert(receipt.updatedLines, { sourceSiteId: siteId, viaSync: false });

@@ -7,7 +7,7 @@ const topology = seedExampleTopology();
 async function refusalsAfter(stored: readonly SyncRecord[], pushed: readonly SyncRecord[]) {
   const central = createInMemoryStorage();
   await central.storage.records.upsert(stored, { sourceSiteId: 2, viaSync: true });
-  const context = await pushContext(central.storage, pushed);
+  const context = await pushContext(central.storage, topology, pushed);
   return pushed.map((r) => pushRefusal(topology, 2, r, context)?.code ?? null);
 }
 
@@ -28,5 +28,18 @@ describe('push checks against the stored version', () => {
     const theirs = customerInvoice({ id: 'ci-3', from: 'A', to: 'C', status: 'draft' });
     const line: SyncRecord = { type: 'transaction_line', id: 'l-x', storeId: 'B', otherPartyStoreId: 'C', data: { transactionId: 'ci-3' } };
     expect(await refusalsAfter([theirs.header], [line])).toEqual(['push.line-header-mismatch']);
+  });
+
+  it("a decoy header in the same batch does not make a line of another store's document acceptable", async () => {
+    const theirs = customerInvoice({ id: 'ci-4', from: 'C', to: 'A' });
+    const decoy: SyncRecord = {
+      type: 'transaction',
+      id: 'ci-4',
+      storeId: 'B',
+      otherPartyStoreId: 'A',
+      data: { kind: 'customer_invoice', status: 'finalised' },
+    };
+    const line: SyncRecord = { type: 'transaction_line', id: 'l-y', storeId: 'B', otherPartyStoreId: 'A', data: { transactionId: 'ci-4', quantity: 999 } };
+    expect(await refusalsAfter([theirs.header], [decoy, line])).toEqual(['push.owner-changed', 'push.line-header-mismatch']);
   });
 });

@@ -166,4 +166,26 @@ describe('a remote sync cycle (push, then pull)', () => {
       expect(await remote.storage.records.get('item', 'item-0')).toBeNull();
     });
   });
+
+  it('a pulled record of a store added during the cycle is kept, then applied at the next cycle that knows the store', async () => {
+    const { remote, clock, gateway } = setup();
+    const before = { ...(await gateway.siteInfo()) };
+    const withG = topology.withStore({ id: 'G', name: 'New store', activeSiteId: 3, copies: [{ siteId: 1, type: 'collector' }] });
+    if (!withG.ok) throw new Error('test topology');
+    let cycle = 0;
+    const record: SyncRecord = { type: 'stock_line', id: 'sl-G-1', storeId: 'G', data: { packs: 1 } };
+    const changing: CentralSyncGateway = {
+      siteInfo: () => Promise.resolve(cycle++ === 0 ? before : { ...before, topology: withG.value.toInput() }),
+      push: (id, records) => gateway.push(id, records),
+      pull: (cursor) =>
+        Promise.resolve(cursor === 0n ? { records: [record], nextCursor: 1n, remaining: 0 } : { records: [], nextCursor: cursor, remaining: 0 }),
+    };
+    const deps = { unitOfWork: remote, gateway: changing, clock, ids: new SequentialIdGenerator() };
+    expect(await runSyncCycle(deps, 3, { requestSize: 10 })).toMatchObject({ pullFailures: 1 });
+    expect(await remote.storage.records.get('stock_line', 'sl-G-1')).toBeNull();
+    await runSyncCycle(deps, 3, { requestSize: 10 });
+    expect(await remote.storage.records.get('stock_line', 'sl-G-1')).toEqual(record);
+    expect(await remote.storage.inbound.failures()).toEqual([]);
+    expect((await remote.storage.issues.open()).map((i) => i.key)).toEqual([]);
+  });
 });
