@@ -1,16 +1,11 @@
-import { COPY_TYPES, DEVICE_TYPES, INVALID_TEXT, MIN_SYNC_INTERVAL_MINUTES } from '@sitesync/domain';
+import { COPY_TYPES, DEVICE_TYPES, MIN_SYNC_INTERVAL_MINUTES } from '@sitesync/domain';
 import { z } from 'zod';
-import { MAX_RECORDS_PER_REQUEST, siteSchema, storeSchema, syncRecordSchema } from './wire';
+import { MAX_RECORDS_PER_REQUEST, siteSchema, storableText, storeSchema, syncRecordSchema } from './wire';
 
 const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 
-/** A name, code or id an admin gives: trimmed, 1..200 characters, storable on every engine (no \u0000, no unpaired surrogate). */
-const adminText = z
-  .string()
-  .trim()
-  .min(1)
-  .max(200)
-  .refine((text) => !INVALID_TEXT.test(text), 'text holds no \\u0000 and no unpaired surrogate');
+/** A name, code or id an admin gives: trimmed, 1..200 characters, storable on every engine. */
+const adminText = storableText(200, { trim: true });
 
 /** A site id in a path or body: a positive whole number. */
 export const siteIdSchema = z.int().positive();

@@ -14,6 +14,7 @@ import {
   type SyncStorage,
   type UnitOfWork,
 } from '@sitesync/domain';
+import bytes from 'bytes';
 import compression from 'compression';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { LoginThrottle, type LoginLimits } from './login-throttle';
@@ -21,7 +22,7 @@ import { siteAuthenticator, type SiteAuth } from './site-authentication';
 import { TopologyCache } from './topology-cache';
 import { adminRoutes } from './admin-routes';
 import { ERROR_STATUS, SyncHttpError } from './error-codes';
-import { parseBody, parseQuery, toSyncHttpError, violationsOrValue } from './request-parsing';
+import { parseBody, parseQuery, payloadTooLarge, toSyncHttpError, violationsOrValue } from './request-parsing';
 import { pullRequestSchema, pushRequestSchema, statusQuerySchema } from './wire';
 
 export interface CentralAppLogger {
@@ -82,7 +83,8 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   const routingContext = deps.routingContext ?? {};
   const apiVersions = deps.apiVersions ?? { min: 1, max: 1 };
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const bodyLimitBytes = parseByteSize(bodyLimit);
+  const bodyLimitBytes = bytes.parse(bodyLimit);
+  if (bodyLimitBytes === null) throw new Error(`createCentralApp: bodyLimit "${bodyLimit}" is not a size like "16mb"`);
   const pulls = new PullServer(routingContext);
   const adminTokenDigest = digest(deps.adminToken);
   const siteAuths = new WeakMap<Request, SiteAuth>();
@@ -138,15 +140,11 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   const readJson: RequestHandler = (req, res, next) => {
     const declared = Number(req.get('content-length') ?? '0');
     if (Number.isFinite(declared) && declared > bodyLimitBytes) {
-      next(tooLarge());
+      next(payloadTooLarge(bodyLimit));
       return;
     }
     jsonBody(req, res, next);
   };
-  const tooLarge = (): SyncHttpError =>
-    SyncHttpError.of('payload_too_large', `The request body is larger than ${bodyLimit} (once decompressed). Send fewer records per request.`, {
-      limit: bodyLimit,
-    });
 
   function siteAuthOf(req: Request): SiteAuth {
     const auth = siteAuths.get(req);
@@ -287,14 +285,6 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
 }
 
 // ---- helpers --------------------------------------------------------------------------------
-
-/** "16mb", "512kb", "100" (bytes) as a number of bytes. */
-function parseByteSize(size: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(size);
-  if (!match) throw new Error(`createCentralApp: bodyLimit "${size}" is not a size like "16mb"`);
-  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(match[2] ?? 'b').toLowerCase() as 'b' | 'kb' | 'mb' | 'gb'];
-  return Math.floor(Number(match[1]) * unit);
-}
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();

@@ -1,4 +1,15 @@
-import type { CentralSyncGateway, CopyType, PullResult, PushOutcome, SiteId, SiteInfo, Store, SyncIssue, SyncRecord } from '@sitesync/domain';
+import {
+  pushConflict,
+  type CentralSyncGateway,
+  type CopyType,
+  type PullResult,
+  type PushOutcome,
+  type SiteId,
+  type SiteInfo,
+  type Store,
+  type SyncIssue,
+  type SyncRecord,
+} from '@sitesync/domain';
 import {
   adminIssuesResponseSchema,
   adminSiteResponseSchema,
@@ -78,15 +89,7 @@ export class HttpCentralSyncGateway implements CentralSyncGateway {
       return await this.http.request('POST', '/sync/v1/push', pushResponseSchema, { batchId, records });
     } catch (error) {
       if (!(error instanceof SyncHttpError) || error.code !== 'batch_conflict') throw error;
-      return {
-        batchId,
-        conflict: {
-          code: 'push.batch-id-reused',
-          rule: 'a batch id names one batch of records of its site',
-          message: error.message,
-          fix: 'Send the records under a new batch id.',
-        },
-      };
+      return pushConflict(batchId, error.message);
     }
   }
 

@@ -78,6 +78,13 @@ function parseWith<S extends z.ZodType>(schema: S, value: unknown, where: string
   throw SyncHttpError.of('validation_failed', `Invalid ${where}: ${field}: ${first?.message ?? 'invalid'}${more}`, problems);
 }
 
+/** A body over the limit, whether declared or found while reading it. */
+export function payloadTooLarge(bodyLimit: string): SyncHttpError {
+  return SyncHttpError.of('payload_too_large', `The request body is larger than ${bodyLimit} (once decompressed). Send fewer records per request.`, {
+    limit: bodyLimit,
+  });
+}
+
 /** Errors with a meaning for the client: ours, and the JSON body parser's. */
 export function toSyncHttpError(error: unknown, bodyLimit: string): SyncHttpError | null {
   if (error instanceof SyncHttpError) return error;
@@ -93,9 +100,7 @@ export function toSyncHttpError(error: unknown, bodyLimit: string): SyncHttpErro
   const kind = typeof type === 'string' ? type : status === 413 ? 'entity.too.large' : 'unreadable body';
   switch (kind) {
     case 'entity.too.large':
-      return SyncHttpError.of('payload_too_large', `The request body is larger than ${bodyLimit} (once decompressed). Send fewer records per request.`, {
-        limit: bodyLimit,
-      });
+      return payloadTooLarge(bodyLimit);
     case 'entity.parse.failed':
       return SyncHttpError.of('validation_failed', `The request body is not valid JSON: ${(error as { message?: unknown }).message as string}`, [
         { path: '', message: 'invalid JSON' },

@@ -38,7 +38,6 @@ export function siteAuthenticator(deps: SiteAuthenticatorDeps): (req: Request) =
   let dummyHash: Promise<string> | null = null;
   /** digest of (site, stored hash, credential) -> until when a successful check holds */
   const verified = new Map<string, number>();
-  const loadTopology = (): Promise<Topology> => topologies.load();
 
   function checkApiVersion(req: Request): void {
     const header = req.get(HEADERS.apiVersion);
@@ -72,15 +71,13 @@ export function siteAuthenticator(deps: SiteAuthenticatorDeps): (req: Request) =
   }
 
   async function verifyPassword(siteId: SiteId, password: string, hash: string): Promise<boolean> {
+    if (recentlyVerified(siteId, password, hash)) return true;
     const key = verifiedKey(siteId, password, hash);
-    const now = Date.now();
-    const until = verified.get(key);
-    if (until !== undefined && until > now) return true;
     verified.delete(key);
     const matches = await hasher.verify(password, hash);
     if (matches) {
       if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
-      verified.set(key, now + VERIFIED_CACHE_MS);
+      verified.set(key, Date.now() + VERIFIED_CACHE_MS);
     }
     return matches;
   }
@@ -104,7 +101,7 @@ export function siteAuthenticator(deps: SiteAuthenticatorDeps): (req: Request) =
     const appName = headerValue(req, HEADERS.appName);
     const appVersion = headerValue(req, HEADERS.appVersion);
 
-    const candidate = (await loadTopology()).siteByName(credentials.siteName);
+    const candidate = (await topologies.load()).siteByName(credentials.siteName);
     const source = req.ip ?? 'unknown';
     const fromBoundDevice = candidate !== undefined && candidate.hardwareId !== null && hardwareId === candidate.hardwareId;
     const hash = candidate ? await repository.passwordHash(candidate.id) : null;
@@ -133,15 +130,14 @@ export function siteAuthenticator(deps: SiteAuthenticatorDeps): (req: Request) =
       return { next, value: { decision, topology: next } };
     });
     if (decision.outcome === 'accepted') return { site: decision.site, topology };
-    const site = candidate;
-    logger.warn({ siteId: site.id, siteName: site.name, outcome: decision.outcome, ip: req.ip }, `sync login refused: ${decision.reason}`);
+    logger.warn({ siteId: candidate.id, siteName: candidate.name, outcome: decision.outcome, ip: req.ip }, `sync login refused: ${decision.reason}`);
     switch (decision.outcome) {
       case 'wrong-password':
         throw authFailed();
       case 'blocked':
-        throw SyncHttpError.of('site_blocked', decision.reason, { siteId: site.id });
+        throw SyncHttpError.of('site_blocked', decision.reason, { siteId: candidate.id });
       case 'incorrect-hardware-id':
-        throw SyncHttpError.of('site_incorrect_hardware_id', decision.reason, { siteId: site.id });
+        throw SyncHttpError.of('site_incorrect_hardware_id', decision.reason, { siteId: candidate.id });
     }
   }
 

@@ -25,13 +25,10 @@ export class TopologyCache {
 
   /** Loads, changes and saves the whole topology, one change at a time in this process. */
   change<T>(change: (topology: Topology) => Promise<{ readonly next: Topology | null; readonly value: T }>): Promise<T> {
-    return this.lock.run(async () => {
-      const { next, value } = await change(await this.load());
-      if (next !== null) {
-        await this.repository.save(next);
-        this.cached = next;
-      }
-      return value;
+    return this.exclusive(async (topology) => {
+      const changed = await change(topology);
+      if (changed.next !== null) await this.repository.save(changed.next);
+      return changed;
     });
   }
 

@@ -50,10 +50,9 @@ export type SyncRecordJson = z.infer<typeof syncRecordSchema>;
 
 const recordsSchema = z.array(syncRecordSchema).max(MAX_RECORDS_PER_REQUEST);
 
-/** Text any database stores as sent: no `\u0000`, no unpaired surrogate. */
-export const storableText = (max: number) =>
-  z
-    .string()
+/** Text any database stores as sent, 1..`max` characters: no `\u0000`, no unpaired surrogate (trimmed first with `trim`). */
+export const storableText = (max: number, options: { readonly trim?: boolean } = {}) =>
+  (options.trim === true ? z.string().trim() : z.string())
     .min(1)
     .max(max)
     .refine((text) => !INVALID_TEXT.test(text), 'text holds no \\u0000 and no unpaired surrogate');

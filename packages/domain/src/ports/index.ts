@@ -17,7 +17,7 @@ export type {
   RefusedRecord,
   SiteInfo,
 } from './services';
-export { isPushConflict } from './services';
+export { isPushConflict, pushConflict } from './services';
 export type { TopologyRepository } from './topology-repository';
 export type { SyncStorage, UnitOfWork } from './unit-of-work';
 export { TOKENS } from './tokens';

@@ -57,6 +57,19 @@ export function isPushConflict(outcome: PushOutcome): outcome is PushConflict {
   return 'conflict' in outcome;
 }
 
+/** The conflict answer for a batch id used before with other records (`message` says which batch and site). */
+export function pushConflict(batchId: string, message: string): PushConflict {
+  return {
+    batchId,
+    conflict: {
+      code: 'push.batch-id-reused',
+      rule: 'a batch id names one batch of records of its site',
+      message,
+      fix: 'Send these records under a new batch id. (A remote does this itself: it happens after a data file was restored from a backup or copied.)',
+    },
+  };
+}
+
 /** A push batch as the central receives it: `digest` identifies its records (the adapter hashes them; the domain does no hashing). */
 export interface PushBatch {
   /** unique within the pushing site: the remote makes it from its data file's id and the batch's place in its feed */

@@ -46,6 +46,17 @@ export function isTransferHeaderType(type: string): type is TransferHeaderType {
   return type in TRANSFER_LINE_TYPES;
 }
 
+/** The header of the document a record belongs to: itself for a header, the one its header-id field names for a line, else null. */
+export function documentHeaderOf(record: SyncRecord): { readonly type: TransferHeaderType; readonly id: string } | null {
+  if (isTransferHeaderType(record.type)) return { type: record.type, id: record.id };
+  for (const [headerType, lineType] of Object.entries(TRANSFER_LINE_TYPES) as [TransferHeaderType, string][]) {
+    if (record.type !== lineType) continue;
+    const id = str(record.data, HEADER_ID_FIELD[headerType]);
+    return id ? { type: headerType, id } : null;
+  }
+  return null;
+}
+
 /**
  * A header and its lines: what a transfer is made of and what is applied atomically. A header
  * may say how many lines it has (`data.lineCount`) so that a half whose lines have not all

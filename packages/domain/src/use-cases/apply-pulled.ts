@@ -86,7 +86,7 @@ export async function applyPulled(
 /** Records applied now replace the versions kept before: their buffered copies and issues go. */
 async function forgetReplaced(s: SyncStorage, applied: readonly SyncRecord[]): Promise<void> {
   if (applied.length === 0) return;
-  const failedKeys = new Set((await s.issues.open()).filter((i) => i.key.startsWith(PULL_FAILURE_PREFIX)).map((i) => i.key));
+  const failedKeys = new Set((await s.issues.open({ prefix: PULL_FAILURE_PREFIX })).map((i) => i.key));
   if (failedKeys.size === 0) return;
   const replaced = new Set<string>();
   for (const record of applied) {

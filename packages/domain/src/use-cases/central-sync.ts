@@ -7,7 +7,7 @@ import { describeSite } from '../site';
 import { pushContext, pushRefusal } from './push-checks';
 import type { Topology } from '../topology';
 import type { Change } from '../ports/change-feed';
-import type { PullResult, PushBatch, PushOutcome, PushResult, RefusedRecord, SiteInfo } from '../ports/services';
+import { pushConflict, type PullResult, type PushBatch, type PushOutcome, type PushResult, type RefusedRecord, type SiteInfo } from '../ports/services';
 import type { SyncStorage } from '../ports/unit-of-work';
 
 /** The issue-log key prefix of the records the central refused from a site. */
@@ -35,15 +35,10 @@ export async function acceptPush(storage: SyncStorage, topology: Topology, siteI
   const receipt = await storage.pushes.claim(siteId, batch.id, batch.digest, now);
   if (receipt) {
     if (receipt.digest !== batch.digest) {
-      return {
-        batchId: batch.id,
-        conflict: {
-          code: 'push.batch-id-reused',
-          rule: 'a batch id names one batch of records of its site',
-          message: `Batch "${batch.id}" of ${describeSite(topology.site(siteId)!)} was received before with other records; this one was not applied.`,
-          fix: 'Send these records under a new batch id. (A remote does this itself: it happens after a data file was restored from a backup or copied.)',
-        },
-      };
+      return pushConflict(
+        batch.id,
+        `Batch "${batch.id}" of ${describeSite(topology.site(siteId)!)} was received before with other records; this one was not applied.`,
+      );
     }
     if (receipt.answer === null) throw new Error(`push batch "${batch.id}" of site ${siteId} was claimed but never answered`);
     return { ...receipt.answer, replayed: true };

@@ -1,4 +1,4 @@
-import { recordKey, type SyncRecord } from '../record';
+import { recordKey } from '../record';
 import type { RuleViolation } from '../result';
 import type { SiteId } from '../site';
 import type { Topology } from '../topology';
@@ -6,10 +6,10 @@ import type { Clock } from '../ports/services';
 import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
 import type { SyncIssue } from '../ports/issue-log';
 import {
+  documentHeaderOf,
   HEADER_ID_FIELD,
   isTransferHeaderType,
   respondingId,
-  str,
   TRANSFER_LINE_TYPES,
   type TransferDocument,
   type TransferHeaderType,
@@ -75,7 +75,7 @@ export async function processTransfers(
     for (const { record } of changes) {
       if (!record.otherPartyStoreId || !isTransferRecordType(record.type)) continue;
       const full = isTransferHeaderType(record.type) ? record : await storage.records.get(record.type, record.id);
-      const ref = full ? headerOf(full) : null;
+      const ref = full ? documentHeaderOf(full) : null;
       if (ref) headers.set(`${ref.type}:${ref.id}`, ref);
     }
     const openKeys = headers.size > 0 ? new Set((await openTransferIssues(storage)).map((i) => i.key)) : new Set<string>();
@@ -89,17 +89,6 @@ export async function processTransfers(
 const LINE_TYPES: ReadonlySet<string> = new Set(Object.values(TRANSFER_LINE_TYPES));
 function isTransferRecordType(type: string): boolean {
   return isTransferHeaderType(type) || LINE_TYPES.has(type);
-}
-
-function headerOf(record: SyncRecord): { type: TransferHeaderType; id: string } | null {
-  if (isTransferHeaderType(record.type)) return { type: record.type, id: record.id };
-  for (const [headerType, lineType] of Object.entries(TRANSFER_LINE_TYPES) as [TransferHeaderType, string][]) {
-    if (record.type === lineType) {
-      const id = str(record.data, HEADER_ID_FIELD[headerType]);
-      return id ? { type: headerType, id } : null;
-    }
-  }
-  return null;
 }
 
 /** The open issues of transfer headers (keyed `<header type>:<id>`), not the whole issue log. */

@@ -6,11 +6,12 @@ import { decideEdit } from '../rules/edit-rules';
 import { decideReceipt } from '../rules/routing-rules';
 import { describeSite, type SiteId } from '../site';
 import type { Topology } from '../topology';
-import { HEADER_ID_FIELD, isTransferHeaderType, TRANSFER_LINE_TYPES, str, type TransferHeaderType } from '../transfers/transfer-documents';
+import { documentHeaderOf, isTransferHeaderType, type TransferHeaderType } from '../transfers/transfer-documents';
 import { detectTransfer } from '../transfers/transfer-rules';
 import type { SyncStorage } from '../ports/unit-of-work';
 
 export const PUSH_REFUSAL_CODES = ['push.local-data', 'push.owner-changed', 'push.line-header-mismatch', 'push.not-kept-on-central'] as const;
+export type PushRefusalCode = (typeof PUSH_REFUSAL_CODES)[number];
 
 /** The columns that say who owns a record: they never change through sync (moving a store is an admin operation). */
 const OWNING_COLUMNS = ['storeId', 'homeStoreId', 'patientId', 'otherPartyStoreId'] as const;
@@ -21,18 +22,16 @@ export interface PushContext {
   stored(record: Pick<SyncRecord, 'type' | 'id'>): SyncRecord | null;
   /** the header a line names: the stored one, else the batch's latest version */
   header(type: TransferHeaderType, id: string): SyncRecord | null;
-  /** the stored version of the header a line names */
-  storedHeader(type: TransferHeaderType, id: string): SyncRecord | null;
 }
 
-/** The header a line names (by its header-id field), or null for a record that is not a line. */
-function headerRef(record: SyncRecord): { readonly type: TransferHeaderType; readonly id: string } | null {
-  for (const [type, lineType] of Object.entries(TRANSFER_LINE_TYPES) as [TransferHeaderType, string][]) {
-    if (record.type !== lineType) continue;
-    const id = str(record.data, HEADER_ID_FIELD[type]);
-    return id ? { type, id } : null;
-  }
-  return null;
+/** The header a line names, or null for a record that is not a line. */
+function lineHeaderOf(record: SyncRecord): { readonly type: TransferHeaderType; readonly id: string } | null {
+  return isTransferHeaderType(record.type) ? null : documentHeaderOf(record);
+}
+
+/** A document not sent yet: a customer invoice not finalised, a requisition or purchase order not confirmed. */
+function isDraftHeader(topology: Topology, header: SyncRecord): boolean {
+  return isTransferHeaderType(header.type) && detectTransfer(topology, header).kind === 'pending';
 }
 
 /** Loads, in one query, the stored versions of a batch's records and of the headers its lines name. */
@@ -41,10 +40,10 @@ export async function pushContext(storage: SyncStorage, topology: Topology, reco
   const keys: { type: string; id: string }[] = [];
   for (const record of records) {
     // A record refused for its content is never looked up (an id holding \u0000 is not even valid SQL text).
-    if (typeof record.type !== 'string' || typeof record.id !== 'string' || recordContentProblem(record) !== null) continue;
+    if (recordContentProblem(record) !== null) continue;
     inBatch.set(recordKey(record), record);
     keys.push({ type: record.type, id: record.id });
-    const ref = headerRef(record);
+    const ref = lineHeaderOf(record);
     if (ref) keys.push(ref);
   }
   const stored = new Map((await storage.records.getMany(keys)).map((r) => [recordKey(r), r] as const));
@@ -57,25 +56,20 @@ export async function pushContext(storage: SyncStorage, topology: Topology, reco
       const held = stored.get(`${type}:${id}`);
       const sent = inBatch.get(`${type}:${id}`);
       if (!held) return sent ?? null;
-      const draftOfSameStore = sent && (sent.storeId ?? null) === (held.storeId ?? null) && detectTransfer(topology, held).kind === 'pending';
+      const draftOfSameStore = sent && (sent.storeId ?? null) === (held.storeId ?? null) && isDraftHeader(topology, held);
       return draftOfSameStore ? sent : held;
     },
-    storedHeader: (type, id) => stored.get(`${type}:${id}`) ?? null,
   };
 }
 
-/**
- * A document not sent yet (a customer invoice not finalised, a requisition or purchase order not
- * confirmed), or a line of one: its other party may still change (a draft's customer is corrected).
- * Once it is an initiating half, or for a responding half, it never does.
- */
+/** A record of a document not sent yet (its header, or a line of it): its other party may still change (a draft's customer is corrected). */
 function isDraft(topology: Topology, stored: SyncRecord, context: PushContext): boolean {
-  const ref = headerRef(stored);
-  const header = ref ? context.storedHeader(ref.type, ref.id) : stored;
-  return header !== null && isTransferHeaderType(header.type) && detectTransfer(topology, header).kind === 'pending';
+  const ref = lineHeaderOf(stored);
+  const header = ref ? context.stored(ref) : stored;
+  return header !== null && isDraftHeader(topology, header);
 }
 
-const NO_CONTEXT: PushContext = { stored: () => null, header: () => null, storedHeader: () => null };
+const NO_CONTEXT: PushContext = { stored: () => null, header: () => null };
 
 /**
  * Why the central refuses a pushed record, or null when the pushing site may send it and the
@@ -92,7 +86,7 @@ export function pushRefusal(topology: Topology, siteId: SiteId, record: SyncReco
   const what = `${record.type} ${record.id}`;
   if (classified.value.row.category === 'local') {
     return {
-      code: 'push.local-data',
+      code: 'push.local-data' satisfies PushRefusalCode,
       rule: 'local data never leaves the site where it was entered',
       message: `${classified.value.row.label} (${what}) is local data: ${site} may not send it.`,
       fix: 'Do not push local records; this is a bug in the sending site.',
@@ -108,7 +102,7 @@ export function pushRefusal(topology: Topology, siteId: SiteId, record: SyncReco
       const was = changed.map((c) => `${c} ${JSON.stringify(stored[c] ?? null)}`).join(', ');
       const now = changed.map((c) => `${c} ${JSON.stringify(record[c] ?? null)}`).join(', ');
       return {
-        code: 'push.owner-changed',
+        code: 'push.owner-changed' satisfies PushRefusalCode,
         rule: 'an id names one record, and the columns that say who owns it (store, other party, patient, home store) never change through sync',
         message: `${what} is already held by the central with ${was}; ${site} sent it with ${now}. Nothing of it was changed.`,
         fix: 'Give a new record a new id. A deletion carries the same owning columns as the record it deletes. To move records to another store, move the store on the central (an admin operation).',
@@ -118,11 +112,11 @@ export function pushRefusal(topology: Topology, siteId: SiteId, record: SyncReco
     if (!editStored.ok) return editStored.error;
   }
 
-  const ref = headerRef(record);
+  const ref = lineHeaderOf(record);
   const header = ref ? context.header(ref.type, ref.id) : null;
   if (ref && header && ((header.storeId ?? null) !== (record.storeId ?? null) || (header.otherPartyStoreId ?? null) !== (record.otherPartyStoreId ?? null))) {
     return {
-      code: 'push.line-header-mismatch',
+      code: 'push.line-header-mismatch' satisfies PushRefusalCode,
       rule: 'a line belongs to a document of its own store: it carries its header’s store and other party',
       message: `${what} names ${ref.type} ${ref.id} of store ${JSON.stringify(header.storeId ?? null)} (other party ${JSON.stringify(header.otherPartyStoreId ?? null)}), but was sent for store ${JSON.stringify(record.storeId ?? null)} (other party ${JSON.stringify(record.otherPartyStoreId ?? null)}).`,
       fix: `Enter the line in ${ref.type} ${ref.id} on the site where its store is active, with the header's store and other party.`,
@@ -133,7 +127,7 @@ export function pushRefusal(topology: Topology, siteId: SiteId, record: SyncReco
   const receipt = decideReceipt(topology, central.id, record);
   if (receipt.ok && !receipt.value.receives) {
     return {
-      code: 'push.not-kept-on-central',
+      code: 'push.not-kept-on-central' satisfies PushRefusalCode,
       rule: 'the central keeps only what the rules route to it: store data of stores it holds an active or collector copy of, and transfers it completes',
       message: `${what} from ${site}: ${receipt.value.reason} The central does not keep it.`,
       fix: `Do not push it (it stays on ${site}); to keep it on the central, give the store a collector copy on ${describeSite(central)}.`,

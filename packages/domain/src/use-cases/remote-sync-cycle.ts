@@ -9,6 +9,8 @@ import type { SettingsStore } from '../ports/settings-store';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { applyPulled, PUSH_CONSUMER, retryPullFailures } from './apply-pulled';
 
+/** The issue-log key prefix of a record the central refused from this site. */
+export const REFUSED_PREFIX = 'refused:';
 /** Where the remote keeps its cursor in the central's feed (a cursor of the central, not of this site). */
 export const CENTRAL_PULL_CURSOR = 'central-pull';
 /**
@@ -90,8 +92,7 @@ export async function runSyncCycle(
     // Pulled records kept because they did not go here: applied if the new topology routes them here.
     await retryPullFailures(s, topology, siteId);
     // Transfers reported as unroutable before: resolved once the configuration lets them through.
-    for (const issue of await s.issues.open()) {
-      if (!issue.key.startsWith('transfer:')) continue;
+    for (const issue of await s.issues.open({ prefix: 'transfer:' })) {
       const [type, ...rest] = issue.key.slice('transfer:'.length).split(':');
       const record = type ? await s.records.get(type, rest.join(':')) : null;
       if (!record || !transferRoutingProblem(topology, record)) await s.issues.resolve(issue.key);
@@ -115,7 +116,7 @@ export async function runSyncCycle(
     const headers = outgoing.filter((r) => isTransferHeaderType(r.type) && r.otherPartyStoreId);
     if (headers.length > 0) {
       await unitOfWork.run(async (s) => {
-        const open = new Set((await s.issues.open()).map((i) => i.key));
+        const open = new Set((await s.issues.open({ prefix: 'transfer:' })).map((i) => i.key));
         for (const record of headers) {
           const problem = transferRoutingProblem(topology, record);
           const key = `transfer:${recordKey(record)}`;
@@ -135,29 +136,25 @@ export async function runSyncCycle(
       continue;
     }
     conflictsInARow = 0;
-    const result = outcome;
     await unitOfWork.run(async (s) => {
-      if (result) {
-        const refusedKeys = new Set(result.refused.map((r) => `refused:${r.recordType}:${r.recordId}`));
-        for (const r of result.refused) {
+      if (outcome) {
+        const anyRefusedBefore = (await s.issues.open({ prefix: REFUSED_PREFIX, limit: 1 })).length > 0;
+        const refusedKeys = new Set(outcome.refused.map((r) => `${REFUSED_PREFIX}${r.recordType}:${r.recordId}`));
+        for (const r of outcome.refused) {
           await s.issues.report(
-            `refused:${r.recordType}:${r.recordId}`,
+            `${REFUSED_PREFIX}${r.recordType}:${r.recordId}`,
             { code: r.code, rule: 'the central refused this record', message: r.message, fix: r.fix ?? 'See the message.' },
             clock.now(),
           );
         }
         // a record refused before and accepted now: its issue is over
-        const open = new Set((await s.issues.open()).map((i) => i.key));
-        for (const record of outgoing) {
-          const key = `refused:${recordKey(record)}`;
-          if (open.has(key) && !refusedKeys.has(key)) await s.issues.resolve(key);
-        }
+        if (anyRefusedBefore) await s.issues.resolveMany(outgoing.map((r) => `${REFUSED_PREFIX}${recordKey(r)}`).filter((key) => !refusedKeys.has(key)));
       }
       await s.changes.advance(PUSH_CONSUMER, last);
     });
-    if (result) {
-      pushed += result.accepted;
-      refused.push(...result.refused);
+    if (outcome) {
+      pushed += outcome.accepted;
+      refused.push(...outcome.refused);
       options.onProgress?.({ phase: 'push', sent: pushed, refused: refused.length });
       size = nextRequestSize(size, clock.now().getTime() - started);
     }
