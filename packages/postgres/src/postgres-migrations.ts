@@ -79,6 +79,13 @@ export const POSTGRES_MIGRATIONS: Record<string, Migration> = {
       }
     },
   },
+  '0004_issue_key_prefix_index': {
+    // Issues are found by key prefix (a site's refusals, transfer issues) on every push: a range in
+    // code-point order, which this index serves whatever the database's collation.
+    async up(db: Kysely<unknown>): Promise<void> {
+      await sql`create index sync_issue_key_c on sync_issue (key collate "C")`.execute(db);
+    },
+  },
 };
 
 export const postgresMigrationProvider: MigrationProvider = {

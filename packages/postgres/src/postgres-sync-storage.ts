@@ -20,6 +20,7 @@ export const postgresFlavour: SqlFlavour = {
   time: (value) => value,
   int8: (value) => value.toString(),
   dataField: (field) => sql<string | null>`(data->>${sql.lit(assertFieldName(field))})`,
+  issueKeyInCodePointOrder: sql<string>`(key collate "C")`,
   reserveCursors: () => Promise.resolve(null),
   // One statement per batch, whatever its size: each column travels as one array parameter.
   async writeRecordRows(db, rows) {

@@ -35,7 +35,7 @@ export class KyselyIssueLog implements IssueLog {
 
   async open(query: IssueQuery = {}): Promise<readonly SyncIssue[]> {
     let select = this.db.selectFrom('sync_issue').selectAll();
-    if (query.prefix) select = select.where(keyStartsWith(query.prefix));
+    if (query.prefix) select = select.where(keyStartsWith(this.flavour, query.prefix));
     if (query.afterKey !== undefined) select = select.where('key', '>', query.afterKey);
     select = select.orderBy('key');
     if (query.limit !== undefined) select = select.limit(query.limit);
@@ -53,16 +53,23 @@ export class KyselyIssueLog implements IssueLog {
     const kept = this.db
       .selectFrom('sync_issue')
       .select('key')
-      .where(keyStartsWith(prefix))
+      .where(keyStartsWith(this.flavour, prefix))
       .orderBy('last_seen_at', 'desc')
       .orderBy('key', 'desc')
       .limit(Math.max(0, keep));
-    const result = await this.db.deleteFrom('sync_issue').where(keyStartsWith(prefix)).where('key', 'not in', kept).executeTakeFirst();
+    const result = await this.db.deleteFrom('sync_issue').where(keyStartsWith(this.flavour, prefix)).where('key', 'not in', kept).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
 }
 
-/** `key` starts with `prefix`, compared as plain characters on every engine (no collation, no LIKE wildcards). */
-function keyStartsWith(prefix: string) {
-  return sql<boolean>`substr(key, 1, ${sql.lit(prefix.length)}) = ${prefix}`;
+/**
+ * `key` starts with `prefix`, compared as plain characters on every engine (no collation, no LIKE
+ * wildcards): a range in code-point order, which the key's index serves, and an exact check.
+ */
+function keyStartsWith(flavour: SqlFlavour, prefix: string) {
+  const key = flavour.issueKeyInCodePointOrder;
+  if (prefix === '') return sql<boolean>`true`;
+  // every string that starts with `prefix` sorts before `prefix` with its last character raised by one
+  const upper = `${prefix.slice(0, -1)}${String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)}`;
+  return sql<boolean>`${key} >= ${prefix} and ${key} < ${upper} and substr(key, 1, ${sql.lit(prefix.length)}) = ${prefix}`;
 }

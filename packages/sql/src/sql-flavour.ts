@@ -18,6 +18,11 @@ export interface SqlFlavour {
    */
   dataField(field: string): RawBuilder<string | null>;
   /**
+   * `sync_issue.key` compared by code point, not by the database's collation, so that a key range
+   * is a prefix and the index on it is used (Postgres: `key collate "C"`, with an index of its own).
+   */
+  readonly issueKeyInCodePointOrder: RawBuilder<string>;
+  /**
    * Cursors for `count` records written in transaction `trx`, the first of them returned; or null
    * when the engine numbers records later (`sequence`).
    */

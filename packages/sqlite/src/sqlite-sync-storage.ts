@@ -15,6 +15,7 @@ export const sqliteFlavour: Omit<SqlFlavour, 'writeRecordRows'> = {
   time: (value) => value.toISOString(),
   int8: (value) => value,
   dataField: (field) => sql<string | null>`json_extract(data, ${sql.lit(`$.${assertFieldName(field)}`)})`,
+  issueKeyInCodePointOrder: sql<string>`key`, // BINARY collation: the primary key's own order
   async reserveCursors(trx, count) {
     const row = await trx
       .updateTable('sync_feed_state')
