@@ -165,6 +165,49 @@ admin(store.command('copy').description('set the copy type of a store on a site'
   .action(async (o: { store: string; site: number; type: 'collector' | 'transfer' | 'none'; url: string; adminToken?: string; dataDir: string }) =>
     print(await client(o).setCopyType(o.store, o.site, o.type)),
   );
+const copyChoice = (flag: string, description: string) => new Option(flag, description).choices(['none', 'transfer', 'collector']).default('none');
+admin(store.command('move').description('move a store to another site: the new site gets all its data, the old one keeps only what --old-site-copy allows'))
+  .requiredOption('--store <id>', 'store id')
+  .requiredOption('--to-site <id>', 'the site where the store becomes active', Number)
+  .addOption(copyChoice('--old-site-copy <type>', 'what the old site keeps of the store'))
+  .option('--force', 'move although records still wait for the old site (what it has not pushed is then refused and listed as an issue)')
+  .action(
+    async (o: { store: string; toSite: number; oldSiteCopy: 'none' | 'transfer' | 'collector'; force?: boolean; url: string; adminToken?: string; dataDir: string }) =>
+      print(await client(o).moveStore(o.store, { toSiteId: o.toSite, oldSiteCopy: o.oldSiteCopy, force: o.force === true })),
+  );
+admin(store.command('remove').description('remove a store from its remote site: it becomes active on the central'))
+  .requiredOption('--store <id>', 'store id')
+  .addOption(copyChoice('--old-site-copy <type>', 'what the old site keeps of the store'))
+  .option('--force', 'remove although records still wait for the old site')
+  .action(async (o: { store: string; oldSiteCopy: 'none' | 'transfer' | 'collector'; force?: boolean; url: string; adminToken?: string; dataDir: string }) =>
+    print(await client(o).removeStore(o.store, { oldSiteCopy: o.oldSiteCopy, force: o.force === true })),
+  );
+admin(store.command('set').description("change a store's sync settings (what this widens or narrows is queued to the sites concerned)"))
+  .requiredOption('--store <id>', 'store id')
+  .addOption(new Option('--dispensary <on|off>', 'dispensary mode').choices(['on', 'off']))
+  .addOption(new Option('--include-transactions <on|off>', 'dispensary: include transactions in sync').choices(['on', 'off']))
+  .addOption(new Option('--centralised-procurement <on|off>', 'purchase orders entered on the primary').choices(['on', 'off']))
+  .option('--name <name>', 'new store name')
+  .action(
+    async (o: {
+      store: string;
+      dispensary?: 'on' | 'off';
+      includeTransactions?: 'on' | 'off';
+      centralisedProcurement?: 'on' | 'off';
+      name?: string;
+      url: string;
+      adminToken?: string;
+      dataDir: string;
+    }) =>
+      print(
+        await client(o).patchStore(o.store, {
+          ...(o.name !== undefined ? { name: o.name } : {}),
+          ...(o.dispensary !== undefined ? { isDispensary: o.dispensary === 'on' } : {}),
+          ...(o.includeTransactions !== undefined ? { includeTransactionsInSync: o.includeTransactions === 'on' } : {}),
+          ...(o.centralisedProcurement !== undefined ? { centralisedProcurement: o.centralisedProcurement === 'on' } : {}),
+        }),
+      ),
+  );
 admin(store.command('list').description('list the stores')).action(async (o: { url: string; adminToken?: string; dataDir: string }) =>
   print(await client(o).listStores()),
 );

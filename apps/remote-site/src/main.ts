@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { existsSync, renameSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readSecret, sha256Hex } from '@sitesync/http';
 import { Command, InvalidArgumentError } from 'commander';
@@ -40,31 +41,78 @@ function describeOutcome(outcome: SyncOutcome): string {
 program
   .command('init')
   .description('bind this data file to a site of the central (checks the credentials, binds this device)')
-  .requiredOption('--central-url <url>', 'the central server, e.g. https://central.example:8443')
-  .requiredOption('--site-name <name>', 'the site name, as created on the central')
+  .option('--central-url <url>', 'the central server, e.g. https://central.example:8443 (with --reinitialise: the one the file holds)')
+  .option('--site-name <name>', 'the site name, as created on the central (with --reinitialise: the one the file holds)')
   .option('--password-file <file>', 'a file holding the site password (or set SITESYNC_SITE_PASSWORD, or be asked on the terminal); only its SHA-256 is kept')
   .option('--password <password>', 'the site password on the command line (visible to other users in the process list: prefer --password-file)')
   .option('--ca-file <file>', "a PEM file of the CA that signed the central's certificate (https:// with a private CA)")
   .option('--insecure', 'allow plain http:// to a central on another machine (credentials and records cross the network unencrypted)')
-  .action(async (options: { centralUrl: string; siteName: string; password?: string; passwordFile?: string; caFile?: string; insecure?: boolean }) => {
-    const password = await readSecret('site password', {
-      envName: 'SITESYNC_SITE_PASSWORD',
-      flagName: '--password',
-      ...(options.passwordFile !== undefined ? { file: options.passwordFile } : {}),
-      ...(options.password !== undefined ? { flag: options.password } : {}),
-    });
-    const config = await withSite((site) =>
-      site.init({
-        centralUrl: options.centralUrl,
-        siteName: options.siteName,
-        passwordSha256: sha256Hex(password),
-        hardwareId: randomUUID(),
-        insecure: options.insecure === true,
-        caFile: options.caFile === undefined ? null : resolve(options.caFile),
-      }),
+  .option(
+    '--reinitialise',
+    'start this site again from the central: the data file is set aside (kept beside it) and a new one gets everything routed to the site at the next sync, its own records included; refused while changes wait to be pushed',
+  )
+  .action(
+    async (options: {
+      centralUrl?: string;
+      siteName?: string;
+      password?: string;
+      passwordFile?: string;
+      caFile?: string;
+      insecure?: boolean;
+      reinitialise?: boolean;
+    }) => {
+      const previous = options.reinitialise === true ? await setAside(dataFile()) : null;
+      const centralUrl = options.centralUrl ?? previous?.centralUrl;
+      const siteName = options.siteName ?? previous?.siteName;
+      if (centralUrl === undefined || siteName === undefined) throw new InvalidArgumentError('init needs --central-url and --site-name');
+      const passwordGiven = options.password !== undefined || options.passwordFile !== undefined || process.env['SITESYNC_SITE_PASSWORD'] !== undefined;
+      const passwordSha256 =
+        previous && !passwordGiven
+          ? previous.passwordSha256
+          : sha256Hex(
+              await readSecret('site password', {
+                envName: 'SITESYNC_SITE_PASSWORD',
+                flagName: '--password',
+                ...(options.passwordFile !== undefined ? { file: options.passwordFile } : {}),
+                ...(options.password !== undefined ? { flag: options.password } : {}),
+              }),
+            );
+      const caFile = options.caFile !== undefined ? resolve(options.caFile) : (previous?.caFile ?? null);
+      const { config, warnings } = await withSite(async (site) => {
+        const made = await site.init({
+          centralUrl,
+          siteName,
+          passwordSha256,
+          hardwareId: previous?.hardwareId ?? randomUUID(),
+          insecure: options.insecure === true || previous?.insecure === true,
+          caFile,
+        });
+        return { config: made, warnings: await site.initialisationWarnings() };
+      });
+      process.stdout.write(`initialised as site ${config.siteId} "${config.siteName}" of ${config.centralUrl}\n`);
+      if (previous) process.stdout.write(`the previous data file is kept as ${previous.keptAs}; the next sync brings back everything the central holds for this site\n`);
+      for (const w of warnings) process.stderr.write(`warning: ${w.message}\n  fix: ${w.fix}\n`);
+    },
+  );
+
+/**
+ * Sets the data file aside for a re-initialisation, once nothing in it waits to be pushed; returns
+ * its settings (credentials, device id) for the new file.
+ */
+async function setAside(file: string) {
+  const status = await withSite(async (site) => ({ config: await site.config(), status: (await site.config()) ? await site.status() : null }));
+  if (!status.config || !status.status) throw new Error(`${file} is not initialised: run init without --reinitialise.`);
+  if (status.status.waitingToPush > 0) {
+    throw new Error(
+      `${status.status.waitingToPush} changes in ${file} have not been pushed to the central yet; re-initialising now would lose them. ` +
+        'Run `sitesync-remote sync` until nothing waits (see `sitesync-remote status`), then re-initialise.',
     );
-    process.stdout.write(`initialised as site ${config.siteId} "${config.siteName}" of ${config.centralUrl}\n`);
-  });
+  }
+  const keptAs = `${file}.before-reinitialise-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  renameSync(file, keptAs);
+  for (const suffix of ['-wal', '-shm']) if (existsSync(file + suffix)) renameSync(file + suffix, keptAs + suffix);
+  return { ...status.config, keptAs };
+}
 
 program
   .command('sync')

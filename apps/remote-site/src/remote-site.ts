@@ -5,6 +5,7 @@ import {
   pushable,
   recordLocalChange,
   runSiteProcessors,
+  planInitialisation,
   runSyncCycle,
   DEFAULT_REQUEST_SIZE,
   type CentralSyncGateway,
@@ -14,6 +15,7 @@ import {
   type RecordContentViolation,
   type RecordViolation,
   type Result,
+  type RuleViolation,
   type SyncIssue,
   type SyncProgress,
   type SyncRecord,
@@ -205,6 +207,13 @@ export class RemoteSite {
       transfersCreated: processed.transfers.created.length,
       transfersNumbered: processed.numbered.length,
     };
+  }
+
+  /** What the central cannot give back to this site (stores whose data it does not collect): printed by init. */
+  async initialisationWarnings(): Promise<readonly RuleViolation[]> {
+    const config = await this.requireConfig();
+    const topology = await this.storage.storage.topology.load();
+    return topology && topology.site(config.siteId) ? planInitialisation(topology, config.siteId).warnings : [];
   }
 
   async topology(): Promise<Topology> {

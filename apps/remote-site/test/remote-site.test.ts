@@ -19,7 +19,7 @@ describe('a remote site (SQLite file, in-process central)', () => {
     central = createInMemoryStorage();
     await central.storage.topology.save(topology);
     const clock = new ManualClock();
-    const real = new InMemoryCentralSyncGateway(central, topology, 3, {}, { clock });
+    const real = new InMemoryCentralSyncGateway(central, topology, 3, { clock });
     const gateway: CentralSyncGateway = {
       siteInfo: () => (failing ? Promise.reject(new TypeError('fetch failed')) : real.siteInfo()),
       push: (id, records) => real.push(id, records),

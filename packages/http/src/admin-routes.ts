@@ -2,12 +2,11 @@ import {
   buildTopology,
   hasRole,
   recordLocalChange,
+  waitingFor,
   type Clock,
   type PasswordHasher,
-  type RoutingContext,
   type Site,
   type SiteInput,
-  type StoreInput,
   type SyncIssue,
   type SyncStorage,
   type Topology,
@@ -16,16 +15,15 @@ import {
 import express, { type RequestHandler } from 'express';
 import {
   addSiteRequestSchema,
-  addStoreRequestSchema,
   issuesQuerySchema,
   putRecordsRequestSchema,
-  setCopyTypeRequestSchema,
   setPasswordRequestSchema,
 } from './admin-wire';
 import type { CentralAppLogger } from './create-central-app';
 import { SyncHttpError } from './error-codes';
 import { parseBody, parseQuery, parseSiteId, publicSite, sha256HexOf, siteOrNotFound, violationsOrValue } from './request-parsing';
 import type { TopologyCache } from './topology-cache';
+import { adminStoreRoutes } from './admin-store-routes';
 
 /** A site not synced for this long is listed as stale. */
 export const STALE_AFTER_MS = 30 * 24 * 60 * 60 * 1000;
@@ -35,25 +33,29 @@ export interface AdminRoutesDeps {
   readonly hasher: PasswordHasher;
   readonly clock: Clock;
   readonly logger: CentralAppLogger;
-  readonly routingContext: RoutingContext;
   readonly topologies: TopologyCache;
   readonly jsonBody: RequestHandler;
 }
 
 /** The admin API (`/admin/v1`), behind the admin token: sites, stores, copies, records, issues. */
 export function adminRoutes(deps: AdminRoutesDeps): express.Router {
-  const { storage, hasher, clock, logger, routingContext, topologies, jsonBody } = deps;
+  const { storage, hasher, clock, logger, topologies, jsonBody } = deps;
   const loadTopology = (): Promise<Topology> => topologies.load();
   const admin = express.Router();
 
   admin.get('/sites', async (_req, res) => {
     const topology = await loadTopology();
     const now = clock.now().getTime();
+    const waiting = await storage.run(async (s) => {
+      const counts = new Map<number, number>();
+      for (const site of topology.sites) if (!hasRole(site, 'central')) counts.set(site.id, await waitingFor(s, topology, site.id));
+      return counts;
+    });
     res.json({
       sites: topology.sites.map((site) => ({
         ...publicSite(site),
         stale: !hasRole(site, 'central') && (site.lastSyncedAt === null || now - site.lastSyncedAt.getTime() > STALE_AFTER_MS),
-        waiting: null,
+        waiting: waiting.get(site.id) ?? null,
       })),
     });
   });
@@ -101,7 +103,7 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
   const sitePatch = (patch: Partial<Omit<Site, 'id'>>, what: string): RequestHandler =>
     async function patchSite(req, res) {
       const id = parseSiteId(req.params['id']);
-      const site = await topologies.change(async (topology) => {
+      const { value: site } = await topologies.change(async (topology) => {
         siteOrNotFound(topology, id);
         const next = violationsOrValue(topology.updateSite(id, patch));
         return { next, value: next.site(id)! };
@@ -113,54 +115,12 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
   admin.post('/sites/:id/unblock', sitePatch({ blocked: false, failedLoginCount: 0 }, 'site unblocked'));
   admin.post('/sites/:id/reset-hardware-id', sitePatch({ hardwareId: null }, 'site hardware id reset'));
 
-  admin.get('/stores', async (_req, res) => {
-    res.json({ stores: (await loadTopology()).stores });
-  });
-
-  admin.post('/stores', jsonBody, async (req, res) => {
-    const input = parseBody(addStoreRequestSchema, req.body);
-    const store = await topologies.change(async (topology) => {
-      const centralId = topology.central.id;
-      const copies = [...(input.copies ?? [])];
-      if (input.activeSiteId !== centralId && !copies.some((c) => c.siteId === centralId)) {
-        copies.push({ siteId: centralId, type: input.centralCopy ?? 'collector' });
-      }
-      const id = input.id ?? input.code;
-      const storeInput: StoreInput = {
-        id,
-        code: input.code,
-        name: input.name,
-        activeSiteId: input.activeSiteId,
-        ...(input.isDispensary !== undefined ? { isDispensary: input.isDispensary } : {}),
-        ...(input.includeTransactionsInSync !== undefined ? { includeTransactionsInSync: input.includeTransactionsInSync } : {}),
-        ...(input.centralisedProcurement !== undefined ? { centralisedProcurement: input.centralisedProcurement } : {}),
-        copies,
-      };
-      const next = violationsOrValue(topology.withStore(storeInput));
-      return { next, value: next.store(id)! };
-    });
-    logger.info({ storeId: store.id, activeSiteId: store.activeSiteId }, 'store added');
-    res.status(201).json(store);
-  });
-
-  admin.put('/stores/:id/copies/:siteId', jsonBody, async (req, res) => {
-    const storeId = String(req.params['id']);
-    const siteId = parseSiteId(req.params['siteId']);
-    const { type } = parseBody(setCopyTypeRequestSchema, req.body);
-    const store = await topologies.change(async (topology) => {
-      if (!topology.store(storeId)) throw SyncHttpError.of('not_found', `There is no store "${storeId}". List the stores (GET /admin/v1/stores) to see them.`);
-      siteOrNotFound(topology, siteId);
-      const next = violationsOrValue(topology.withCopyType(storeId, siteId, type));
-      return { next, value: next.store(storeId)! };
-    });
-    logger.info({ storeId, siteId, type }, 'store copy type set');
-    res.json(store);
-  });
+  admin.use(adminStoreRoutes(deps));
 
   admin.post('/records', jsonBody, async (req, res) => {
     const { records } = parseBody(putRecordsRequestSchema, req.body);
     const topology = await loadTopology();
-    const result = await recordLocalChange({ unitOfWork: storage }, topology, topology.central.id, records, routingContext);
+    const result = await recordLocalChange({ unitOfWork: storage }, topology, topology.central.id, records);
     if (!result.ok) {
       const first = result.error[0]!;
       throw SyncHttpError.of(

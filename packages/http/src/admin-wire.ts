@@ -47,6 +47,38 @@ export type AddStoreRequest = z.infer<typeof addStoreRequestSchema>;
 export const setCopyTypeRequestSchema = z.object({ type: z.enum(COPY_TYPES) });
 export type SetCopyTypeRequest = z.infer<typeof setCopyTypeRequestSchema>;
 
+export const patchStoreRequestSchema = z.object({
+  name: adminText.exactOptional(),
+  isDispensary: z.boolean().exactOptional(),
+  includeTransactionsInSync: z.boolean().exactOptional(),
+  centralisedProcurement: z.boolean().exactOptional(),
+});
+export type PatchStoreRequest = z.infer<typeof patchStoreRequestSchema>;
+
+export const moveStoreRequestSchema = z.object({
+  toSiteId: siteIdSchema,
+  /** what the old site keeps of the store (default none) */
+  oldSiteCopy: z.enum(COPY_TYPES).default('none'),
+  /** move although the old site still has records waiting for it (what it has not pushed is then refused, and kept as an issue) */
+  force: z.boolean().default(false),
+});
+export type MoveStoreRequest = z.input<typeof moveStoreRequestSchema>;
+
+export const removeStoreRequestSchema = moveStoreRequestSchema.omit({ toSiteId: true });
+export type RemoveStoreRequest = z.input<typeof removeStoreRequestSchema>;
+
+/** What a topology change queued: per site id, how many records will be sent to it or dropped from it. */
+export const queuedSchema = z.record(z.string(), z.int().min(0));
+
+export const moveStoreResponseSchema = z.object({
+  store: storeSchema,
+  fromSiteId: z.int(),
+  toSiteId: z.int(),
+  preconditions: z.array(z.string()),
+  queued: queuedSchema,
+});
+export type MoveStoreResponse = z.infer<typeof moveStoreResponseSchema>;
+
 export const putRecordsRequestSchema = z.object({ records: z.array(syncRecordSchema).max(MAX_RECORDS_PER_REQUEST) });
 export type PutRecordsRequest = z.infer<typeof putRecordsRequestSchema>;
 
@@ -57,7 +89,7 @@ export type PutRecordsResponse = z.infer<typeof putRecordsResponseSchema>;
 export const adminSiteSchema = siteSchema.extend({
   /** not synced for 30 days, or never (always false for the central itself) */
   stale: z.boolean(),
-  /** records waiting for the site: not counted in the list (too costly), always null */
+  /** records waiting for the site: its resync queue plus the feed after the cursor it last pulled from */
   waiting: z.int().min(0).nullable(),
 });
 export type AdminSite = z.infer<typeof adminSiteSchema>;

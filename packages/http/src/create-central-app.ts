@@ -9,7 +9,6 @@ import {
   siteInfoFor,
   type Clock,
   type PasswordHasher,
-  type RoutingContext,
   type SiteId,
   type SyncStorage,
   type UnitOfWork,
@@ -36,7 +35,6 @@ export interface CentralAppDeps {
   readonly hasher: PasswordHasher;
   readonly clock: Clock;
   readonly adminToken: string;
-  readonly routingContext?: RoutingContext;
   readonly apiVersions?: { readonly min: number; readonly max: number }; // default 1..1
   readonly bodyLimit?: string; // default '16mb' (decompressed size)
   readonly logger?: CentralAppLogger;
@@ -80,12 +78,11 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   const { storage, hasher, clock } = deps;
   const repository = storage.storage.topology;
   const logger = deps.logger ?? stderrLogger;
-  const routingContext = deps.routingContext ?? {};
   const apiVersions = deps.apiVersions ?? { min: 1, max: 1 };
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const bodyLimitBytes = bytes.parse(bodyLimit);
   if (bodyLimitBytes === null) throw new Error(`createCentralApp: bodyLimit "${bodyLimit}" is not a size like "16mb"`);
-  const pulls = new PullServer(routingContext);
+  const pulls = new PullServer();
   const adminTokenDigest = digest(deps.adminToken);
   const siteAuths = new WeakMap<Request, SiteAuth>();
 
@@ -100,7 +97,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
     },
   });
 
-  const topologies = new TopologyCache(repository);
+  const topologies = new TopologyCache(storage);
 
   const authenticateSite = siteAuthenticator({ hasher, logger, apiVersions, topologies, repository, throttle: new LoginThrottle(deps.loginLimits) });
 
@@ -217,9 +214,15 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   });
 
   sync.post('/pull', requireSite, readJson, siteSlot, async (req, res) => {
-    const { site, topology } = siteAuthOf(req);
-    const { cursor, limit } = parseBody(pullRequestSchema, req.body);
-    const result = await storage.run((s) => pulls.pull(s, topology, site.id, BigInt(cursor), limit));
+    const { site } = siteAuthOf(req);
+    const { cursor, limit, queueCursor, reinitialising } = parseBody(pullRequestSchema, req.body);
+    const request = {
+      cursor: BigInt(cursor),
+      limit,
+      ...(queueCursor !== undefined ? { queueCursor: BigInt(queueCursor) } : {}),
+      ...(reinitialising === true ? { reinitialising } : {}),
+    };
+    const result = await storage.run((s) => pulls.pull(s, (inside) => topologies.current(inside), site.id, request));
     if (result.remaining === 0) {
       const now = clock.now();
       await topologies.exclusive(async (current) => {
@@ -229,13 +232,18 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
         return { next, value: undefined };
       });
     }
-    res.json({ records: result.records, nextCursor: result.nextCursor.toString(), remaining: result.remaining });
+    res.json({
+      records: result.records,
+      nextCursor: result.nextCursor.toString(),
+      remaining: result.remaining,
+      ...(result.nextQueueCursor !== undefined ? { drops: result.drops ?? [], nextQueueCursor: result.nextQueueCursor.toString() } : {}),
+    });
   });
 
   sync.get('/status', requireSite, siteSlot, async (req, res) => {
     const { site, topology } = siteAuthOf(req);
     const { cursor } = parseQuery(statusQuerySchema, req.query);
-    const waiting = await storage.run((s) => countWaiting(s, topology, site.id, BigInt(cursor), routingContext));
+    const waiting = await storage.run(async (s) => (await s.resync.count(site.id, 0n)) + (await countWaiting(s, topology, site.id, BigInt(cursor))));
     const quarantined = (await storage.storage.issues.open({ prefix: quarantinePrefix(site.id), limit: STATUS_QUARANTINE_LIMIT })).map((issue) => ({
       key: issue.key,
       code: issue.violation.code,
@@ -249,7 +257,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
 
   app.use('/sync/v1', sync);
 
-  app.use('/admin/v1', requireAdmin, adminRoutes({ storage, hasher, clock, logger, routingContext, topologies, jsonBody: readJson }));
+  app.use('/admin/v1', requireAdmin, adminRoutes({ storage, hasher, clock, logger, topologies, jsonBody: readJson }));
 
   app.use((req: Request) => {
     throw SyncHttpError.of('not_found', `There is no route ${req.method} ${req.path}. See docs/sync-api.md for the routes of the sync and admin API.`);

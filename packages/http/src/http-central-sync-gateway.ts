@@ -2,6 +2,7 @@ import {
   pushConflict,
   type CentralSyncGateway,
   type CopyType,
+  type PullRequest,
   type PullResult,
   type PushOutcome,
   type SiteId,
@@ -19,6 +20,11 @@ import {
   putRecordsResponseSchema,
   type AddSiteRequest,
   type AddStoreRequest,
+  moveStoreResponseSchema,
+  type MoveStoreRequest,
+  type MoveStoreResponse,
+  type PatchStoreRequest,
+  type RemoveStoreRequest,
   type AdminSite,
 } from './admin-wire';
 import type { z } from 'zod';
@@ -93,9 +99,20 @@ export class HttpCentralSyncGateway implements CentralSyncGateway {
     }
   }
 
-  async pull(cursor: bigint, limit: number): Promise<PullResult> {
-    const answer = await this.http.request('POST', '/sync/v1/pull', pullResponseSchema, { cursor: cursor.toString(), limit });
-    return { records: answer.records, nextCursor: BigInt(answer.nextCursor), remaining: answer.remaining };
+  async pull(cursor: bigint, limit: number, options: Pick<PullRequest, 'queueCursor' | 'reinitialising'> = {}): Promise<PullResult> {
+    const answer = await this.http.request('POST', '/sync/v1/pull', pullResponseSchema, {
+      cursor: cursor.toString(),
+      limit,
+      ...(options.queueCursor !== undefined ? { queueCursor: options.queueCursor.toString() } : {}),
+      ...(options.reinitialising === true ? { reinitialising: true } : {}),
+    });
+    return {
+      records: answer.records,
+      nextCursor: BigInt(answer.nextCursor),
+      remaining: answer.remaining,
+      ...(answer.drops !== undefined ? { drops: answer.drops } : {}),
+      ...(answer.nextQueueCursor !== undefined ? { nextQueueCursor: BigInt(answer.nextQueueCursor) } : {}),
+    };
   }
 
   /** What waits for this site after `cursor`, and the records the central keeps in quarantine from it. */
@@ -157,6 +174,21 @@ export class AdminClient {
 
   async setCopyType(storeId: string, siteId: SiteId, type: CopyType): Promise<Store> {
     return this.http.request('PUT', `/admin/v1/stores/${encodeURIComponent(storeId)}/copies/${siteId}`, adminStoreResponseSchema, { type });
+  }
+
+  /** Changes a store's name or sync settings; what the change queues to sites is applied at their next pulls. */
+  async patchStore(storeId: string, patch: PatchStoreRequest): Promise<Store> {
+    return this.http.request('PATCH', `/admin/v1/stores/${encodeURIComponent(storeId)}`, adminStoreResponseSchema, patch);
+  }
+
+  /** Moves a store to another site; refused (precondition_failed) while records still wait for its current site, unless forced. */
+  async moveStore(storeId: string, request: MoveStoreRequest): Promise<MoveStoreResponse> {
+    return this.http.request('POST', `/admin/v1/stores/${encodeURIComponent(storeId)}/move`, moveStoreResponseSchema, request);
+  }
+
+  /** Removes a store from its remote site: it becomes active on the central. */
+  async removeStore(storeId: string, request: RemoveStoreRequest = {}): Promise<MoveStoreResponse> {
+    return this.http.request('POST', `/admin/v1/stores/${encodeURIComponent(storeId)}/remove`, moveStoreResponseSchema, request);
   }
 
   /** Writes records as the central site (the edit rules apply: a refusal writes nothing). */

@@ -66,6 +66,10 @@ export type PushRequest = z.infer<typeof pushRequestSchema>;
 export const pullRequestSchema = z.object({
   cursor: cursorSchema,
   limit: z.int().min(1).max(MAX_RECORDS_PER_REQUEST),
+  /** the last entry of the site's resync queue it applied; absent: the feed only (older clients) */
+  queueCursor: cursorSchema.exactOptional(),
+  /** true while a data file makes its first pass over the feed: the site's own records come back too */
+  reinitialising: z.boolean().exactOptional(),
 });
 export type PullRequest = z.infer<typeof pullRequestSchema>;
 
@@ -85,10 +89,15 @@ export const pushResponseSchema = z.object({
 });
 export type PushResponse = z.infer<typeof pushResponseSchema>;
 
+export const recordKeySchema = z.object({ type: z.string(), id: z.string() });
+
 export const pullResponseSchema = z.object({
   records: z.array(syncRecordSchema),
   nextCursor: cursorSchema,
   remaining: z.int().min(0),
+  /** records the site may no longer hold (sent with nextQueueCursor, when the request had a queueCursor) */
+  drops: z.array(recordKeySchema).exactOptional(),
+  nextQueueCursor: cursorSchema.exactOptional(),
 });
 export type PullResponse = z.infer<typeof pullResponseSchema>;
 

@@ -35,7 +35,7 @@ describe('central app: admin routes', () => {
     expect(res.status).toBe(200);
     const { sites } = adminSitesResponseSchema.parse(res.body);
     expect(sites.map((s) => s.id)).toEqual([CENTRAL, REMOTE1, REMOTE2]);
-    expect(sites.find((s) => s.id === REMOTE1)).toMatchObject({ hardwareId: 'device-A', stale: true, waiting: null });
+    expect(sites.find((s) => s.id === REMOTE1)).toMatchObject({ hardwareId: 'device-A', stale: true, waiting: 0 });
     expect(sites.find((s) => s.id === CENTRAL)).toMatchObject({ stale: false });
     expect(JSON.stringify(res.body)).not.toMatch(/password|scrypt/i);
   });

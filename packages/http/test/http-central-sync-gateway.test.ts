@@ -178,7 +178,7 @@ describe('HttpCentralSyncGateway and AdminClient against the app on a real port'
     await admin.unblockSite(4);
     await admin.resetHardwareId(4);
     const sites = await admin.listSites();
-    expect(sites.find((s) => s.id === 4)).toMatchObject({ hardwareId: null, failedLoginCount: 0, stale: true, waiting: null });
+    expect(sites.find((s) => s.id === 4)).toMatchObject({ hardwareId: null, failedLoginCount: 0, stale: true, waiting: 0 });
 
     expect(await admin.setCopyType('G', REMOTE1, 'transfer')).toMatchObject({ copies: expect.arrayContaining([{ siteId: REMOTE1, type: 'transfer' }]) });
     const refused = await admin.setCopyType('G', CENTRAL, 'none').catch((e: unknown) => e);

@@ -86,6 +86,24 @@ export const POSTGRES_MIGRATIONS: Record<string, Migration> = {
       await sql`create index sync_issue_key_c on sync_issue (key collate "C")`.execute(db);
     },
   },
+  '0005_resync_queue': {
+    // Scope changes (copies, moves, visibility) queue records per site; they are found by their
+    // routing columns, so those are indexed (only where set).
+    async up(db: Kysely<unknown>): Promise<void> {
+      for (const statement of [
+        sql`create table sync_resync (site_id integer not null, type text not null, id text not null, seq bigint not null, primary key (site_id, type, id))`,
+        sql`create index sync_resync_site_seq on sync_resync (site_id, seq)`,
+        sql`create table sync_resync_site (site_id integer primary key, last_seq bigint not null)`,
+        sql`create table sync_topology_version (id integer primary key, version bigint not null)`,
+        sql`create index sync_record_store_id on sync_record (store_id) where store_id is not null`,
+        sql`create index sync_record_other_party on sync_record (other_party_store_id) where other_party_store_id is not null`,
+        sql`create index sync_record_home_store on sync_record (home_store_id) where home_store_id is not null`,
+        sql`create index sync_record_patient on sync_record (patient_id) where patient_id is not null`,
+      ]) {
+        await statement.execute(db);
+      }
+    },
+  },
 };
 
 export const postgresMigrationProvider: MigrationProvider = {

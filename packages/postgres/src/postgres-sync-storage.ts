@@ -22,6 +22,10 @@ export const postgresFlavour: SqlFlavour = {
   dataField: (field) => sql<string | null>`(data->>${sql.lit(assertFieldName(field))})`,
   issueKeyInCodePointOrder: sql<string>`(key collate "C")`,
   reserveCursors: () => Promise.resolve(null),
+  // Writers take ROW EXCLUSIVE, which SHARE excludes; readers (ACCESS SHARE) go on.
+  holdRecordWrites: async (trx) => {
+    await sql`lock table sync_record in share mode`.execute(trx);
+  },
   // One statement per batch, whatever its size: each column travels as one array parameter.
   async writeRecordRows(db, rows) {
     const column = <K extends keyof (typeof rows)[number]>(key: K) => rows.map((r) => r[key] ?? null);

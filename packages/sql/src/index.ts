@@ -4,3 +4,4 @@ export * from './kysely-sync-storage';
 export * from './kysely-inbound-buffer';
 export * from './kysely-issue-log';
 export * from './kysely-settings';
+export * from './kysely-resync-queue';

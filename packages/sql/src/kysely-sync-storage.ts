@@ -3,6 +3,7 @@ import {
   type Change,
   type ChangeFeed,
   type ChangeOrigin,
+  type RecordSelector,
   type RecordStore,
   type Site,
   type SiteId,
@@ -18,6 +19,7 @@ import { atomically, chunks, int8Text } from './kysely-helpers';
 import { KyselyInboundBuffer } from './kysely-inbound-buffer';
 import { KyselyIssueLog } from './kysely-issue-log';
 import { KyselyPushLedger, KyselySettingsStore } from './kysely-settings';
+import { KyselyResyncQueue } from './kysely-resync-queue';
 import type { SyncDb, SyncRecordTable } from './schema';
 import { parseBool, parseInt8, parseJson, parseTime, type SqlFlavour } from './sql-flavour';
 
@@ -44,6 +46,7 @@ function portsOver(db: Kysely<SyncDb>, flavour: SqlFlavour): SyncStorage {
     issues: new KyselyIssueLog(db, flavour),
     pushes: new KyselyPushLedger(db, flavour),
     settings: new KyselySettingsStore(db),
+    resync: new KyselyResyncQueue(db, flavour),
   };
 }
 
@@ -67,6 +70,11 @@ export class KyselyTopologyRepository implements TopologyRepository {
 
   save(topology: Topology): Promise<void> {
     return atomically(this.db, async (db) => {
+      await db
+        .insertInto('sync_topology_version')
+        .values({ id: 1, version: 1 })
+        .onConflict((oc) => oc.column('id').doUpdateSet({ version: sql`sync_topology_version.version + 1` }))
+        .execute();
       await db.deleteFrom('sync_site').execute();
       await db.deleteFrom('sync_store').execute();
       for (const part of chunks(topology.sites)) {
@@ -82,6 +90,11 @@ export class KyselyTopologyRepository implements TopologyRepository {
           .execute();
       }
     });
+  }
+
+  async version(): Promise<bigint> {
+    const row = await this.db.selectFrom('sync_topology_version').select(sql<string>`cast(version as text)`.as('v')).where('id', '=', 1).executeTakeFirst();
+    return row ? parseInt8(row.v) : 0n;
   }
 
   async saveSite(site: Site): Promise<void> {
@@ -222,6 +235,43 @@ export class KyselyRecordStore implements RecordStore {
     if (options.afterId !== undefined) query = query.where('id', '>', options.afterId);
     const rows = await query.orderBy('id').limit(options.limit).execute();
     return rows.map((row) => recordFromRow(row));
+  }
+
+  async select(selector: RecordSelector, options: { readonly after?: Pick<SyncRecord, 'type' | 'id'>; readonly limit: number }): Promise<readonly SyncRecord[]> {
+    const { storeIds, patientIds, types } = selector;
+    if ((storeIds && storeIds.length === 0) || (patientIds && patientIds.length === 0) || (types && types.length === 0)) return [];
+    let query = this.db.selectFrom('sync_record').select(RECORD_COLUMNS.filter((c) => c !== 'data'));
+    if (types) query = query.where('type', 'in', [...types]);
+    if (storeIds) {
+      const ids = [...storeIds];
+      query = query.where((eb) => eb.or([eb('store_id', 'in', ids), eb('other_party_store_id', 'in', ids), eb('home_store_id', 'in', ids)]));
+    }
+    if (patientIds) query = query.where('patient_id', 'in', [...patientIds]);
+    const { after } = options;
+    if (after) query = query.where((eb) => eb.or([eb('type', '>', after.type), eb.and([eb('type', '=', after.type), eb('id', '>', after.id)])]));
+    const rows = await query.orderBy('type').orderBy('id').limit(Math.max(0, Math.floor(options.limit))).execute();
+    return rows.map((row) => recordFromRow(row, {}));
+  }
+
+  async remove(keys: readonly Pick<SyncRecord, 'type' | 'id'>[]): Promise<void> {
+    const idsByType = new Map<string, string[]>();
+    for (const { type, id } of keys) idsByType.set(type, [...(idsByType.get(type) ?? []), id]);
+    for (const [type, ids] of idsByType) {
+      for (const part of chunks(ids)) await this.db.deleteFrom('sync_record').where('type', '=', type).where('id', 'in', part).execute();
+    }
+  }
+
+  async holdWrites(): Promise<void> {
+    if (!this.db.isTransaction) throw new Error('holdWrites: call it inside a unit of work');
+    await this.flavour.holdRecordWrites?.(this.db);
+  }
+
+  async raiseSerialNumber(storeId: StoreId, type: string, inUse: number): Promise<void> {
+    await this.db
+      .insertInto('sync_serial')
+      .values({ store_id: storeId, type, last: inUse })
+      .onConflict((oc) => oc.columns(['store_id', 'type']).doUpdateSet({ last: sql`case when sync_serial.last < ${inUse} then ${inUse} else sync_serial.last end` }))
+      .execute();
   }
 
   async nextSerialNumber(storeId: StoreId, type: string): Promise<number> {

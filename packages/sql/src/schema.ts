@@ -98,6 +98,24 @@ export interface SyncSettingTable {
   value: string;
 }
 
+export interface SyncResyncTable {
+  site_id: number;
+  type: string;
+  id: string;
+  seq: Int8;
+}
+
+export interface SyncResyncSiteTable {
+  site_id: number;
+  /** the last number handed out in the site's resync queue */
+  last_seq: Int8;
+}
+
+export interface SyncTopologyVersionTable {
+  id: number;
+  version: Int8;
+}
+
 export interface SyncDb {
   sync_record: SyncRecordTable;
   sync_feed_state: SyncFeedStateTable;
@@ -111,4 +129,7 @@ export interface SyncDb {
   sync_credential: SyncCredentialTable;
   sync_push_batch: SyncPushBatchTable;
   sync_setting: SyncSettingTable;
+  sync_resync: SyncResyncTable;
+  sync_resync_site: SyncResyncSiteTable;
+  sync_topology_version: SyncTopologyVersionTable;
 }

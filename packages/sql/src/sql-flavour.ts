@@ -27,6 +27,11 @@ export interface SqlFlavour {
    * when the engine numbers records later (`sequence`).
    */
   reserveCursors(trx: Transaction<SyncDb>, count: number): Promise<bigint | null>;
+  /**
+   * Until the transaction `trx` ends, other transactions cannot write records (Postgres: a SHARE
+   * lock on `sync_record`). Absent where one transaction writes at a time anyway.
+   */
+  readonly holdRecordWrites?: (trx: Kysely<SyncDb>) => Promise<void>;
   /** Numbers the committed records still waiting for a cursor (a no-op where cursors are given on write). */
   sequence(db: Kysely<SyncDb>): Promise<void>;
   /**

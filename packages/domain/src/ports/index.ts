@@ -3,12 +3,14 @@ export type { BufferedRecord, InboundBuffer, RecordError } from './inbound-buffe
 export type { IssueLog, IssueQuery, SyncIssue } from './issue-log';
 export type { PushLedger, PushReceipt } from './push-ledger';
 export type { SettingsStore } from './settings-store';
-export type { ChangeOrigin, RecordStore } from './record-store';
+export type { ChangeOrigin, RecordSelector, RecordStore } from './record-store';
+export type { RecordKeyOf, ResyncEntry, ResyncQueue } from './resync-queue';
 export type {
   CentralSyncGateway,
   Clock,
   IdGenerator,
   PasswordHasher,
+  PullRequest,
   PullResult,
   PushBatch,
   PushConflict,

@@ -10,6 +10,20 @@ export interface ChangeOrigin {
   readonly viaSync: boolean;
 }
 
+/**
+ * Which records a topology change may concern, by their routing columns (indexed): the union of
+ * what each field names. `all` is every record (only a change of site roles needs it).
+ */
+export interface RecordSelector {
+  /** records whose store, other party or home store is one of these */
+  readonly storeIds?: readonly StoreId[];
+  /** records of these patients */
+  readonly patientIds?: readonly string[];
+  /** records of these types */
+  readonly types?: readonly string[];
+  readonly all?: boolean;
+}
+
 /** Typed JSON records keyed by record type and id, with their routing columns. */
 export interface RecordStore {
   get(type: string, id: string): Promise<SyncRecord | null>;
@@ -21,6 +35,24 @@ export interface RecordStore {
   findByField(type: string, field: string, value: string): Promise<readonly SyncRecord[]>;
   /** Records of one type, in id order, a page at a time (never a whole table at once). */
   list(type: string, options: { readonly afterId?: string; readonly limit: number }): Promise<readonly SyncRecord[]>;
+  /**
+   * The records `selector` names, without their data (`data` is `{}`), in (type, id) order as the
+   * engine sorts them, a page at a time: pass the last record of a page as `after` for the next.
+   */
+  select(selector: RecordSelector, options: { readonly after?: Pick<SyncRecord, 'type' | 'id'>; readonly limit: number }): Promise<readonly SyncRecord[]>;
+  /**
+   * Deletes these records outright, with their place in the change feed: no change is made for
+   * them (a site dropping records it may no longer hold; nothing is pushed or routed for it).
+   */
+  remove(keys: readonly Pick<SyncRecord, 'type' | 'id'>[]): Promise<void>;
+  /**
+   * Until the unit of work this is called in ends, no other unit of work writes records (they
+   * wait): a topology change sees every record written before it, and every record written after it
+   * is routed by the new topology. No-op where units of work already run one at a time.
+   */
+  holdWrites(): Promise<void>;
   /** The next serial number of a store for a record type (1, 2, ...): each call takes one. */
   nextSerialNumber(storeId: StoreId, type: string): Promise<number>;
+  /** Makes sure later serial numbers of the store for the type come after `inUse` (a number found in use). */
+  raiseSerialNumber(storeId: StoreId, type: string, inUse: number): Promise<void>;
 }

@@ -5,6 +5,7 @@ import type { TopologyInput } from '../topology';
 import type { SyncType } from '../vocabulary';
 import type { RuleViolation } from '../result';
 import type { RecordError } from './inbound-buffer';
+import type { RecordKeyOf } from './resync-queue';
 
 export interface Clock {
   now(): Date;
@@ -78,16 +79,37 @@ export interface PushBatch {
   readonly records: readonly SyncRecord[];
 }
 
+/** What a site asks the central for: its place in the feed and in its resync queue. */
+export interface PullRequest {
+  /** the last change of the central's feed this site applied */
+  readonly cursor: bigint;
+  readonly limit: number;
+  /**
+   * the last entry of this site's resync queue it applied (absent: an older client, which is
+   * served the feed only); sending it acknowledges every entry up to it
+   */
+  readonly queueCursor?: bigint;
+  /**
+   * true while a site starting from an empty data file makes its first pass over the feed: the
+   * central then also sends the records this site wrote itself (it is their backup)
+   */
+  readonly reinitialising?: boolean;
+}
+
 export interface PullResult {
   readonly records: readonly SyncRecord[];
   readonly nextCursor: bigint;
-  /** how many more records wait for this site after these */
+  /** how many more records wait for this site after these (feed and resync queue) */
   readonly remaining: number;
+  /** records this site must no longer hold (its scope narrowed): it deletes them, unless it owns them */
+  readonly drops?: readonly RecordKeyOf[];
+  /** where this site now stands in its resync queue (absent when it sent no queue cursor) */
+  readonly nextQueueCursor?: bigint;
 }
 
 /** The remote site's view of the central. Network failures throw. */
 export interface CentralSyncGateway {
   siteInfo(): Promise<SiteInfo>;
   push(batchId: string, records: readonly SyncRecord[]): Promise<PushOutcome>;
-  pull(cursor: bigint, limit: number): Promise<PullResult>;
+  pull(cursor: bigint, limit: number, options?: Pick<PullRequest, 'queueCursor' | 'reinitialising'>): Promise<PullResult>;
 }

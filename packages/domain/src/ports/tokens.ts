@@ -7,6 +7,7 @@ export const TOKENS = Object.freeze({
   IssueLog: Symbol.for('sitesync.IssueLog'),
   PushLedger: Symbol.for('sitesync.PushLedger'),
   SettingsStore: Symbol.for('sitesync.SettingsStore'),
+  ResyncQueue: Symbol.for('sitesync.ResyncQueue'),
   UnitOfWork: Symbol.for('sitesync.UnitOfWork'),
   Clock: Symbol.for('sitesync.Clock'),
   IdGenerator: Symbol.for('sitesync.IdGenerator'),

@@ -3,6 +3,7 @@ import type { InboundBuffer } from './inbound-buffer';
 import type { IssueLog } from './issue-log';
 import type { PushLedger } from './push-ledger';
 import type { RecordStore } from './record-store';
+import type { ResyncQueue } from './resync-queue';
 import type { SettingsStore } from './settings-store';
 import type { TopologyRepository } from './topology-repository';
 
@@ -15,6 +16,7 @@ export interface SyncStorage {
   readonly issues: IssueLog;
   readonly pushes: PushLedger;
   readonly settings: SettingsStore;
+  readonly resync: ResyncQueue;
 }
 
 /** Runs work in one transaction: all its writes land, or none do (the work throws). */

@@ -5,6 +5,8 @@ import { decideReceipt } from '../rules/routing-rules';
 import { describeSite, type SiteId } from '../site';
 import type { Topology } from '../topology';
 import type { SyncStorage } from '../ports/unit-of-work';
+import type { RecordKeyOf } from '../ports/resync-queue';
+import { decideEdit } from '../rules/edit-rules';
 
 /** The remote's change-feed consumer that pushes its own changes. */
 export const PUSH_CONSUMER = 'push';
@@ -36,12 +38,73 @@ function pullFailureKey(record: SyncRecord): string {
   return `${PULL_FAILURE_PREFIX}${printable(recordKey(record), 400)}`;
 }
 
-/** Writes pulled records; when nothing of this site's own waited to be pushed, the push cursor skips them. */
-async function store(s: SyncStorage, records: readonly SyncRecord[], centralId: SiteId): Promise<void> {
+/**
+ * Writes pulled records; when nothing of this site's own waited to be pushed, the push cursor skips
+ * them. Numbers found in use in the site's own stores (its numbered documents, sent back after a
+ * re-initialisation) move the store's serial counters past them, so no number is used twice.
+ */
+async function store(s: SyncStorage, topology: Topology, siteId: SiteId, records: readonly SyncRecord[]): Promise<void> {
   const pushCursor = await s.changes.cursorOf(PUSH_CONSUMER);
   const headBefore = await s.changes.head();
-  await s.records.upsert(records, { sourceSiteId: centralId, viaSync: true });
+  await s.records.upsert(records, { sourceSiteId: topology.central.id, viaSync: true });
   if (pushCursor === headBefore) await s.changes.advance(PUSH_CONSUMER, await s.changes.head());
+  const inUse = new Map<string, { readonly storeId: string; readonly type: string; number: number }>();
+  for (const r of records) {
+    const n = r.data['serialNumber'];
+    if (!r.storeId || typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0 || topology.store(r.storeId)?.activeSiteId !== siteId) continue;
+    const key = JSON.stringify([r.storeId, r.type]);
+    const kept = inUse.get(key);
+    if (!kept) inUse.set(key, { storeId: r.storeId, type: r.type, number: n });
+    else kept.number = Math.max(kept.number, n);
+  }
+  for (const { storeId, type, number } of inUse.values()) await s.records.raiseSerialNumber(storeId, type, number);
+}
+
+/** The issue-log key prefix of a record the central asked this site to drop and that it kept. */
+export const DROP_KEPT_PREFIX = 'drop-kept:';
+
+/**
+ * Deletes the records the central says this site may no longer hold (its scope narrowed: a copy
+ * lowered, a store moved away). A record this site owns, or has changes of that it has not pushed,
+ * is kept and reported instead: a site never loses what it wrote because of what it was sent.
+ * Returns how many were deleted.
+ */
+export async function applyDrops(s: SyncStorage, topology: Topology, siteId: SiteId, drops: readonly RecordKeyOf[], now: Date): Promise<number> {
+  if (drops.length === 0) return 0;
+  const stored = await s.records.getMany(drops);
+  if (stored.length === 0) return 0;
+  const unpushed = new Set<string>();
+  for (let after = await s.changes.cursorOf(PUSH_CONSUMER); ; ) {
+    const page = await s.changes.scan(after, 10_000);
+    for (const c of page) if (!c.viaSync && c.sourceSiteId === siteId) unpushed.add(recordKey(c.record));
+    if (page.length < 10_000) break;
+    after = page[page.length - 1]!.cursor;
+  }
+  const removed: RecordKeyOf[] = [];
+  for (const record of stored) {
+    const key = recordKey(record);
+    const owned = decideEdit(topology, siteId, record).ok;
+    if (!owned && !unpushed.has(key)) {
+      removed.push({ type: record.type, id: record.id });
+      continue;
+    }
+    await s.issues.report(
+      `${DROP_KEPT_PREFIX}${printable(key, 400)}`,
+      {
+        code: 'pull.drop-refused',
+        rule: 'a site drops only records it does not own and has pushed',
+        message: owned
+          ? `The central asked ${describeSite(topology.site(siteId)!)} to drop ${printable(key)}, which it owns: it is kept.`
+          : `The central asked ${describeSite(topology.site(siteId)!)} to drop ${printable(key)}, which has changes here not pushed yet: it is kept.`,
+        fix: owned
+          ? 'Check the topology on the central: this site should not be told to drop its own data.'
+          : 'Let this site push (sync); the central decides whether it may still change this record, and lists a refusal as an issue.',
+      },
+      now,
+    );
+  }
+  await s.records.remove(removed);
+  return removed.length;
 }
 
 /**
@@ -66,7 +129,7 @@ export async function applyPulled(
     if (problem) bad.push({ record, problem });
     else good.push(record);
   }
-  if (good.length > 0) await store(s, good, topology.central.id);
+  if (good.length > 0) await store(s, topology, siteId, good);
   await forgetReplaced(s, good);
   if (bad.length > 0) {
     // Data too deep or too large to store is not kept (it cannot be written): the record's identity and error are.
@@ -111,7 +174,7 @@ export async function retryPullFailures(s: SyncStorage, topology: Topology, site
   if (now.length === 0) return 0;
   // the latest kept version of each record, in the order they were kept
   const latest = new Map(now.map((f) => [recordKey(f.record), f.record] as const));
-  await store(s, [...latest.values()], topology.central.id);
+  await store(s, topology, siteId, [...latest.values()]);
   await s.inbound.markApplied(now.map((f) => f.seq));
   for (const record of latest.values()) await s.issues.resolve(pullFailureKey(record));
   return latest.size;

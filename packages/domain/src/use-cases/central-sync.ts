@@ -7,7 +7,10 @@ import { describeSite } from '../site';
 import { pushContext, pushRefusal } from './push-checks';
 import type { Topology } from '../topology';
 import type { Change } from '../ports/change-feed';
-import { pushConflict, type PullResult, type PushBatch, type PushOutcome, type PushResult, type RefusedRecord, type SiteInfo } from '../ports/services';
+import type { RecordKeyOf } from '../ports/resync-queue';
+import { patientsOf, queueVisibilityChange, siteHolds, siteOwns, visibilityContext, visibilityPatients } from './scope-changes';
+import type { ChangeOrigin } from '../ports/record-store';
+import { pushConflict, type PullRequest, type PullResult, type PushBatch, type PushOutcome, type PushResult, type RefusedRecord, type SiteInfo } from '../ports/services';
 import type { SyncStorage } from '../ports/unit-of-work';
 
 /** The issue-log key prefix of the records the central refused from a site. */
@@ -60,10 +63,21 @@ export async function acceptPush(storage: SyncStorage, topology: Topology, siteI
   // a record refused before and accepted now: its issue is over
   if (anyQuarantined && accepted.length > 0) await storage.issues.resolveMany(accepted.map((r) => quarantineKey(siteId, r)));
   if (refused.length > 0) await keepQuarantineBounded(storage, topology, siteId, now);
-  if (accepted.length > 0) await storage.records.upsert(accepted, { sourceSiteId: siteId, viaSync: true });
+  if (accepted.length > 0) await storeAccepted(storage, topology, accepted, { sourceSiteId: siteId, viaSync: true });
   const answer: PushResult = { batchId: batch.id, accepted: accepted.length, refused };
   await storage.pushes.settle(siteId, batch.id, answer);
   return answer;
+}
+
+/**
+ * Writes records on the central: when they change where patients are visible, the patients'
+ * records are queued to the sites whose routing of them changed, in the same unit of work.
+ */
+export async function storeAccepted(storage: SyncStorage, topology: Topology, records: readonly SyncRecord[], origin: ChangeOrigin): Promise<void> {
+  const patients = visibilityPatients(records);
+  const visibleBefore = patients.length > 0 ? await visibilityContext(storage, patients) : {};
+  await storage.records.upsert(records, origin);
+  if (patients.length > 0) await queueVisibilityChange(storage, topology, patients, visibleBefore);
 }
 
 /** Keeps at most MAX_QUARANTINED_PER_SITE refusals of a site; what is dropped is counted in one issue, so it is never silent. */
@@ -84,9 +98,12 @@ async function keepQuarantineBounded(storage: SyncStorage, topology: Topology, s
   );
 }
 
-/** Whether a change goes to `siteId`: routed there by the rules, and not the site's own change coming back. */
-export function changeGoesTo(topology: Topology, siteId: SiteId, change: Change, context: RoutingContext = {}): boolean {
-  if (change.sourceSiteId === siteId) return false;
+/**
+ * Whether a change goes to `siteId`: routed there by the rules, and not the site's own change coming
+ * back (unless `includeOwn`: a re-initialising site gets its own records back from the central).
+ */
+export function changeGoesTo(topology: Topology, siteId: SiteId, change: Change, context: RoutingContext = {}, includeOwn = false): boolean {
+  if (change.sourceSiteId === siteId && !includeOwn) return false;
   const decision = decideReceipt(topology, siteId, change.record, context);
   return decision.ok && decision.value.receives;
 }
@@ -95,31 +112,66 @@ export function changeGoesTo(topology: Topology, siteId: SiteId, change: Change,
 const COUNT_PAGE = 20_000;
 
 /**
- * Serves pulls: the records of the central's feed after the site's cursor that go to the site. The
- * cursor returned is the last change examined, so a change filtered out is never examined again
- * for that site and none is skipped. `remaining` is exact when counted; between consecutive pulls of
- * one site it is carried forward (minus what was sent, plus what arrived since) instead of counting
- * the whole feed again.
+ * The topology as current as what `storage` reads now: a process that keeps the topology in memory
+ * checks its version there (`TopologyRepository.version`) and reloads it when another unit of work
+ * changed it. The pull asks for it after reading, so a record or queue entry written with a topology
+ * change is never judged by the topology before it.
+ */
+export type TopologySource = (storage: SyncStorage) => Promise<Topology>;
+
+/**
+ * Serves pulls. First the site's resync queue (records whose routing to it changed with its scope):
+ * each decided again now, sent if the site must hold it, listed in `drops` if it must not and does
+ * not own it. Then the records of the central's feed after the site's cursor that go to the site.
+ * The feed cursor returned is the last change examined, so a change filtered out is never examined
+ * again for that site and none is skipped. `remaining` is exact when counted; between consecutive
+ * pulls of one site it is carried forward (minus what was sent, plus what arrived since) instead of
+ * counting the whole feed again.
  */
 export class PullServer {
   private readonly carried = new Map<SiteId, { readonly after: bigint; readonly head: bigint; readonly remaining: number }>();
 
-  constructor(
-    private readonly context: RoutingContext = {},
-    private readonly pageSize = 2_000,
-  ) {}
+  constructor(private readonly pageSize = 2_000) {}
 
-  async pull(storage: SyncStorage, topology: Topology, siteId: SiteId, cursor: bigint, limit: number): Promise<PullResult> {
-    const records: SyncRecord[] = [];
+  async pull(storage: SyncStorage, topologyOf: TopologySource, siteId: SiteId, request: PullRequest): Promise<PullResult> {
+    const { cursor, limit, queueCursor } = request;
+    // where the site stands in the feed: what the admin's "waiting" counts from
+    if (cursor !== (await siteCursor(storage, siteId))) await storage.settings.set(siteCursorKey(siteId), cursor.toString());
+    if (queueCursor !== undefined) {
+      await storage.resync.acknowledge(siteId, queueCursor);
+      const entries = limit > 0 ? await storage.resync.read(siteId, queueCursor, limit) : [];
+      if (entries.length > 0) {
+        const stored = await storage.records.getMany(entries);
+        const topology = await topologyOf(storage);
+        const context = await visibilityContext(storage, patientsOf(stored));
+        const records: SyncRecord[] = [];
+        const drops: RecordKeyOf[] = [];
+        for (const record of stored) {
+          if (siteHolds(topology, siteId, record, context)) records.push(record);
+          else if (!siteOwns(topology, siteId, record)) drops.push({ type: record.type, id: record.id });
+        }
+        const nextQueueCursor = entries[entries.length - 1]!.seq;
+        const remaining = (await storage.resync.count(siteId, nextQueueCursor)) + (await this.feedRemaining(storage, topology, siteId, cursor));
+        return { records, drops, nextCursor: cursor, nextQueueCursor, remaining };
+      }
+    }
+    const includeOwn = request.reinitialising === true;
+    const changes: Change[] = [];
+    let examined = 0;
     let nextCursor = cursor;
     let after = cursor;
+    let topology: Topology | null = null;
     let full = false;
     while (!full) {
       const page = await storage.changes.read(after, this.pageSize);
+      // after each read: a record written after a topology change is judged by that change or a later one
+      if (page.length > 0) topology = await topologyOf(storage);
+      const context = await visibilityContext(storage, patientsOf(page.map((c) => c.record)));
       for (const change of page) {
         nextCursor = change.cursor;
-        if (changeGoesTo(topology, siteId, change, this.context)) records.push(change.record);
-        if (records.length >= limit) {
+        examined++;
+        if (changeGoesTo(topology!, siteId, change, context, includeOwn)) changes.push(change);
+        if (changes.length >= limit) {
           full = true;
           break;
         }
@@ -127,13 +179,25 @@ export class PullServer {
       if (page.length < this.pageSize) break;
       after = page[page.length - 1]!.cursor;
     }
+    topology ??= await topologyOf(storage);
     const head = await storage.changes.head();
     // Not full: the feed was examined to its end, so only what arrived meanwhile can remain.
     const remaining = full
-      ? await this.remainingAfter(storage, topology, siteId, cursor, nextCursor, records.length, head)
-      : await this.count(storage, topology, siteId, nextCursor, head);
+      ? await this.remainingAfter(storage, topology, siteId, cursor, nextCursor, changes.length, head, includeOwn)
+      : await this.count(storage, topology, siteId, nextCursor, head, includeOwn);
     this.carried.set(siteId, { after: nextCursor, head, remaining });
-    return { records, nextCursor, remaining };
+    const records = changes.map((c) => c.record);
+    return queueCursor === undefined ? { records, nextCursor, remaining } : { records, drops: [], nextCursor, nextQueueCursor: queueCursor, remaining };
+  }
+
+  /** What waits in the feed after `cursor` (carried from the last pull when it ended there). */
+  private async feedRemaining(storage: SyncStorage, topology: Topology, siteId: SiteId, cursor: bigint): Promise<number> {
+    const previous = this.carried.get(siteId);
+    const head = await storage.changes.head();
+    if (previous && previous.after === cursor) return previous.remaining + (await this.count(storage, topology, siteId, previous.head, head));
+    const remaining = await this.count(storage, topology, siteId, cursor, head);
+    this.carried.set(siteId, { after: cursor, head, remaining });
+    return remaining;
   }
 
   private async remainingAfter(
@@ -144,18 +208,19 @@ export class PullServer {
     nextCursor: bigint,
     sent: number,
     head: bigint,
+    includeOwn: boolean,
   ): Promise<number> {
     const previous = this.carried.get(siteId);
     if (previous && previous.after === cursor) {
       // what waited after `cursor`, plus what arrived since, minus what was just sent
-      return Math.max(0, previous.remaining + (await this.count(storage, topology, siteId, previous.head, head)) - sent);
+      return Math.max(0, previous.remaining + (await this.count(storage, topology, siteId, previous.head, head, includeOwn)) - sent);
     }
-    return this.count(storage, topology, siteId, nextCursor, head);
+    return this.count(storage, topology, siteId, nextCursor, head, includeOwn);
   }
 
   /** How many changes in (after, upTo] go to the site. */
-  private count(storage: SyncStorage, topology: Topology, siteId: SiteId, after: bigint, upTo: bigint): Promise<number> {
-    return countWaiting(storage, topology, siteId, after, this.context, upTo);
+  private count(storage: SyncStorage, topology: Topology, siteId: SiteId, after: bigint, upTo: bigint, includeOwn = false): Promise<number> {
+    return countWaiting(storage, topology, siteId, after, upTo, includeOwn);
   }
 }
 
@@ -163,23 +228,34 @@ export class PullServer {
  * How many changes after `after` (up to `upTo`, or to the end of the feed) go to `siteId`: what its
  * next pulls will bring. Reads the routing columns only (`scan`), a large page at a time.
  */
-export async function countWaiting(
-  storage: SyncStorage,
-  topology: Topology,
-  siteId: SiteId,
-  after: bigint,
-  context: RoutingContext = {},
-  upTo?: bigint,
-): Promise<number> {
+export async function countWaiting(storage: SyncStorage, topology: Topology, siteId: SiteId, after: bigint, upTo?: bigint, includeOwn = false): Promise<number> {
   let n = 0;
   let from = after;
   while (upTo === undefined || from < upTo) {
     const page = await storage.changes.scan(from, COUNT_PAGE);
-    for (const change of page) if ((upTo === undefined || change.cursor <= upTo) && changeGoesTo(topology, siteId, change, context)) n++;
+    const context = await visibilityContext(storage, patientsOf(page.map((c) => c.record)));
+    for (const change of page) if ((upTo === undefined || change.cursor <= upTo) && changeGoesTo(topology, siteId, change, context, includeOwn)) n++;
     if (page.length < COUNT_PAGE) break;
     from = page[page.length - 1]!.cursor;
   }
   return n;
+}
+
+/** What waits for a site on the central: its resync queue, and the feed after the cursor it last pulled from. */
+export async function waitingFor(storage: SyncStorage, topology: Topology, siteId: SiteId): Promise<number> {
+  const cursor = await siteCursor(storage, siteId);
+  return (await storage.resync.count(siteId, 0n)) + (await countWaiting(storage, topology, siteId, cursor));
+}
+
+/** The settings key under which the central keeps the feed cursor a site last pulled from. */
+export function siteCursorKey(siteId: SiteId): string {
+  return `site-pull-cursor:${siteId}`;
+}
+
+/** The feed cursor the site last pulled from (0n if it never pulled). */
+export async function siteCursor(storage: SyncStorage, siteId: SiteId): Promise<bigint> {
+  const kept = await storage.settings.get(siteCursorKey(siteId));
+  return typeof kept === 'string' && /^\d+$/.test(kept) ? BigInt(kept) : 0n;
 }
 
 /** What a remote site learns from the central about itself, and the topology without secrets. */

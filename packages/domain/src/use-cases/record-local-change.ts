@@ -4,7 +4,8 @@ import { err, ok, type Result } from '../result';
 import type { RecordViolation } from '../rules/classify';
 import { decideEdit, type EditViolation } from '../rules/edit-rules';
 import { routeChange, type Routing, type RoutingContext } from '../rules/routing-rules';
-import type { SiteId } from '../site';
+import { hasRole, type SiteId } from '../site';
+import { storeAccepted } from './central-sync';
 import type { Topology } from '../topology';
 import type { UnitOfWork } from '../ports/unit-of-work';
 
@@ -47,6 +48,9 @@ export async function recordLocalChange(
     else routings.push(routing.value);
   }
   if (refusals.length > 0) return err(refusals);
-  await deps.unitOfWork.run((storage) => storage.records.upsert(records, { sourceSiteId: siteId, viaSync: false }));
+  const origin = { sourceSiteId: siteId, viaSync: false };
+  // On the central, a write may change where patients are visible: storeAccepted queues what that moves.
+  const central = hasRole(topology.site(siteId)!, 'central');
+  await deps.unitOfWork.run((storage) => (central ? storeAccepted(storage, topology, records, origin) : storage.records.upsert(records, origin)));
   return ok({ written: records.length, routings });
 }

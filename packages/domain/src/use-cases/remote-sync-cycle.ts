@@ -7,12 +7,19 @@ import { buildTopology, type Topology } from '../topology';
 import { isPushConflict, type CentralSyncGateway, type Clock, type IdGenerator, type RefusedRecord } from '../ports/services';
 import type { SettingsStore } from '../ports/settings-store';
 import type { UnitOfWork } from '../ports/unit-of-work';
-import { applyPulled, PUSH_CONSUMER, retryPullFailures } from './apply-pulled';
+import { applyDrops, applyPulled, PUSH_CONSUMER, retryPullFailures } from './apply-pulled';
 
 /** The issue-log key prefix of a record the central refused from this site. */
 export const REFUSED_PREFIX = 'refused:';
 /** Where the remote keeps its cursor in the central's feed (a cursor of the central, not of this site). */
 export const CENTRAL_PULL_CURSOR = 'central-pull';
+/** Where the remote stands in its resync queue on the central (records whose routing here changed). */
+export const CENTRAL_QUEUE_CURSOR = 'central-queue';
+/**
+ * Set once a data file has made one whole pass over the central's feed. Until then its pulls ask
+ * for its own records too (`reinitialising`): a re-initialised site gets back what it wrote.
+ */
+export const INITIAL_PULL_DONE_SETTING = 'sync.initial-pull-done';
 /**
  * The setting under which a remote keeps its data file's push namespace: a random id, made when the
  * file first pushes, that prefixes every batch id the file sends. A new device, a re-initialised
@@ -38,6 +45,8 @@ export interface SyncCycleReport {
   readonly pullFailures: number;
   readonly refused: readonly RefusedRecord[];
   readonly pulled: number;
+  /** records deleted here because the central said this site may no longer hold them */
+  readonly dropped: number;
   /** the request size the next cycle should start with */
   readonly requestSize: number;
   readonly topology: Topology;
@@ -165,32 +174,55 @@ export async function runSyncCycle(
   // point loses or repeats nothing (an answer not yet applied is simply asked for again).
   let pulled = 0;
   let pullFailures = 0;
-  const request = (cursor: bigint, limit: number) => {
+  // A new data file of a site that has synced before (a re-initialised site, a replaced device)
+  // asks for its own records too in its first whole pass over the feed: they may exist only on
+  // the central now. A new site's first pass does not: nothing of its own is there but what it
+  // just pushed.
+  const syncedBefore = (info.topology.sites.find((s) => s.id === siteId)?.lastSyncedAt ?? null) !== null;
+  const start = await unitOfWork.run(async (s) => ({
+    cursor: await s.changes.cursorOf(CENTRAL_PULL_CURSOR),
+    queueCursor: await s.changes.cursorOf(CENTRAL_QUEUE_CURSOR),
+    reinitialising: syncedBefore && (await s.settings.get(INITIAL_PULL_DONE_SETTING)) !== true,
+  }));
+  const reinitialising = start.reinitialising;
+  let pullsDropped = 0;
+  const request = (cursor: bigint, queueCursor: bigint, limit: number) => {
     const started = clock.now().getTime();
-    const answer = gateway.pull(cursor, limit).then((batch) => ({ batch, cursor, limit, elapsed: clock.now().getTime() - started }));
+    const answer = gateway
+      .pull(cursor, limit, { queueCursor, ...(reinitialising ? { reinitialising } : {}) })
+      .then((batch) => ({ batch, cursor, queueCursor, limit, elapsed: clock.now().getTime() - started }));
     answer.catch(() => undefined); // awaited below; not an unhandled rejection if applying fails first
     return answer;
   };
-  let next = request(await unitOfWork.run((s) => s.changes.cursorOf(CENTRAL_PULL_CURSOR)), size);
+  let next = request(start.cursor, start.queueCursor, size);
   for (let pages = 1; ; pages++) {
-    const { batch, cursor, limit, elapsed } = await next;
-    if (batch.records.length > limit) {
-      throw new Error(`the central answered a pull of at most ${limit} records with ${batch.records.length}: nothing of it was applied`);
+    const { batch, cursor, queueCursor, limit, elapsed } = await next;
+    const drops = batch.drops ?? [];
+    if (batch.records.length + drops.length > limit) {
+      throw new Error(`the central answered a pull of at most ${limit} records with ${batch.records.length + drops.length}: nothing of it was applied`);
     }
     size = nextRequestSize(size, elapsed);
-    // A central whose cursor does not advance, or that never says it is done, cannot keep a site pulling.
-    const more = batch.remaining > 0 && batch.nextCursor > cursor && pages < (options.maxPullPages ?? MAX_PULL_PAGES_PER_CYCLE);
-    if (more) next = request(batch.nextCursor, size);
-    pullFailures += await unitOfWork.run(async (s) => {
+    const nextQueueCursor = batch.nextQueueCursor ?? queueCursor;
+    // A central whose cursors do not advance, or that never says it is done, cannot keep a site pulling.
+    const advanced = batch.nextCursor > cursor || nextQueueCursor > queueCursor;
+    const more = batch.remaining > 0 && advanced && pages < (options.maxPullPages ?? MAX_PULL_PAGES_PER_CYCLE);
+    if (more) next = request(batch.nextCursor, nextQueueCursor, size);
+    const applied = await unitOfWork.run(async (s) => {
       const failed = await applyPulled(s, topology, siteId, batch.records, cursor, clock.now());
+      const dropped = await applyDrops(s, topology, siteId, drops, clock.now());
       if (batch.nextCursor > cursor) await s.changes.advance(CENTRAL_PULL_CURSOR, batch.nextCursor);
-      return failed;
+      if (nextQueueCursor > queueCursor) await s.changes.advance(CENTRAL_QUEUE_CURSOR, nextQueueCursor);
+      // the first whole pass is over: from now on this site's own records are not sent back
+      if (!more && batch.remaining === 0 && (reinitialising || start.cursor === 0n)) await s.settings.set(INITIAL_PULL_DONE_SETTING, true);
+      return { failed, dropped };
     });
+    pullFailures += applied.failed;
+    pullsDropped += applied.dropped;
     pulled += batch.records.length;
     options.onProgress?.({ phase: 'pull', received: pulled, remaining: batch.remaining, requestSize: size });
     if (!more) break;
   }
-  return { pushed, namespaceRenewals, refused, pulled, pullFailures, requestSize: size, topology };
+  return { pushed, namespaceRenewals, refused, pulled, dropped: pullsDropped, pullFailures, requestSize: size, topology };
 }
 
 /** The data file's push namespace, made (or, with `renew`, replaced) from a new id. */

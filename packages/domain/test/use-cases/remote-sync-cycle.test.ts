@@ -16,7 +16,7 @@ function setup(siteId = 3) {
   const clock = new ManualClock();
   const central = createInMemoryStorage();
   const remote = createInMemoryStorage();
-  const gateway = new InMemoryCentralSyncGateway(central, topology, siteId, {}, { clock });
+  const gateway = new InMemoryCentralSyncGateway(central, topology, siteId, { clock });
   return { clock, central, remote, gateway, deps: { unitOfWork: remote, gateway, clock, ids: new SequentialIdGenerator('file') } };
 }
 

@@ -18,7 +18,7 @@ export function simulate(topology: Topology, remoteIds: readonly SiteId[]) {
   const remotes = new Map<SiteId, SimulatedSite>(
     remoteIds.map((siteId) => [
       siteId,
-      { siteId, storage: createInMemoryStorage(), gateway: new InMemoryCentralSyncGateway(central, topology, siteId, {}, { clock }) },
+      { siteId, storage: createInMemoryStorage(), gateway: new InMemoryCentralSyncGateway(central, topology, siteId, { clock }) },
     ]),
   );
   const site = (id: SiteId): SimulatedSite => {

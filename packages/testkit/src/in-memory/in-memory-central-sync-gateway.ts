@@ -4,9 +4,9 @@ import {
   siteInfoFor,
   type CentralSyncGateway,
   type Clock,
+  type PullRequest,
   type PullResult,
   type PushOutcome,
-  type RoutingContext,
   type SiteId,
   type SiteInfo,
   type SyncRecord,
@@ -37,31 +37,43 @@ export class InMemoryCentralSyncGateway implements CentralSyncGateway {
   private readonly clock: Clock;
   private readonly pulls: PullServer;
 
+  /**
+   * `topology`: the central's topology, fixed; or `'stored'`: the topology saved in the central's
+   * storage, read on every call (for tests that change it while sites sync).
+   */
   constructor(
     private readonly central: InMemoryCentral,
-    private readonly topology: Topology,
+    private readonly topology: Topology | 'stored',
     private readonly siteId: SiteId,
-    context: RoutingContext = {},
     options: InMemoryCentralSyncGatewayOptions = {},
   ) {
-    if (!topology.site(siteId)) throw new Error(`InMemoryCentralSyncGateway: site ${siteId} is not in the topology`);
+    if (topology !== 'stored' && !topology.site(siteId)) throw new Error(`InMemoryCentralSyncGateway: site ${siteId} is not in the topology`);
     this.clock = options.clock ?? systemClock;
-    this.pulls = new PullServer(context, Math.max(1, Math.floor(options.feedPageSize ?? 100)));
+    this.pulls = new PullServer(Math.max(1, Math.floor(options.feedPageSize ?? 100)));
   }
 
-  siteInfo(): Promise<SiteInfo> {
-    return Promise.resolve(deepCopy(siteInfoFor(this.topology, this.siteId)));
+  private async topologyIn(storage: SyncStorage): Promise<Topology> {
+    if (this.topology !== 'stored') return this.topology;
+    const stored = await storage.topology.load();
+    if (!stored) throw new Error('InMemoryCentralSyncGateway: the central has no saved topology');
+    return stored;
+  }
+
+  async siteInfo(): Promise<SiteInfo> {
+    const topology = await this.central.run((storage) => this.topologyIn(storage));
+    return deepCopy(siteInfoFor(topology, this.siteId));
   }
 
   async push(batchId: string, records: readonly SyncRecord[]): Promise<PushOutcome> {
     // The records as JSON are their digest here: exact, and no hashing library in the testkit.
     const batch = { id: batchId, digest: JSON.stringify(records), records };
-    const result = await this.central.run((storage) => acceptPush(storage, this.topology, this.siteId, batch, this.clock.now()));
+    const result = await this.central.run(async (storage) => acceptPush(storage, await this.topologyIn(storage), this.siteId, batch, this.clock.now()));
     return deepCopy(result);
   }
 
-  async pull(cursor: bigint, limit: number): Promise<PullResult> {
-    const result = await this.central.run((storage) => this.pulls.pull(storage, this.topology, this.siteId, cursor, Math.max(0, Math.floor(limit))));
+  async pull(cursor: bigint, limit: number, options: Pick<PullRequest, 'queueCursor' | 'reinitialising'> = {}): Promise<PullResult> {
+    const request: PullRequest = { cursor, limit: Math.max(0, Math.floor(limit)), ...options };
+    const result = await this.central.run((storage) => this.pulls.pull(storage, (s) => this.topologyIn(s), this.siteId, request));
     return deepCopy(result);
   }
 }

@@ -9,6 +9,7 @@ import {
   type IssueQuery,
   type PushReceipt,
   type RecordError,
+  type RecordSelector,
   type RecordStore,
   type RuleViolation,
   type Site,
@@ -24,6 +25,7 @@ import {
 } from '@sitesync/domain';
 import { deepCopy } from './deep-copy';
 import { InMemoryPushLedger, InMemorySettingsStore } from './in-memory-settings';
+import { InMemoryResyncQueue, type InMemoryResyncState } from './in-memory-resync-queue';
 
 /**
  * Everything an in-memory installation stores, in one plain object that `structuredClone` can copy
@@ -71,6 +73,10 @@ export interface InMemoryState {
   pushReceipts: Map<string, PushReceipt>;
   /** key -> a setting's value */
   settings: Map<string, unknown>;
+  /** the saved topology's version (0n before the first save) */
+  topologyVersion: bigint;
+  /** site -> its resync queue */
+  resync: Map<SiteId, InMemoryResyncState>;
 }
 
 /** An empty installation. */
@@ -91,6 +97,8 @@ export function createInMemoryState(): InMemoryState {
     issues: new Map(),
     pushReceipts: new Map(),
     settings: new Map(),
+    topologyVersion: 0n,
+    resync: new Map(),
   };
 }
 
@@ -124,6 +132,7 @@ export function createInMemoryStorage(state: InMemoryState = createInMemoryState
     issues: new InMemoryIssueLog(state),
     pushes: new InMemoryPushLedger(state),
     settings: new InMemorySettingsStore(state),
+    resync: new InMemoryResyncQueue(state),
   };
   // The tail of the queue of units of work; it never rejects, so one failure does not block the rest.
   let tail: Promise<void> = Promise.resolve();
@@ -169,7 +178,12 @@ export class InMemoryTopologyRepository implements TopologyRepository {
 
   save(topology: Topology): Promise<void> {
     this.state.topology = deepCopy(topology.toInput());
+    this.state.topologyVersion += 1n;
     return Promise.resolve();
+  }
+
+  version(): Promise<bigint> {
+    return Promise.resolve(this.state.topologyVersion);
   }
 
   saveSite(site: Site): Promise<void> {
@@ -254,6 +268,49 @@ export class InMemoryRecordStore implements RecordStore {
     const next = (this.state.serialNumbers.get(key) ?? 0) + 1;
     this.state.serialNumbers.set(key, next);
     return Promise.resolve(next);
+  }
+
+  raiseSerialNumber(storeId: StoreId, type: string, inUse: number): Promise<void> {
+    const key = JSON.stringify([storeId, type]);
+    this.state.serialNumbers.set(key, Math.max(this.state.serialNumbers.get(key) ?? 0, inUse));
+    return Promise.resolve();
+  }
+
+  select(selector: RecordSelector, options: { readonly after?: Pick<SyncRecord, 'type' | 'id'>; readonly limit: number }): Promise<readonly SyncRecord[]> {
+    const { storeIds, patientIds, types } = selector;
+    const stores = storeIds ? new Set(storeIds) : null;
+    const patients = patientIds ? new Set(patientIds) : null;
+    const { after } = options;
+    const out: SyncRecord[] = [];
+    for (const type of [...this.state.records.keys()].sort(compare)) {
+      if (types && !types.includes(type)) continue;
+      if (after && compare(type, after.type) < 0) continue;
+      for (const r of this.sorted(type)) {
+        if (after && type === after.type && compare(r.id, after.id) <= 0) continue;
+        if (stores && ![r.storeId, r.otherPartyStoreId, r.homeStoreId].some((id) => id != null && stores.has(id))) continue;
+        if (patients && !(r.patientId != null && patients.has(r.patientId))) continue;
+        out.push({ ...deepCopy({ ...r, data: {} }) });
+        if (out.length >= options.limit) return Promise.resolve(out);
+      }
+    }
+    return Promise.resolve(out);
+  }
+
+  remove(keys: readonly Pick<SyncRecord, 'type' | 'id'>[]): Promise<void> {
+    const { state } = this;
+    for (const { type, id } of keys) {
+      if (!state.records.get(type)?.delete(id)) continue;
+      const key = JSON.stringify([type, id]);
+      const cursor = state.changeCursorByRecord.get(key);
+      if (cursor !== undefined) state.changes.delete(cursor);
+      state.changeCursorByRecord.delete(key);
+    }
+    return Promise.resolve();
+  }
+
+  holdWrites(): Promise<void> {
+    // units of work already run one at a time here
+    return Promise.resolve();
   }
 
   /** The records of a type in id order (code-unit order, as a binary collation would sort them). */

@@ -10,5 +10,6 @@ export {
   type InMemoryStorage,
 } from './in-memory-storage';
 export { InMemoryPushLedger, InMemorySettingsStore } from './in-memory-settings';
+export { InMemoryResyncQueue } from './in-memory-resync-queue';
 export { ManualClock, PlainTestPasswordHasher, SequentialIdGenerator } from './services';
 export { InMemoryCentralSyncGateway, type InMemoryCentral, type InMemoryCentralSyncGatewayOptions } from './in-memory-central-sync-gateway';

@@ -37,8 +37,8 @@ describe('InMemoryCentralSyncGateway', () => {
     topology = testTopology();
     central = createInMemoryStorage();
     clock = new ManualClock();
-    site2 = new InMemoryCentralSyncGateway(central, topology, 2, {}, { clock });
-    site3 = new InMemoryCentralSyncGateway(central, topology, 3, {}, { clock });
+    site2 = new InMemoryCentralSyncGateway(central, topology, 2, { clock });
+    site3 = new InMemoryCentralSyncGateway(central, topology, 3, { clock });
   });
 
   const writeOnCentral = (records: readonly SyncRecord[]) => central.storage.records.upsert(records, { sourceSiteId: 1, viaSync: false });
@@ -174,7 +174,7 @@ describe('InMemoryCentralSyncGateway', () => {
     });
 
     it('reads the feed on in pages to count what remains', async () => {
-      const paged = new InMemoryCentralSyncGateway(central, topology, 3, {}, { feedPageSize: 2 });
+      const paged = new InMemoryCentralSyncGateway(central, topology, 3, { feedPageSize: 2 });
       await writeOnCentral(['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((id) => item(id)));
       await site2.push('batch-1', [stockLine('sl-1', 'D')]);
 

@@ -1,0 +1,207 @@
+import { RECORD_CATALOGUE } from '../catalogue';
+import { recordKey, type SyncRecord } from '../record';
+import { decideEdit } from '../rules/edit-rules';
+import { decideReceipt, type RoutingContext } from '../rules/routing-rules';
+import { hasRole, type SiteId } from '../site';
+import type { Store, StoreId } from '../store';
+import type { Topology } from '../topology';
+import type { RecordSelector } from '../ports/record-store';
+import type { SyncStorage } from '../ports/unit-of-work';
+
+/** The record types that make a patient visible in a store: `storeId` is the store, `patientId` the patient. */
+export const VISIBILITY_TYPES = ['patient_visibility', 'name_store_join'] as const;
+
+/** The dispensary central data types (abbreviations, diagnoses, ...): routed by whether a site has an active dispensary store. */
+export const DISPENSARY_CENTRAL_TYPES: readonly string[] = RECORD_CATALOGUE.filter((row) => row.special.includes('dispensary-central')).flatMap((row) => row.recordTypes);
+
+/** Records looked at per query when a scope changes. */
+const SCOPE_PAGE = 5_000;
+
+/**
+ * Where these patients are visible, from the central's visibility records: the routing context for
+ * their patient data. One indexed query per page of patients; none when there are none.
+ */
+export async function visibilityContext(storage: SyncStorage, patientIds: Iterable<string>): Promise<RoutingContext> {
+  const ids = [...new Set(patientIds)];
+  if (ids.length === 0) return {};
+  const visible = new Map<string, StoreId[]>();
+  for (const type of VISIBILITY_TYPES) {
+    for await (const page of pages(storage, { patientIds: ids, types: [type] })) {
+      for (const r of page) {
+        if (r.deleted === true || !r.patientId || !r.storeId) continue;
+        const stores = visible.get(r.patientId) ?? [];
+        stores.push(r.storeId);
+        visible.set(r.patientId, stores);
+      }
+    }
+  }
+  return { patientVisibleIn: (patientId) => visible.get(patientId) ?? [] };
+}
+
+/** The patients these records name (those that carry a patient). */
+export function patientsOf(records: readonly SyncRecord[]): string[] {
+  return [...new Set(records.flatMap((r) => (r.patientId ? [r.patientId] : [])))];
+}
+
+/** Whether `siteId` holds `record` under `topology` (whoever wrote it). */
+export function siteHolds(topology: Topology, siteId: SiteId, record: SyncRecord, context: RoutingContext): boolean {
+  const decision = decideReceipt(topology, siteId, record, context);
+  return decision.ok && decision.value.receives;
+}
+
+/** Whether `siteId` owns `record` (may edit it): a site is never told to drop what it owns. */
+export function siteOwns(topology: Topology, siteId: SiteId, record: SyncRecord): boolean {
+  return decideEdit(topology, siteId, record).ok;
+}
+
+export interface ScopeChangeReport {
+  /** records looked at */
+  readonly examined: number;
+  /** per site, how many records were queued to it (to be sent or dropped) */
+  readonly queued: ReadonlyMap<SiteId, number>;
+}
+
+/**
+ * Applies a topology change to data (inside the unit of work that saves `after`): every record
+ * whose routing to some remote site differs between `before` and `after` is queued to that site,
+ * where the pull decides it again (sent if the site must hold it now, dropped if it must not and
+ * does not own it). Only records the change can concern are looked at, by indexed routing columns:
+ * those of the stores that changed (and of the patients visible in them), dispensary central data
+ * when a site gained or lost its first active dispensary store, everything when site roles changed.
+ * A change that concerns no store costs nothing, whatever the size of the database.
+ */
+export async function queueScopeChange(storage: SyncStorage, before: Topology, after: Topology): Promise<ScopeChangeReport> {
+  const selectors = scopeSelectors(before, after);
+  if (selectors.length === 0) return { examined: 0, queued: new Map() };
+  // Records written while this runs must see `after`, and every record written before it must be looked at.
+  await storage.records.holdWrites();
+  const changedStores = changedStoreIds(before, after);
+  if (changedStores.length > 0) {
+    const patients = new Set<string>();
+    for (const type of VISIBILITY_TYPES) {
+      for await (const page of pages(storage, { storeIds: changedStores, types: [type] })) for (const r of page) if (r.patientId) patients.add(r.patientId);
+    }
+    if (patients.size > 0) selectors.push({ patientIds: [...patients] });
+  }
+  return queueDiff(storage, selectors, (records) => visibilityContext(storage, patientsOf(records)).then((c) => ({ before: c, after: c })), before, after);
+}
+
+/**
+ * Applies a change of patient visibility to data (inside the unit of work that wrote the visibility
+ * records): the records of these patients are queued to every site whose routing of them changed.
+ */
+export async function queueVisibilityChange(
+  storage: SyncStorage,
+  topology: Topology,
+  patientIds: readonly string[],
+  visibleBefore: RoutingContext,
+): Promise<ScopeChangeReport> {
+  if (patientIds.length === 0) return { examined: 0, queued: new Map() };
+  const visibleAfter = await visibilityContext(storage, patientIds);
+  const changed = patientIds.filter((p) => !sameStores(visibleBefore.patientVisibleIn?.(p) ?? [], visibleAfter.patientVisibleIn?.(p) ?? []));
+  if (changed.length === 0) return { examined: 0, queued: new Map() };
+  return queueDiff(storage, [{ patientIds: changed }], () => Promise.resolve({ before: visibleBefore, after: visibleAfter }), topology, topology);
+}
+
+/** The patients whose visibility these records can change. */
+export function visibilityPatients(records: readonly SyncRecord[]): string[] {
+  return patientsOf(records.filter((r) => (VISIBILITY_TYPES as readonly string[]).includes(r.type)));
+}
+
+async function queueDiff(
+  storage: SyncStorage,
+  selectors: readonly RecordSelector[],
+  contextsFor: (records: readonly SyncRecord[]) => Promise<{ readonly before: RoutingContext; readonly after: RoutingContext }>,
+  before: Topology,
+  after: Topology,
+): Promise<ScopeChangeReport> {
+  // The central routes; sites that no longer exist pull nothing.
+  const sites = after.sites.filter((s) => !hasRole(s, 'central')).map((s) => s.id);
+  const seen = new Set<string>();
+  const queued = new Map<SiteId, number>();
+  let examined = 0;
+  for (const selector of selectors) {
+    for await (const page of pages(storage, selector)) {
+      const fresh = page.filter((r) => !seen.has(recordKey(r)));
+      for (const r of fresh) seen.add(recordKey(r));
+      if (fresh.length === 0) continue;
+      examined += fresh.length;
+      const contexts = await contextsFor(fresh);
+      for (const siteId of sites) {
+        const known = before.site(siteId) !== undefined;
+        const keys = fresh.filter((r) => (known && siteHolds(before, siteId, r, contexts.before)) !== siteHolds(after, siteId, r, contexts.after));
+        if (keys.length === 0) continue;
+        await storage.resync.enqueue(
+          siteId,
+          keys.map((r) => ({ type: r.type, id: r.id })),
+        );
+        queued.set(siteId, (queued.get(siteId) ?? 0) + keys.length);
+      }
+    }
+  }
+  return { examined, queued };
+}
+
+/** Ids per query at most (bound-parameter limits): a longer list is looked up a slice at a time. */
+const IDS_PER_QUERY = 500;
+
+async function* pages(storage: SyncStorage, selector: RecordSelector): AsyncGenerator<readonly SyncRecord[]> {
+  for (const field of ['storeIds', 'patientIds'] as const) {
+    const ids = selector[field];
+    if (ids && ids.length > IDS_PER_QUERY) {
+      for (let i = 0; i < ids.length; i += IDS_PER_QUERY) yield* pages(storage, { ...selector, [field]: ids.slice(i, i + IDS_PER_QUERY) });
+      return;
+    }
+  }
+  let after: Pick<SyncRecord, 'type' | 'id'> | undefined;
+  for (;;) {
+    const page = await storage.records.select(selector, after ? { after, limit: SCOPE_PAGE } : { limit: SCOPE_PAGE });
+    if (page.length > 0) yield page;
+    if (page.length < SCOPE_PAGE) return;
+    const last = page[page.length - 1]!;
+    after = { type: last.type, id: last.id };
+  }
+}
+
+/** What records a topology change can concern. */
+function scopeSelectors(before: Topology, after: Topology): RecordSelector[] {
+  const rolesChanged =
+    before.sites.some((s) => {
+      const now = after.site(s.id);
+      return now !== undefined && !sameStores(s.roles, now.roles);
+    }) || after.sites.some((s) => before.site(s.id) === undefined && s.roles.length > 0);
+  if (rolesChanged) return [{}];
+  const selectors: RecordSelector[] = [];
+  const stores = changedStoreIds(before, after);
+  if (stores.length > 0) selectors.push({ storeIds: stores });
+  if (after.sites.some((s) => before.site(s.id) !== undefined && before.hasActiveDispensary(s.id) !== after.hasActiveDispensary(s.id))) {
+    selectors.push({ types: DISPENSARY_CENTRAL_TYPES });
+  }
+  return selectors;
+}
+
+/** Stores added, removed, or changed in anything routing reads. */
+function changedStoreIds(before: Topology, after: Topology): StoreId[] {
+  const ids = new Set([...before.stores.map((s) => s.id), ...after.stores.map((s) => s.id)]);
+  return [...ids].filter((id) => routingShape(before.store(id)) !== routingShape(after.store(id))).sort();
+}
+
+function routingShape(store: Store | undefined): string {
+  if (!store) return '';
+  const copies = [...store.copies].sort((a, b) => a.siteId - b.siteId).map((c) => `${c.siteId}:${c.type}`);
+  return JSON.stringify([store.activeSiteId, store.isDispensary, store.includeTransactionsInSync, store.centralisedProcurement, copies]);
+}
+
+function sameStores(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && [...a].sort().join('\u0000') === [...b].sort().join('\u0000');
+}
+
+/**
+ * Saves a topology change and applies it to data, in the caller's unit of work: the one way the
+ * central changes its topology (copies, moves, removals, store flags, site roles).
+ */
+export async function saveTopologyChange(storage: SyncStorage, before: Topology, after: Topology): Promise<ScopeChangeReport> {
+  await storage.records.holdWrites();
+  await storage.topology.save(after);
+  return queueScopeChange(storage, before, after);
+}

@@ -1,0 +1,131 @@
+import { planStoreMove, planStoreRemoval, type ScopeChangeReport, type StoreInput, type Topology } from '@sitesync/domain';
+import express from 'express';
+import { addStoreRequestSchema, moveStoreRequestSchema, patchStoreRequestSchema, removeStoreRequestSchema, setCopyTypeRequestSchema } from './admin-wire';
+import type { AdminRoutesDeps } from './admin-routes';
+import { SyncHttpError } from './error-codes';
+import { parseBody, parseSiteId, siteOrNotFound, violationsOrValue } from './request-parsing';
+import { waitingFor } from '@sitesync/domain';
+
+/** Per site id, how many records a topology change queued to it (sent or dropped at its next pull). */
+function queuedOf(scope: ScopeChangeReport | null): Record<string, number> {
+  return Object.fromEntries([...(scope?.queued ?? new Map<number, number>())].map(([siteId, n]) => [String(siteId), n]));
+}
+
+function storeOrNotFound(topology: Topology, storeId: string) {
+  const store = topology.store(storeId);
+  if (!store) throw SyncHttpError.of('not_found', `There is no store "${storeId}". List the stores (GET /admin/v1/stores) to see them.`);
+  return store;
+}
+
+/**
+ * The store routes of the admin API. Every change of the topology goes through
+ * `TopologyCache.change`, which applies it to data in the same unit of work: records that a site
+ * must now hold are queued to it, records it may no longer hold are dropped from it.
+ */
+export function adminStoreRoutes(deps: AdminRoutesDeps): express.Router {
+  const { storage, logger, topologies, jsonBody } = deps;
+  const admin = express.Router();
+
+  admin.get('/stores', async (_req, res) => {
+    res.json({ stores: (await topologies.load()).stores });
+  });
+
+  admin.post('/stores', jsonBody, async (req, res) => {
+    const input = parseBody(addStoreRequestSchema, req.body);
+    const { value: store, scope } = await topologies.change(async (topology) => {
+      const centralId = topology.central.id;
+      const copies = [...(input.copies ?? [])];
+      if (input.activeSiteId !== centralId && !copies.some((c) => c.siteId === centralId)) {
+        copies.push({ siteId: centralId, type: input.centralCopy ?? 'collector' });
+      }
+      const id = input.id ?? input.code;
+      const storeInput: StoreInput = {
+        id,
+        code: input.code,
+        name: input.name,
+        activeSiteId: input.activeSiteId,
+        ...(input.isDispensary !== undefined ? { isDispensary: input.isDispensary } : {}),
+        ...(input.includeTransactionsInSync !== undefined ? { includeTransactionsInSync: input.includeTransactionsInSync } : {}),
+        ...(input.centralisedProcurement !== undefined ? { centralisedProcurement: input.centralisedProcurement } : {}),
+        copies,
+      };
+      const next = violationsOrValue(topology.withStore(storeInput));
+      return { next, value: next.store(id)! };
+    });
+    logger.info({ storeId: store.id, activeSiteId: store.activeSiteId, queued: queuedOf(scope) }, 'store added');
+    res.status(201).json({ ...store, queued: queuedOf(scope) });
+  });
+
+  admin.patch('/stores/:id', jsonBody, async (req, res) => {
+    const storeId = String(req.params['id']);
+    const patch = parseBody(patchStoreRequestSchema, req.body);
+    const { value: store, scope } = await topologies.change(async (topology) => {
+      storeOrNotFound(topology, storeId);
+      const next = violationsOrValue(topology.updateStore(storeId, patch));
+      return { next, value: next.store(storeId)! };
+    });
+    logger.info({ storeId, patch, queued: queuedOf(scope) }, 'store changed');
+    res.json({ ...store, queued: queuedOf(scope) });
+  });
+
+  admin.put('/stores/:id/copies/:siteId', jsonBody, async (req, res) => {
+    const storeId = String(req.params['id']);
+    const siteId = parseSiteId(req.params['siteId']);
+    const { type } = parseBody(setCopyTypeRequestSchema, req.body);
+    const { value: store, scope } = await topologies.change(async (topology) => {
+      storeOrNotFound(topology, storeId);
+      siteOrNotFound(topology, siteId);
+      const next = violationsOrValue(topology.withCopyType(storeId, siteId, type));
+      return { next, value: next.store(storeId)! };
+    });
+    logger.info({ storeId, siteId, type, queued: queuedOf(scope) }, 'store copy type set');
+    res.json({ ...store, queued: queuedOf(scope) });
+  });
+
+  /**
+   * Moves a store to another site (seed 002 "Moving stores between sync sites"), or to the central
+   * (`/remove`, seed 003 "Removing stores"): refused while records still wait for the old site,
+   * unless forced.
+   */
+  const move = async (storeId: string, toSiteId: number | 'central', oldSiteCopy: 'none' | 'transfer' | 'collector', force: boolean) => {
+    const { value, scope } = await topologies.change(async (topology) => {
+      storeOrNotFound(topology, storeId);
+      if (toSiteId !== 'central') siteOrNotFound(topology, toSiteId);
+      const plan = violationsOrValue(toSiteId === 'central' ? planStoreRemoval(topology, storeId, oldSiteCopy) : planStoreMove(topology, storeId, toSiteId, oldSiteCopy));
+      const from = topology.site(plan.fromSiteId)!;
+      if (!force && from.id !== topology.central.id) {
+        const waiting = await storage.run((s) => waitingFor(s, topology, from.id));
+        if (waiting > 0) {
+          throw SyncHttpError.of(
+            'precondition_failed',
+            `Store "${storeId}" cannot move yet: ${waiting} records still wait for site ${from.id} "${from.name}", its current site. ` +
+              `Let that site sync until nothing waits (GET /admin/v1/sites shows "waiting"), with nothing new entered in the store, then move it again. ` +
+              'To move it anyway, send "force": true: what the old site has not pushed will then be refused and listed as an issue.',
+            { storeId, fromSiteId: from.id, waiting },
+          );
+        }
+      }
+      return { next: plan.topology, value: plan };
+    });
+    logger.info({ storeId, fromSiteId: value.fromSiteId, toSiteId: value.toSiteId, oldSiteCopy, queued: queuedOf(scope) }, 'store moved');
+    return {
+      store: value.topology.store(storeId)!,
+      fromSiteId: value.fromSiteId,
+      toSiteId: value.toSiteId,
+      preconditions: value.preconditions,
+      queued: queuedOf(scope),
+    };
+  };
+
+  admin.post('/stores/:id/move', jsonBody, async (req, res) => {
+    const { toSiteId, oldSiteCopy, force } = parseBody(moveStoreRequestSchema, req.body);
+    res.json(await move(String(req.params['id']), toSiteId, oldSiteCopy, force));
+  });
+
+  admin.post('/stores/:id/remove', jsonBody, async (req, res) => {
+    const { oldSiteCopy, force } = parseBody(removeStoreRequestSchema, req.body ?? {});
+    res.json(await move(String(req.params['id']), 'central', oldSiteCopy, force));
+  });
+
+  return admin;
+}
