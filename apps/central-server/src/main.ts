@@ -172,8 +172,15 @@ admin(store.command('move').description('move a store to another site: the new s
   .addOption(copyChoice('--old-site-copy <type>', 'what the old site keeps of the store'))
   .option('--force', 'move although records still wait for the old site (what it has not pushed is then refused and listed as an issue)')
   .action(
-    async (o: { store: string; toSite: number; oldSiteCopy: 'none' | 'transfer' | 'collector'; force?: boolean; url: string; adminToken?: string; dataDir: string }) =>
-      print(await client(o).moveStore(o.store, { toSiteId: o.toSite, oldSiteCopy: o.oldSiteCopy, force: o.force === true })),
+    async (o: {
+      store: string;
+      toSite: number;
+      oldSiteCopy: 'none' | 'transfer' | 'collector';
+      force?: boolean;
+      url: string;
+      adminToken?: string;
+      dataDir: string;
+    }) => print(await client(o).moveStore(o.store, { toSiteId: o.toSite, oldSiteCopy: o.oldSiteCopy, force: o.force === true })),
   );
 admin(store.command('remove').description('remove a store from its remote site: it becomes active on the central'))
   .requiredOption('--store <id>', 'store id')

@@ -57,7 +57,7 @@ export function wrappedGateway(wrap: (real: CentralSyncGateway) => Partial<Centr
     return {
       siteInfo: () => real.siteInfo(),
       push: (id, records) => real.push(id, records),
-      pull: (cursor, limit) => real.pull(cursor, limit),
+      pull: (cursor, limit, options) => real.pull(cursor, limit, options),
       ...wrap(real),
     };
   };
@@ -87,8 +87,15 @@ export function recordingGateway(log: PushLog, beforePush: () => void = () => un
  * A remote's real HTTP gateway whose pull is wrapped, to simulate a process dying in the middle of
  * a sync: `pull` gets the real pull and decides what to do with it.
  */
-export function dyingGateway(pull: (real: CentralSyncGateway, cursor: bigint, limit: number) => ReturnType<CentralSyncGateway['pull']>): GatewayFactory {
-  return wrappedGateway((real) => ({ pull: (cursor, limit) => pull(real, cursor, limit) }));
+export function dyingGateway(
+  pull: (
+    real: CentralSyncGateway,
+    cursor: bigint,
+    limit: number,
+    options?: Parameters<CentralSyncGateway['pull']>[2],
+  ) => ReturnType<CentralSyncGateway['pull']>,
+): GatewayFactory {
+  return wrappedGateway((real) => ({ pull: (cursor, limit, options) => pull(real, cursor, limit, options) }));
 }
 
 /** A running central and remote sites (each a SQLite file), over real HTTP on loopback. */

@@ -61,9 +61,9 @@ function observedGateway(seen: { pushes: (PushOutcome | Error)[]; pulled: number
         throw error;
       }
     },
-    pull: async (cursor, limit) => {
+    pull: async (cursor, limit, options) => {
       beforePull?.(++seen.pulls);
-      const answer = await real.pull(cursor, limit);
+      const answer = await real.pull(cursor, limit, options);
       seen.pulled += answer.records.length;
       return answer;
     },

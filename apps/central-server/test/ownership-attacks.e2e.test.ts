@@ -116,8 +116,8 @@ describe.each(ENGINES)('ownership holds against a hostile site, with the central
     await c.open(
       3,
       wrappedGateway((real) => ({
-        pull: async (cursor, limit) => {
-          const answer = await real.pull(cursor, limit);
+        pull: async (cursor, limit, options) => {
+          const answer = await real.pull(cursor, limit, options);
           return { ...answer, records: [...answer.records, ...hostile.records.splice(0)] };
         },
       })),

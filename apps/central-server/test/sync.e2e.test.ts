@@ -94,9 +94,9 @@ describe.each(ENGINES)('sync over HTTP with the central on $name', (engine) => {
     let pulls = 0;
     const dying = await c.open(
       3,
-      dyingGateway(async (real, cursor, limit) => {
+      dyingGateway(async (real, cursor, limit, options) => {
         if (++pulls === 3) throw new Error('killed');
-        return real.pull(cursor, Math.min(limit, 40));
+        return real.pull(cursor, Math.min(limit, 40), options);
       }),
     );
     await expect(dying.sync()).rejects.toThrow('killed');

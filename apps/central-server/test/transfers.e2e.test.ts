@@ -139,10 +139,10 @@ describe.each(ENGINES)('transfers end to end with the central on $name', (engine
     let pulled = false;
     const dying = await c.open(
       SOUTH,
-      dyingGateway(async (real, cursor, limit) => {
+      dyingGateway(async (real, cursor, limit, options) => {
         if (pulled) throw new Error('killed after the pull');
         pulled = true;
-        return real.pull(cursor, limit);
+        return real.pull(cursor, limit, options);
       }),
     );
     await expect(dying.sync()).rejects.toThrow('killed');

@@ -90,7 +90,8 @@ program
         return { config: made, warnings: await site.initialisationWarnings() };
       });
       process.stdout.write(`initialised as site ${config.siteId} "${config.siteName}" of ${config.centralUrl}\n`);
-      if (previous) process.stdout.write(`the previous data file is kept as ${previous.keptAs}; the next sync brings back everything the central holds for this site\n`);
+      if (previous)
+        process.stdout.write(`the previous data file is kept as ${previous.keptAs}; the next sync brings back everything the central holds for this site\n`);
       for (const w of warnings) process.stderr.write(`warning: ${w.message}\n  fix: ${w.fix}\n`);
     },
   );

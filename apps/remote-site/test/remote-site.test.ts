@@ -23,7 +23,7 @@ describe('a remote site (SQLite file, in-process central)', () => {
     const gateway: CentralSyncGateway = {
       siteInfo: () => (failing ? Promise.reject(new TypeError('fetch failed')) : real.siteInfo()),
       push: (id, records) => real.push(id, records),
-      pull: (cursor, limit) => real.pull(cursor, limit),
+      pull: (cursor, limit, options) => real.pull(cursor, limit, options),
     };
     remote = await composeRemoteSite(join(dir, 'site.sqlite'), { gatewayFor: () => gateway, clock });
     await remote.site.init({ centralUrl: 'https://central.test', siteName: 'Remote site 2', passwordSha256: 'x', hardwareId: 'device' });

@@ -13,12 +13,7 @@ import {
   type UnitOfWork,
 } from '@sitesync/domain';
 import express, { type RequestHandler } from 'express';
-import {
-  addSiteRequestSchema,
-  issuesQuerySchema,
-  putRecordsRequestSchema,
-  setPasswordRequestSchema,
-} from './admin-wire';
+import { addSiteRequestSchema, issuesQuerySchema, putRecordsRequestSchema, setPasswordRequestSchema } from './admin-wire';
 import type { CentralAppLogger } from './create-central-app';
 import { SyncHttpError } from './error-codes';
 import { parseBody, parseQuery, parseSiteId, publicSite, sha256HexOf, siteOrNotFound, violationsOrValue } from './request-parsing';

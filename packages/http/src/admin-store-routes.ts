@@ -91,7 +91,9 @@ export function adminStoreRoutes(deps: AdminRoutesDeps): express.Router {
     const { value, scope } = await topologies.change(async (topology) => {
       storeOrNotFound(topology, storeId);
       if (toSiteId !== 'central') siteOrNotFound(topology, toSiteId);
-      const plan = violationsOrValue(toSiteId === 'central' ? planStoreRemoval(topology, storeId, oldSiteCopy) : planStoreMove(topology, storeId, toSiteId, oldSiteCopy));
+      const plan = violationsOrValue(
+        toSiteId === 'central' ? planStoreRemoval(topology, storeId, oldSiteCopy) : planStoreMove(topology, storeId, toSiteId, oldSiteCopy),
+      );
       const from = topology.site(plan.fromSiteId)!;
       if (!force && from.id !== topology.central.id) {
         const waiting = await storage.run((s) => waitingFor(s, topology, from.id));

@@ -40,7 +40,9 @@ export class TopologyCache {
    * Changes the whole topology, one change at a time in this process: saves it and queues to every
    * site the records whose routing there changed (`saveTopologyChange`), in one unit of work.
    */
-  async change<T>(change: (topology: Topology) => Promise<{ readonly next: Topology | null; readonly value: T }>): Promise<{ readonly value: T; readonly scope: ScopeChangeReport | null }> {
+  async change<T>(
+    change: (topology: Topology) => Promise<{ readonly next: Topology | null; readonly value: T }>,
+  ): Promise<{ readonly value: T; readonly scope: ScopeChangeReport | null }> {
     let scope: ScopeChangeReport | null = null;
     const value = await this.exclusive(async (topology) => {
       const changed = await change(topology);

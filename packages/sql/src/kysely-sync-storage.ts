@@ -93,7 +93,11 @@ export class KyselyTopologyRepository implements TopologyRepository {
   }
 
   async version(): Promise<bigint> {
-    const row = await this.db.selectFrom('sync_topology_version').select(sql<string>`cast(version as text)`.as('v')).where('id', '=', 1).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('sync_topology_version')
+      .select(sql<string>`cast(version as text)`.as('v'))
+      .where('id', '=', 1)
+      .executeTakeFirst();
     return row ? parseInt8(row.v) : 0n;
   }
 
@@ -237,7 +241,10 @@ export class KyselyRecordStore implements RecordStore {
     return rows.map((row) => recordFromRow(row));
   }
 
-  async select(selector: RecordSelector, options: { readonly after?: Pick<SyncRecord, 'type' | 'id'>; readonly limit: number }): Promise<readonly SyncRecord[]> {
+  async select(
+    selector: RecordSelector,
+    options: { readonly after?: Pick<SyncRecord, 'type' | 'id'>; readonly limit: number },
+  ): Promise<readonly SyncRecord[]> {
     const { storeIds, patientIds, types } = selector;
     if ((storeIds && storeIds.length === 0) || (patientIds && patientIds.length === 0) || (types && types.length === 0)) return [];
     let query = this.db.selectFrom('sync_record').select(RECORD_COLUMNS.filter((c) => c !== 'data'));
@@ -249,7 +256,11 @@ export class KyselyRecordStore implements RecordStore {
     if (patientIds) query = query.where('patient_id', 'in', [...patientIds]);
     const { after } = options;
     if (after) query = query.where((eb) => eb.or([eb('type', '>', after.type), eb.and([eb('type', '=', after.type), eb('id', '>', after.id)])]));
-    const rows = await query.orderBy('type').orderBy('id').limit(Math.max(0, Math.floor(options.limit))).execute();
+    const rows = await query
+      .orderBy('type')
+      .orderBy('id')
+      .limit(Math.max(0, Math.floor(options.limit)))
+      .execute();
     return rows.map((row) => recordFromRow(row, {}));
   }
 
@@ -270,7 +281,9 @@ export class KyselyRecordStore implements RecordStore {
     await this.db
       .insertInto('sync_serial')
       .values({ store_id: storeId, type, last: inUse })
-      .onConflict((oc) => oc.columns(['store_id', 'type']).doUpdateSet({ last: sql`case when sync_serial.last < ${inUse} then ${inUse} else sync_serial.last end` }))
+      .onConflict((oc) =>
+        oc.columns(['store_id', 'type']).doUpdateSet({ last: sql`case when sync_serial.last < ${inUse} then ${inUse} else sync_serial.last end` }),
+      )
       .execute();
   }
 

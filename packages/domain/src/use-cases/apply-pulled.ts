@@ -74,7 +74,7 @@ export async function applyDrops(s: SyncStorage, topology: Topology, siteId: Sit
   const stored = await s.records.getMany(drops);
   if (stored.length === 0) return 0;
   const unpushed = new Set<string>();
-  for (let after = await s.changes.cursorOf(PUSH_CONSUMER); ; ) {
+  for (let after = await s.changes.cursorOf(PUSH_CONSUMER); ;) {
     const page = await s.changes.scan(after, 10_000);
     for (const c of page) if (!c.viaSync && c.sourceSiteId === siteId) unpushed.add(recordKey(c.record));
     if (page.length < 10_000) break;

@@ -10,7 +10,16 @@ import type { Change } from '../ports/change-feed';
 import type { RecordKeyOf } from '../ports/resync-queue';
 import { patientsOf, queueVisibilityChange, siteHolds, siteOwns, visibilityContext, visibilityPatients } from './scope-changes';
 import type { ChangeOrigin } from '../ports/record-store';
-import { pushConflict, type PullRequest, type PullResult, type PushBatch, type PushOutcome, type PushResult, type RefusedRecord, type SiteInfo } from '../ports/services';
+import {
+  pushConflict,
+  type PullRequest,
+  type PullResult,
+  type PushBatch,
+  type PushOutcome,
+  type PushResult,
+  type RefusedRecord,
+  type SiteInfo,
+} from '../ports/services';
 import type { SyncStorage } from '../ports/unit-of-work';
 
 /** The issue-log key prefix of the records the central refused from a site. */
@@ -228,7 +237,14 @@ export class PullServer {
  * How many changes after `after` (up to `upTo`, or to the end of the feed) go to `siteId`: what its
  * next pulls will bring. Reads the routing columns only (`scan`), a large page at a time.
  */
-export async function countWaiting(storage: SyncStorage, topology: Topology, siteId: SiteId, after: bigint, upTo?: bigint, includeOwn = false): Promise<number> {
+export async function countWaiting(
+  storage: SyncStorage,
+  topology: Topology,
+  siteId: SiteId,
+  after: bigint,
+  upTo?: bigint,
+  includeOwn = false,
+): Promise<number> {
   let n = 0;
   let from = after;
   while (upTo === undefined || from < upTo) {

@@ -12,7 +12,9 @@ import type { SyncStorage } from '../ports/unit-of-work';
 export const VISIBILITY_TYPES = ['patient_visibility', 'name_store_join'] as const;
 
 /** The dispensary central data types (abbreviations, diagnoses, ...): routed by whether a site has an active dispensary store. */
-export const DISPENSARY_CENTRAL_TYPES: readonly string[] = RECORD_CATALOGUE.filter((row) => row.special.includes('dispensary-central')).flatMap((row) => row.recordTypes);
+export const DISPENSARY_CENTRAL_TYPES: readonly string[] = RECORD_CATALOGUE.filter((row) => row.special.includes('dispensary-central')).flatMap(
+  (row) => row.recordTypes,
+);
 
 /** Records looked at per query when a scope changes. */
 const SCOPE_PAGE = 5_000;
@@ -52,6 +54,30 @@ export function siteHolds(topology: Topology, siteId: SiteId, record: SyncRecord
 /** Whether `siteId` owns `record` (may edit it): a site is never told to drop what it owns. */
 export function siteOwns(topology: Topology, siteId: SiteId, record: SyncRecord): boolean {
   return decideEdit(topology, siteId, record).ok;
+}
+
+/** What a scope change means for one record on one site (docs/sync-rules.md table C). */
+export const SCOPE_ACTIONS = ['send', 'drop', 'keep', 'nothing'] as const;
+export type ScopeAction = (typeof SCOPE_ACTIONS)[number];
+
+/**
+ * What a change from `before` to `after` means for `record` on `siteId`: `send` (the site holds it
+ * now and did not), `drop` (it held it, may no longer, and does not own it), `keep` (no longer routed
+ * there, but the site owns it: never taken from its owner), `nothing` (its routing there did not
+ * change). The central queues every record whose action is not `nothing`, and the pull decides it
+ * again with this same predicate on the state of that moment.
+ */
+export function scopeAction(
+  before: { readonly topology: Topology; readonly context: RoutingContext },
+  after: { readonly topology: Topology; readonly context: RoutingContext },
+  siteId: SiteId,
+  record: SyncRecord,
+): ScopeAction {
+  const held = before.topology.site(siteId) !== undefined && siteHolds(before.topology, siteId, record, before.context);
+  const holds = siteHolds(after.topology, siteId, record, after.context);
+  if (held === holds) return 'nothing';
+  if (holds) return 'send';
+  return siteOwns(after.topology, siteId, record) ? 'keep' : 'drop';
 }
 
 export interface ScopeChangeReport {
@@ -128,8 +154,9 @@ async function queueDiff(
       examined += fresh.length;
       const contexts = await contextsFor(fresh);
       for (const siteId of sites) {
-        const known = before.site(siteId) !== undefined;
-        const keys = fresh.filter((r) => (known && siteHolds(before, siteId, r, contexts.before)) !== siteHolds(after, siteId, r, contexts.after));
+        const keys = fresh.filter(
+          (r) => scopeAction({ topology: before, context: contexts.before }, { topology: after, context: contexts.after }, siteId, r) !== 'nothing',
+        );
         if (keys.length === 0) continue;
         await storage.resync.enqueue(
           siteId,

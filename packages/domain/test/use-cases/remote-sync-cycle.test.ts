@@ -90,9 +90,9 @@ describe('a remote sync cycle (push, then pull)', () => {
     const crashing: CentralSyncGateway = {
       siteInfo: () => gateway.siteInfo(),
       push: (id, records) => gateway.push(id, records),
-      pull: async (cursor, limit) => {
+      pull: async (cursor, limit, options) => {
         if (++pulls === 3) throw new Error('connection reset (simulated crash)');
-        return gateway.pull(cursor, limit);
+        return gateway.pull(cursor, limit, options);
       },
     };
     await expect(runSyncCycle({ ...deps, gateway: crashing }, 3, { requestSize: 10 })).rejects.toThrow('connection reset');
@@ -113,7 +113,7 @@ describe('a remote sync cycle (push, then pull)', () => {
     await recordLocalChange({ unitOfWork: remote }, topology, 3, [{ type: 'stock_line', id: 'sl-1', storeId: 'D', data: {} }]);
     const losing: CentralSyncGateway = {
       siteInfo: () => gateway.siteInfo(),
-      pull: (c, l) => gateway.pull(c, l),
+      pull: (c, l, o) => gateway.pull(c, l, o),
       push: async (id, records) => {
         await gateway.push(id, records); // the central stored it...
         throw new Error('timeout waiting for the answer'); // ...but the answer never arrived
