@@ -6,7 +6,9 @@ import { MAX_REQUEST_SIZE, MIN_REQUEST_SIZE, type SiteId } from '../site';
 import { buildTopology, type Topology } from '../topology';
 import { isPushConflict, type CentralSyncGateway, type Clock, type IdGenerator, type RefusedRecord } from '../ports/services';
 import type { SettingsStore } from '../ports/settings-store';
-import type { UnitOfWork } from '../ports/unit-of-work';
+import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
+import { decideEdit } from '../rules/edit-rules';
+import { changedStoreIds, pages } from './scope-changes';
 import { applyDrops, applyPulled, PUSH_CONSUMER, retryPullFailures } from './apply-pulled';
 
 /** The issue-log key prefix of a record the central refused from this site. */
@@ -97,7 +99,9 @@ export async function runSyncCycle(
   if (!built.ok) throw new Error(`the central sent a topology that breaks the rules: ${built.error.map((v) => v.message).join(' ')}`);
   const topology = built.value;
   await unitOfWork.run(async (s) => {
+    const previous = await s.topology.load();
     await s.topology.save(topology);
+    if (previous) await resendWidened(s, previous, topology, siteId);
     // Pulled records kept because they did not go here: applied if the new topology routes them here.
     await retryPullFailures(s, topology, siteId);
     // Transfers reported as unroutable before: resolved once the configuration lets them through.
@@ -223,6 +227,23 @@ export async function runSyncCycle(
     if (!more) break;
   }
   return { pushed, namespaceRenewals, refused, pulled, dropped: pullsDropped, pullFailures, requestSize: size, topology };
+}
+
+/**
+ * After a scope change, this site's own records that now go somewhere and did not before (a store
+ * active here given a collector copy on the central, "include transactions in sync" turned on)
+ * were never pushed: they are written again as this site's changes, so the push sends them.
+ * Only the records of the changed stores active here are looked at.
+ */
+async function resendWidened(s: SyncStorage, before: Topology, after: Topology, siteId: SiteId): Promise<void> {
+  const mine = changedStoreIds(before, after).filter((id) => after.store(id)?.activeSiteId === siteId);
+  if (mine.length === 0) return;
+  for await (const page of pages(s, { storeIds: mine })) {
+    const widened = page.filter((r) => r.storeId && mine.includes(r.storeId) && pushable(after, siteId, r) && !pushable(before, siteId, r));
+    if (widened.length === 0) continue;
+    const records = (await s.records.getMany(widened)).filter((r) => decideEdit(after, siteId, r).ok);
+    await s.records.upsert(records, { sourceSiteId: siteId, viaSync: false });
+  }
 }
 
 /** The data file's push namespace, made (or, with `renew`, replaced) from a new id. */

@@ -172,7 +172,8 @@ async function queueDiff(
 /** Ids per query at most (bound-parameter limits): a longer list is looked up a slice at a time. */
 const IDS_PER_QUERY = 500;
 
-async function* pages(storage: SyncStorage, selector: RecordSelector): AsyncGenerator<readonly SyncRecord[]> {
+/** The records `selector` names (without data), a page at a time. */
+export async function* pages(storage: SyncStorage, selector: RecordSelector): AsyncGenerator<readonly SyncRecord[]> {
   for (const field of ['storeIds', 'patientIds'] as const) {
     const ids = selector[field];
     if (ids && ids.length > IDS_PER_QUERY) {
@@ -208,7 +209,7 @@ function scopeSelectors(before: Topology, after: Topology): RecordSelector[] {
 }
 
 /** Stores added, removed, or changed in anything routing reads. */
-function changedStoreIds(before: Topology, after: Topology): StoreId[] {
+export function changedStoreIds(before: Topology, after: Topology): StoreId[] {
   const ids = new Set([...before.stores.map((s) => s.id), ...after.stores.map((s) => s.id)]);
   return [...ids].filter((id) => routingShape(before.store(id)) !== routingShape(after.store(id))).sort();
 }

@@ -70,9 +70,10 @@ async function throughThePull(before: Topology, change: Change, record: SyncReco
     await s.records.upsert([record, ...(record.patientId ? visibility : [])], { sourceSiteId: 1, viaSync: false });
   });
   const after = 'topology' in change ? change.topology : before;
-  await central.run((s) =>
-    'topology' in change ? saveTopologyChange(s, before, change.topology) : storeAccepted(s, before, [change.visibility], { sourceSiteId: 1, viaSync: false }),
-  );
+  await central.run(async (s) => {
+    if ('topology' in change) await saveTopologyChange(s, before, change.topology);
+    else await storeAccepted(s, before, [change.visibility], { sourceSiteId: 1, viaSync: false });
+  });
   const head = await central.storage.changes.head();
   const result = await central.run((s) => new PullServer().pull(s, () => Promise.resolve(after), siteId, { cursor: head, limit: 100, queueCursor: 0n }));
   if (result.records.some((r) => r.type === record.type && r.id === record.id)) return 'send';

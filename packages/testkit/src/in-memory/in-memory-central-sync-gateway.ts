@@ -73,7 +73,15 @@ export class InMemoryCentralSyncGateway implements CentralSyncGateway {
 
   async pull(cursor: bigint, limit: number, options: Pick<PullRequest, 'queueCursor' | 'reinitialising'> = {}): Promise<PullResult> {
     const request: PullRequest = { cursor, limit: Math.max(0, Math.floor(limit)), ...options };
-    const result = await this.central.run((storage) => this.pulls.pull(storage, (s) => this.topologyIn(s), this.siteId, request));
+    const result = await this.central.run(async (storage) => {
+      const pulled = await this.pulls.pull(storage, (s) => this.topologyIn(s), this.siteId, request);
+      // as the central's HTTP API does: a site that drained its pull has synced (remotes read it to know a new file is a re-initialisation)
+      if (pulled.remaining === 0 && this.topology === 'stored') {
+        const updated = (await this.topologyIn(storage)).updateSite(this.siteId, { lastSyncedAt: this.clock.now() });
+        if (updated.ok) await storage.topology.saveSite(updated.value.site(this.siteId)!);
+      }
+      return pulled;
+    });
     return deepCopy(result);
   }
 }

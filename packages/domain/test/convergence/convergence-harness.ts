@@ -1,0 +1,281 @@
+import {
+  buildTopology,
+  decideEdit,
+  planStoreMove,
+  recordKey,
+  recordLocalChange,
+  runSyncCycle,
+  saveTopologyChange,
+  siteHolds,
+  visibilityContext,
+  type CentralSyncGateway,
+  type SiteId,
+  type SyncRecord,
+  type SyncStorage,
+  type Topology,
+  type UnitOfWork,
+} from '@sitesync/domain';
+import { createInMemoryStorage, InMemoryCentralSyncGateway, ManualClock, SequentialIdGenerator, type InMemoryStorage } from '@sitesync/testkit';
+import fc from 'fast-check';
+
+/**
+ * The convergence harness (issue 11): random topologies, random edits on the sites allowed (and
+ * not allowed) to make them, topology changes (copies, moves, dispensary and include-transactions
+ * flags, patient visibility), sync cycles of random sites in random order, and faults (a crash
+ * inside a unit of work, a lost push answer, a replayed batch, a site re-initialised from an empty
+ * file). The oracle, after every site synced twice with no new edits: each site holds exactly the
+ * records the rules route to it from the central's state, with the central's data; every write the
+ * central accepted is there with its last data; no refused or forged write took effect.
+ */
+
+const COPY = ['none', 'transfer', 'collector'] as const;
+
+export interface World {
+  readonly sites: number; // remote sites are 2..sites, site 1 is central + primary
+  readonly stores: readonly { readonly active: number; readonly dispensary: boolean; readonly includeTx: boolean; readonly copies: readonly number[] }[];
+}
+
+type Fault_ = 'none' | 'crash' | 'lost-answer' | 'replay';
+type EditKind = 'stock' | 'item' | 'abbreviation' | 'patient' | 'visibility' | 'message';
+
+export type Step =
+  | { readonly op: 'edit'; readonly site: number; readonly kind: EditKind; readonly store: number; readonly n: number }
+  | { readonly op: 'forge'; readonly site: number; readonly store: number; readonly n: number }
+  | { readonly op: 'sync'; readonly site: number; readonly fault: Fault_ }
+  | { readonly op: 'copy'; readonly store: number; readonly site: number; readonly type: number }
+  | { readonly op: 'move'; readonly store: number; readonly site: number; readonly leave: number }
+  | { readonly op: 'flag'; readonly store: number; readonly dispensary: boolean; readonly includeTx: boolean }
+  | { readonly op: 'reinitialise'; readonly site: number };
+
+export const worldArb: fc.Arbitrary<World> = fc.integer({ min: 3, max: 6 }).chain((sites) =>
+  fc.record({
+    sites: fc.constant(sites),
+    stores: fc.array(
+      fc.record({
+        active: fc.integer({ min: 1, max: sites }),
+        dispensary: fc.boolean(),
+        includeTx: fc.boolean(),
+        copies: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: sites, maxLength: sites }),
+      }),
+      { minLength: 4, maxLength: 10 },
+    ),
+  }),
+);
+
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ op: fc.constant('edit' as const), site: fc.nat(5), kind: fc.constantFrom('stock', 'item', 'abbreviation', 'patient', 'visibility', 'message' as const), store: fc.nat(9), n: fc.nat(6) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('forge' as const), site: fc.nat(5), store: fc.nat(9), n: fc.nat(6) }) },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('sync' as const), site: fc.nat(5), fault: fc.constantFrom('none', 'none', 'crash', 'lost-answer', 'replay' as const) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('copy' as const), store: fc.nat(9), site: fc.nat(5), type: fc.nat(2) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('move' as const), store: fc.nat(9), site: fc.nat(5), leave: fc.nat(2) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('flag' as const), store: fc.nat(9), dispensary: fc.boolean(), includeTx: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('reinitialise' as const), site: fc.nat(5) }) },
+);
+
+export const stepsArb = fc.array(stepArb, { minLength: 5, maxLength: 40 });
+
+/** The world's topology, or null when the random one breaks a topology rule (the run is then skipped). */
+export function topologyOf(world: World): Topology | null {
+  const built = buildTopology({
+    sites: Array.from({ length: world.sites }, (_, i) => ({ id: i + 1, name: `Site ${i + 1}`, roles: i === 0 ? (['central', 'primary'] as const) : [] })),
+    stores: world.stores.map((s, i) => ({
+      id: `S${i}`,
+      name: `Store ${i}`,
+      activeSiteId: s.active,
+      isDispensary: s.dispensary,
+      includeTransactionsInSync: s.includeTx,
+      // every store exists on the central: a collector copy there, unless the world says transfer (seed store F)
+      copies: s.copies.map((c, site) => ({ siteId: site + 1, type: COPY[site === 0 && c === 0 ? 2 : c]! })).filter((c) => c.siteId !== s.active),
+    })),
+  });
+  return built.ok ? built.value : null;
+}
+
+interface Remote {
+  storage: InMemoryStorage;
+  /** the unit of work the cycle uses: it may be made to fail once */
+  crashAt: number | null;
+}
+
+/** Raised by an injected fault. */
+class Fault extends Error {}
+
+export async function runScenario(world: World, steps: readonly Step[]): Promise<void> {
+  const initial = topologyOf(world);
+  if (!initial) return;
+  const clock = new ManualClock();
+  const ids = new SequentialIdGenerator('id');
+  const central = createInMemoryStorage();
+  await central.run((s) => s.topology.save(initial));
+  const remoteIds = initial.sites.filter((s) => s.id !== 1).map((s) => s.id);
+  const remotes = new Map<SiteId, Remote>(remoteIds.map((id) => [id, { storage: createInMemoryStorage(), crashAt: null }]));
+  const topology = async (): Promise<Topology> => (await central.storage.topology.load())!;
+  /** key -> data of the last write the central accepted (and that must therefore be everywhere it goes) */
+  const forged = new Map<string, unknown>();
+  let version = 0;
+
+  const unitOfWorkOf = (remote: Remote): UnitOfWork => ({
+    run: <T>(work: (s: SyncStorage) => Promise<T>): Promise<T> =>
+      remote.storage.run(async (s) => {
+        const result = await work(s);
+        if (remote.crashAt !== null && --remote.crashAt <= 0) {
+          remote.crashAt = null;
+          throw new Fault('crash inside a unit of work');
+        }
+        return result;
+      }),
+  });
+
+  async function sync(siteId: SiteId, fault: Fault_): Promise<void> {
+    const remote = remotes.get(siteId)!;
+    const real = new InMemoryCentralSyncGateway(central, 'stored', siteId, { clock });
+    let lastPush: { id: string; records: readonly SyncRecord[] } | null = null;
+    const gateway: CentralSyncGateway = {
+      siteInfo: () => real.siteInfo(),
+      push: async (id, records) => {
+        if (fault === 'replay' && lastPush) await real.push(lastPush.id, lastPush.records);
+        lastPush = { id, records };
+        const answer = await real.push(id, records);
+        if (fault === 'lost-answer') {
+          fault = 'none';
+          throw new Fault('the push answer was lost');
+        }
+        return answer;
+      },
+      pull: (cursor, limit, options) => real.pull(cursor, limit, options),
+    };
+    if (fault === 'crash') remote.crashAt = 1 + (version % 4);
+    try {
+      await runSyncCycle({ unitOfWork: unitOfWorkOf(remote), gateway, clock, ids }, siteId, { requestSize: 3 });
+    } catch (error) {
+      if (!(error instanceof Fault)) throw error;
+    } finally {
+      remote.crashAt = null;
+    }
+  }
+
+  const storeId = (topo: Topology, n: number): string => topo.stores[n % topo.stores.length]!.id;
+  const siteOf = (n: number): SiteId => 1 + (n % world.sites);
+
+  for (const step of steps) {
+    const topo = await topology();
+    version++;
+    switch (step.op) {
+      case 'edit': {
+        const siteId = siteOf(step.site);
+        const store = storeId(topo, step.store);
+        const record = editRecord(step.kind, store, step.n, version, topo);
+        if (!decideEdit(topo, siteId, record).ok) break; // the app refuses it before writing
+        const storage = siteId === 1 ? central : remotes.get(siteId)!.storage;
+        const local = siteId === 1 ? topo : ((await storage.storage.topology.load()) ?? null);
+        if (!local || !decideEdit(local, siteId, record).ok) break; // the site has not learnt it may edit yet
+        const result = await recordLocalChange({ unitOfWork: storage }, local, siteId, [record]);
+        if (!result.ok) throw new Error(`an allowed edit was refused: ${JSON.stringify(result.error)}`);
+        break;
+      }
+      case 'forge': {
+        const siteId = siteOf(step.site);
+        if (siteId === 1) break;
+        const store = storeId(topo, step.store);
+        const record: SyncRecord = { type: 'stock_line', id: `stock-${store}-${step.n}`, storeId: store, data: { forgedBy: siteId, v: version } };
+        if (decideEdit(topo, siteId, record).ok) break;
+        await new InMemoryCentralSyncGateway(central, 'stored', siteId, { clock }).push(`forged-${version}`, [record]);
+        forged.set(recordKey(record), record.data);
+        break;
+      }
+      case 'sync':
+        if (siteOf(step.site) !== 1) await sync(siteOf(step.site), step.fault);
+        break;
+      case 'copy': {
+        const siteId = siteOf(step.site);
+        const store = storeId(topo, step.store);
+        const next = topo.withCopyType(store, siteId, COPY[step.type]!);
+        if (next.ok) await central.run((s) => saveTopologyChange(s, topo, next.value));
+        break;
+      }
+      case 'move': {
+        const store = storeId(topo, step.store);
+        const from = topo.store(store)!.activeSiteId;
+        // the admin route's precondition: the old site has pushed and pulled everything
+        if (from !== 1) await sync(from, 'none');
+        const plan = planStoreMove(await topology(), store, siteOf(step.site), COPY[step.leave]!);
+        if (plan.ok) await central.run((s) => saveTopologyChange(s, topo, plan.value.topology));
+        break;
+      }
+      case 'flag': {
+        const store = storeId(topo, step.store);
+        const next = topo.updateStore(store, { isDispensary: step.dispensary, includeTransactionsInSync: step.includeTx });
+        if (next.ok) await central.run((s) => saveTopologyChange(s, topo, next.value));
+        break;
+      }
+      case 'reinitialise': {
+        const siteId = siteOf(step.site);
+        if (siteId !== 1) remotes.get(siteId)!.storage = createInMemoryStorage();
+        break;
+      }
+    }
+  }
+
+  // Every site syncs twice, with no new edits; the last pass once more so late scope changes settle.
+  for (let round = 0; round < 2; round++) for (const siteId of remoteIds) await sync(siteId, 'none');
+
+  await checkOracle(central, remotes, await topology(), forged);
+}
+
+function editRecord(kind: EditKind, store: string, n: number, version: number, topo: Topology): SyncRecord {
+  const data = { v: version };
+  switch (kind) {
+    case 'stock':
+      return { type: 'stock_line', id: `stock-${store}-${n}`, storeId: store, data };
+    case 'item':
+      return { type: 'item', id: `item-${n}`, data };
+    case 'abbreviation':
+      return { type: 'abbreviation', id: `abbr-${n}`, data };
+    case 'patient':
+      return { type: 'patient', id: `patient-${n % 3}`, patientId: `p${n % 3}`, homeStoreId: patientHome(topo, n), data };
+    case 'visibility':
+      return { type: 'patient_visibility', id: `vis-p${n % 3}-${store}`, storeId: store, patientId: `p${n % 3}`, ...(n % 4 === 3 ? { deleted: true } : {}), data };
+    case 'message':
+      return { type: 'message', id: `msg-${n}`, storeId: store, otherPartyStoreId: topo.stores[(n + 1) % topo.stores.length]!.id, data };
+  }
+}
+
+/** A patient's home store never changes through sync (owning column): fixed per patient. */
+function patientHome(topo: Topology, n: number): string {
+  return topo.stores[(n % 3) % topo.stores.length]!.id;
+}
+
+async function allRecords(storage: InMemoryStorage): Promise<Map<string, SyncRecord>> {
+  const out = new Map<string, SyncRecord>();
+  for (const page of await storage.storage.records.select({}, { limit: 1_000_000 })) out.set(recordKey(page), page);
+  const full = await storage.storage.records.getMany([...out.values()]);
+  return new Map(full.map((r) => [recordKey(r), r]));
+}
+
+async function checkOracle(central: InMemoryStorage, remotes: Map<SiteId, Remote>, topology: Topology, forged: Map<string, unknown>): Promise<void> {
+  const onCentral = await allRecords(central);
+  const context = await central.run((s) => visibilityContext(s, [...onCentral.values()].flatMap((r) => (r.patientId ? [r.patientId] : []))));
+  for (const [key, data] of forged) {
+    if (JSON.stringify(onCentral.get(key)?.data) === JSON.stringify(data)) throw new Error(`a forged write took effect on the central: ${key}`);
+  }
+  for (const [siteId, remote] of remotes) {
+    const held = await allRecords(remote.storage);
+    const expected = [...onCentral.values()].filter((r) => siteHolds(topology, siteId, r, context));
+    const problems: string[] = [];
+    for (const r of expected) {
+      const mine = held.get(recordKey(r));
+      if (!mine) problems.push(`missing ${recordKey(r)}`);
+      else if (JSON.stringify(mine) !== JSON.stringify(r)) problems.push(`stale ${recordKey(r)}: ${JSON.stringify(mine.data)} instead of ${JSON.stringify(r.data)}`);
+    }
+    const wanted = new Set(expected.map(recordKey));
+    for (const [key, r] of held) {
+      // local data stays on its site; what the site owns and the central refused is its own business (and an issue there)
+      if (!wanted.has(key) && onCentral.has(key)) problems.push(`holds ${key}, which the rules do not route to it`);
+      if (!onCentral.has(key) && decideEdit(topology, siteId, r).ok === false) problems.push(`holds ${key}, unknown to the central, which it does not own`);
+    }
+    if (problems.length > 0) throw new Error(`site ${siteId} diverged from the central:\n  ${problems.slice(0, 10).join('\n  ')}`);
+  }
+}
+
+/** The property, for fast-check. */
+export const convergence = fc.asyncProperty(worldArb, stepsArb, (world, steps) => runScenario(world, steps));
