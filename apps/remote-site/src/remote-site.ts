@@ -10,10 +10,8 @@ import {
   DEFAULT_REQUEST_SIZE,
   type CentralSyncGateway,
   type Clock,
-  type EditViolation,
+  type LocalChangeRefusal,
   type IdGenerator,
-  type RecordContentViolation,
-  type RecordViolation,
   type Result,
   type RuleViolation,
   type SyncIssue,
@@ -223,9 +221,7 @@ export class RemoteSite {
   }
 
   /** Enters records on this site: the ownership rules apply; transfers between this site's stores complete at once. */
-  async putRecords(
-    records: readonly SyncRecord[],
-  ): Promise<Result<{ written: number }, readonly (EditViolation | RecordViolation | RecordContentViolation)[]>> {
+  async putRecords(records: readonly SyncRecord[]): Promise<Result<{ written: number }, readonly LocalChangeRefusal[]>> {
     const config = await this.requireConfig();
     const topology = await this.topology();
     const result = await recordLocalChange({ unitOfWork: this.storage }, topology, config.siteId, records);

@@ -1,4 +1,4 @@
-import { planStoreMove, planStoreRemoval, type ScopeChangeReport, type StoreInput, type Topology } from '@sitesync/domain';
+import { planStoreMove, planStoreRemoval, storeDataOnCentral, type ScopeChangeReport, type StoreInput, type Topology } from '@sitesync/domain';
 import express from 'express';
 import { addStoreRequestSchema, moveStoreRequestSchema, patchStoreRequestSchema, removeStoreRequestSchema, setCopyTypeRequestSchema } from './admin-wire';
 import type { AdminRoutesDeps } from './admin-routes';
@@ -95,6 +95,14 @@ export function adminStoreRoutes(deps: AdminRoutesDeps): express.Router {
         toSiteId === 'central' ? planStoreRemoval(topology, storeId, oldSiteCopy) : planStoreMove(topology, storeId, toSiteId, oldSiteCopy),
       );
       const from = topology.site(plan.fromSiteId)!;
+      if (!force && from.id !== topology.central.id && !storeDataOnCentral(topology, storeId)) {
+        throw SyncHttpError.of(
+          'precondition_failed',
+          `Store "${storeId}" cannot move yet: the central does not hold its data (it has no collector copy on the central, or it is a dispensary with "include transactions in sync" off), so the new site could not receive it and it would stay behind on site ${from.id} "${from.name}". ` +
+            'Give the store a collector copy on the central (and turn "include transactions in sync" on), let its site sync, then move it. To move it anyway, send "force": true.',
+          { storeId, fromSiteId: from.id },
+        );
+      }
       if (!force && from.id !== topology.central.id) {
         const waiting = await storage.run((s) => waitingFor(s, topology, from.id));
         if (waiting > 0) {

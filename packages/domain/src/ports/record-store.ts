@@ -11,8 +11,8 @@ export interface ChangeOrigin {
 }
 
 /**
- * Which records a topology change may concern, by their routing columns (indexed): the union of
- * what each field names. `all` is every record (only a change of site roles needs it).
+ * Which records a topology change may concern, by their routing columns (indexed): those matching
+ * every field given; `{}` is every record.
  */
 export interface RecordSelector {
   /** records whose store, other party or home store is one of these */
@@ -21,7 +21,6 @@ export interface RecordSelector {
   readonly patientIds?: readonly string[];
   /** records of these types */
   readonly types?: readonly string[];
-  readonly all?: boolean;
 }
 
 /** Typed JSON records keyed by record type and id, with their routing columns. */

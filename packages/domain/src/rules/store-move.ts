@@ -98,3 +98,16 @@ export function queuedByStoreMove(plan: StoreMovePlan, before: Topology, record:
   const earlier = decideReceipt(before, plan.toSiteId, record, context);
   return !earlier.ok || !earlier.value.receives;
 }
+
+/**
+ * Whether the central holds all of a store's data, so a new site can receive it from there: the
+ * store is active on the central or has a collector copy there, and is not a dispensary that keeps
+ * its transactions home ("include transactions in sync" off). A store whose data the central does
+ * not hold cannot be moved by sync: its data would stay behind on the old site.
+ */
+export function storeDataOnCentral(topology: Topology, storeId: StoreId): boolean {
+  const store = topology.store(storeId);
+  if (!store) return false;
+  const onCentral = topology.syncTypeOn(storeId, topology.central.id);
+  return (onCentral === 'active' || onCentral === 'collector') && !(store.isDispensary && !store.includeTransactionsInSync);
+}

@@ -166,7 +166,6 @@ export class PullServer {
     }
     const includeOwn = request.reinitialising === true;
     const changes: Change[] = [];
-    let examined = 0;
     let nextCursor = cursor;
     let after = cursor;
     let topology: Topology | null = null;
@@ -178,7 +177,6 @@ export class PullServer {
       const context = await visibilityContext(storage, patientsOf(page.map((c) => c.record)));
       for (const change of page) {
         nextCursor = change.cursor;
-        examined++;
         if (changeGoesTo(topology!, siteId, change, context, includeOwn)) changes.push(change);
         if (changes.length >= limit) {
           full = true;

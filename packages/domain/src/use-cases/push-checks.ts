@@ -1,8 +1,8 @@
 import { recordKey, type SyncRecord } from '../record';
 import { recordContentProblem } from '../record-limits';
 import type { RuleViolation } from '../result';
-import { classifyRecord } from '../rules/classify';
-import { decideEdit } from '../rules/edit-rules';
+import { classifyRecord, type RecordViolation } from '../rules/classify';
+import { decideEdit, type EditViolation } from '../rules/edit-rules';
 import { decideReceipt } from '../rules/routing-rules';
 import { describeSite, type SiteId } from '../site';
 import type { Topology } from '../topology';
@@ -72,6 +72,39 @@ function isDraft(topology: Topology, stored: SyncRecord, context: PushContext): 
 const NO_CONTEXT: PushContext = { stored: () => null, header: () => null };
 
 /**
+ * Why a site may not write `record` over the version already held (on the central, or on the site
+ * itself): its owning columns changed (only the other party of a draft may), or the site may not
+ * edit the version held. Null when nothing is held or the change is allowed.
+ */
+export function storedVersionRefusal(
+  topology: Topology,
+  siteId: SiteId,
+  record: SyncRecord,
+  context: PushContext,
+): RuleViolation<'push.owner-changed'> | EditViolation | RecordViolation | null {
+  const site = describeSite(topology.site(siteId)!);
+  const what = `${record.type} ${record.id}`;
+  const stored = context.stored(record);
+  if (stored) {
+    const changed = OWNING_COLUMNS.filter((column) => (stored[column] ?? null) !== (record[column] ?? null));
+    if (changed.length > 0 && !(changed.length === 1 && changed[0] === 'otherPartyStoreId' && isDraft(topology, stored, context))) {
+      const was = changed.map((c) => `${c} ${JSON.stringify(stored[c] ?? null)}`).join(', ');
+      const now = changed.map((c) => `${c} ${JSON.stringify(record[c] ?? null)}`).join(', ');
+      return {
+        code: 'push.owner-changed' satisfies PushRefusalCode,
+        rule: 'an id names one record, and the columns that say who owns it (store, other party, patient, home store) never change through sync',
+        message: `${what} is already held with ${was}; ${site} sent it with ${now}. Nothing of it was changed.`,
+        fix: 'Give a new record a new id. A deletion carries the same owning columns as the record it deletes. To move records to another store, move the store on the central (an admin operation).',
+      };
+    }
+    const editStored = decideEdit(topology, siteId, stored);
+    if (!editStored.ok) return editStored.error;
+  }
+
+  return null;
+}
+
+/**
  * Why the central refuses a pushed record, or null when the pushing site may send it and the
  * central keeps it: the record limits; local data; the edit rules for the new version and for the
  * stored one (a site changes only what it owns, whatever it sends); owning columns that never change
@@ -95,22 +128,8 @@ export function pushRefusal(topology: Topology, siteId: SiteId, record: SyncReco
   const edit = decideEdit(topology, siteId, record);
   if (!edit.ok) return edit.error;
 
-  const stored = context.stored(record);
-  if (stored) {
-    const changed = OWNING_COLUMNS.filter((column) => (stored[column] ?? null) !== (record[column] ?? null));
-    if (changed.length > 0 && !(changed.length === 1 && changed[0] === 'otherPartyStoreId' && isDraft(topology, stored, context))) {
-      const was = changed.map((c) => `${c} ${JSON.stringify(stored[c] ?? null)}`).join(', ');
-      const now = changed.map((c) => `${c} ${JSON.stringify(record[c] ?? null)}`).join(', ');
-      return {
-        code: 'push.owner-changed' satisfies PushRefusalCode,
-        rule: 'an id names one record, and the columns that say who owns it (store, other party, patient, home store) never change through sync',
-        message: `${what} is already held by the central with ${was}; ${site} sent it with ${now}. Nothing of it was changed.`,
-        fix: 'Give a new record a new id. A deletion carries the same owning columns as the record it deletes. To move records to another store, move the store on the central (an admin operation).',
-      };
-    }
-    const editStored = decideEdit(topology, siteId, stored);
-    if (!editStored.ok) return editStored.error;
-  }
+  const againstStored = storedVersionRefusal(topology, siteId, record, context);
+  if (againstStored) return againstStored;
 
   const ref = lineHeaderOf(record);
   const header = ref ? context.header(ref.type, ref.id) : null;

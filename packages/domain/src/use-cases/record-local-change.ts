@@ -1,13 +1,17 @@
 import type { SyncRecord } from '../record';
 import { recordContentProblem, type RecordContentViolation } from '../record-limits';
-import { err, ok, type Result } from '../result';
+import { err, ok, type Result, type RuleViolation } from '../result';
 import type { RecordViolation } from '../rules/classify';
 import { decideEdit, type EditViolation } from '../rules/edit-rules';
 import { routeChange, type Routing, type RoutingContext } from '../rules/routing-rules';
 import { hasRole, type SiteId } from '../site';
 import { storeAccepted } from './central-sync';
+import { pushContext, storedVersionRefusal } from './push-checks';
 import type { Topology } from '../topology';
 import type { UnitOfWork } from '../ports/unit-of-work';
+
+/** Why a local change is refused: content, edit rules, or the version already held (owner changed). */
+export type LocalChangeRefusal = EditViolation | RecordViolation | RecordContentViolation | RuleViolation<'push.owner-changed'>;
 
 export interface RecordLocalChangeDeps {
   readonly unitOfWork: UnitOfWork;
@@ -29,8 +33,8 @@ export async function recordLocalChange(
   siteId: SiteId,
   records: readonly SyncRecord[],
   context: RoutingContext = {},
-): Promise<Result<RecordedChange, readonly (EditViolation | RecordViolation | RecordContentViolation)[]>> {
-  const refusals: (EditViolation | RecordViolation | RecordContentViolation)[] = [];
+): Promise<Result<RecordedChange, readonly LocalChangeRefusal[]>> {
+  const refusals: LocalChangeRefusal[] = [];
   const routings: Routing[] = [];
   for (const record of records) {
     const content = recordContentProblem(record);
@@ -51,6 +55,15 @@ export async function recordLocalChange(
   const origin = { sourceSiteId: siteId, viaSync: false };
   // On the central, a write may change where patients are visible: storeAccepted queues what that moves.
   const central = hasRole(topology.site(siteId)!, 'central');
-  await deps.unitOfWork.run((storage) => (central ? storeAccepted(storage, topology, records, origin) : storage.records.upsert(records, origin)));
+  const refused = await deps.unitOfWork.run(async (storage) => {
+    // over the version held here: who owns it never changes, and it must be this site's to change
+    const context = await pushContext(storage, topology, records);
+    const problems = records.flatMap((r) => storedVersionRefusal(topology, siteId, r, context) ?? []);
+    if (problems.length > 0) return problems;
+    if (central) await storeAccepted(storage, topology, records, origin);
+    else await storage.records.upsert(records, origin);
+    return [];
+  });
+  if (refused.length > 0) return err(refused);
   return ok({ written: records.length, routings });
 }

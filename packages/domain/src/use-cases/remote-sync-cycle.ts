@@ -173,8 +173,8 @@ export async function runSyncCycle(
     }
   }
 
-  // Pulls are pipelined: the next request is on its way while this batch is applied. A batch is
-  // still applied only after the one before it is committed, with its cursor, so a crash at any
+  // Feed pulls are pipelined: the next request is on its way while this batch is applied. A batch
+  // is still applied only after the one before it is committed, with its cursors, so a crash at any
   // point loses or repeats nothing (an answer not yet applied is simply asked for again).
   let pulled = 0;
   let pullFailures = 0;
@@ -209,8 +209,15 @@ export async function runSyncCycle(
     const nextQueueCursor = batch.nextQueueCursor ?? queueCursor;
     // A central whose cursors do not advance, or that never says it is done, cannot keep a site pulling.
     const advanced = batch.nextCursor > cursor || nextQueueCursor > queueCursor;
-    const more = batch.remaining > 0 && advanced && pages < (options.maxPullPages ?? MAX_PULL_PAGES_PER_CYCLE);
-    if (more) next = request(batch.nextCursor, nextQueueCursor, size);
+    // A batch that brought something is acknowledged by one more pull (the cursors it carries tell
+    // the central what this site applied, so its "waiting" count and the resync queue are exact).
+    const delivered = batch.records.length + drops.length > 0;
+    const more = (batch.remaining > 0 || delivered) && advanced && pages < (options.maxPullPages ?? MAX_PULL_PAGES_PER_CYCLE);
+    // The next feed page is asked for while this one is applied; but a request that acknowledges
+    // queue entries (or is only an acknowledgement) waits until they are applied: the central
+    // forgets acknowledged entries, and a crash in between would lose them.
+    const pipelined = more && batch.remaining > 0 && nextQueueCursor === queueCursor;
+    if (pipelined) next = request(batch.nextCursor, nextQueueCursor, size);
     const applied = await unitOfWork.run(async (s) => {
       const failed = await applyPulled(s, topology, siteId, batch.records, cursor, clock.now());
       const dropped = await applyDrops(s, topology, siteId, drops, clock.now());
@@ -225,6 +232,7 @@ export async function runSyncCycle(
     pulled += batch.records.length;
     options.onProgress?.({ phase: 'pull', received: pulled, remaining: batch.remaining, requestSize: size });
     if (!more) break;
+    if (!pipelined) next = request(batch.nextCursor, nextQueueCursor, size);
   }
   return { pushed, namespaceRenewals, refused, pulled, dropped: pullsDropped, pullFailures, requestSize: size, topology };
 }

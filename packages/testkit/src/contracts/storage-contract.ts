@@ -11,6 +11,7 @@ import {
 import type * as JestGlobals from '@jest/globals';
 import { seedExampleTopology } from '../builders/index';
 import { describeLedgerContract } from './ledger-contract';
+import { describeResyncContract } from './resync-contract';
 
 // `@jest/globals` throws when it is loaded outside Jest, and the testkit is also used outside Jest
 // (the demo imports it). So it is loaded when a suite is declared, not when this module is: the type
@@ -200,6 +201,7 @@ export function describeStorageContract(harness: StorageHarness): void {
     });
 
     describeLedgerContract({ storage: () => storage, unitOfWork: () => unitOfWork });
+    describeResyncContract({ storage: () => storage, unitOfWork: () => unitOfWork, concurrentConnections: harness.concurrentConnections === true });
 
     describe('record store', () => {
       it('gets many records by key at once: those that exist, each once', async () => {

@@ -281,7 +281,9 @@ export class InMemoryRecordStore implements RecordStore {
     const stores = storeIds ? new Set(storeIds) : null;
     const patients = patientIds ? new Set(patientIds) : null;
     const { after } = options;
+    const limit = Math.max(0, Math.floor(options.limit));
     const out: SyncRecord[] = [];
+    if (limit === 0) return Promise.resolve(out);
     for (const type of [...this.state.records.keys()].sort(compare)) {
       if (types && !types.includes(type)) continue;
       if (after && compare(type, after.type) < 0) continue;
@@ -290,7 +292,7 @@ export class InMemoryRecordStore implements RecordStore {
         if (stores && ![r.storeId, r.otherPartyStoreId, r.homeStoreId].some((id) => id != null && stores.has(id))) continue;
         if (patients && !(r.patientId != null && patients.has(r.patientId))) continue;
         out.push({ ...deepCopy({ ...r, data: {} }) });
-        if (out.length >= options.limit) return Promise.resolve(out);
+        if (out.length >= limit) return Promise.resolve(out);
       }
     }
     return Promise.resolve(out);
