@@ -233,3 +233,33 @@ export async function saveTopologyChange(storage: SyncStorage, before: Topology,
   await storage.topology.save(after);
   return queueScopeChange(storage, before, after);
 }
+
+/**
+ * "Resync the patients of store S" (an admin action, seed 002 "Patients"): the records of every
+ * patient visible in S or whose home store is S are queued again to every remote site that holds
+ * them now, so a site that lost or never got some of them receives them at its next pull.
+ */
+export async function queuePatientsOfStore(storage: SyncStorage, topology: Topology, storeId: StoreId): Promise<ScopeChangeReport> {
+  const patients = new Set<string>();
+  for (const type of VISIBILITY_TYPES) {
+    for await (const page of pages(storage, { storeIds: [storeId], types: [type] }))
+      for (const r of page) if (r.patientId && r.deleted !== true) patients.add(r.patientId);
+  }
+  for await (const page of pages(storage, { storeIds: [storeId] }))
+    for (const r of page) if (r.patientId && r.homeStoreId === storeId) patients.add(r.patientId);
+  if (patients.size === 0) return { examined: 0, queued: new Map() };
+  const sites = topology.sites.filter((s) => !hasRole(s, 'central')).map((s) => s.id);
+  const queued = new Map<SiteId, number>();
+  let examined = 0;
+  for await (const page of pages(storage, { patientIds: [...patients] })) {
+    examined += page.length;
+    const context = await visibilityContext(storage, patientsOf(page));
+    for (const siteId of sites) {
+      const keys = page.filter((r) => siteHolds(topology, siteId, r, context)).map((r) => ({ type: r.type, id: r.id }));
+      if (keys.length === 0) continue;
+      await storage.resync.enqueue(siteId, keys);
+      queued.set(siteId, (queued.get(siteId) ?? 0) + keys.length);
+    }
+  }
+  return { examined, queued };
+}

@@ -2,6 +2,7 @@ import {
   planStoreMove,
   planStoreRemoval,
   PullServer,
+  queuePatientsOfStore,
   saveTopologyChange,
   scopeAction,
   storeAccepted,
@@ -94,5 +95,29 @@ describe('docs/sync-rules.md table C: what a scope change does to data', () => {
     if (Number(site) !== before.central.id) {
       expect(await throughThePull(before, change, record, Number(site))).toBe(action === 'keep' ? 'nothing' : action);
     }
+  });
+});
+
+describe('resync the patients of a store', () => {
+  it('queues every record of the patients visible in the store, or at home there, to the sites that hold them now', async () => {
+    const topology = setup('dispensary');
+    const central = createInMemoryStorage();
+    const records: SyncRecord[] = [
+      { type: 'patient', id: 'pat-1', patientId: 'p1', homeStoreId: 'G', data: {} },
+      { type: 'patient', id: 'pat-2', patientId: 'p2', homeStoreId: 'G', data: {} },
+      { type: 'patient', id: 'pat-9', patientId: 'p9', homeStoreId: 'D', data: {} },
+      visibilityRecord('p1', 'B'),
+    ];
+    await central.run(async (s) => {
+      await s.topology.save(topology);
+      await s.records.upsert(records, { sourceSiteId: 3, viaSync: true });
+    });
+    const report = await central.run((s) => queuePatientsOfStore(s, topology, 'B'));
+    // p1 is visible in B (active on site 2): its record goes again to site 2 (with its visibility record) and site 3 (home site)
+    expect(Object.fromEntries(report.queued)).toEqual({ 2: 2, 3: 1 });
+    expect((await central.storage.resync.read(2, 0n, 10)).map((e) => e.id)).toEqual(['pat-1', 'vis-p1-B']);
+    const forG = await central.run((s) => queuePatientsOfStore(s, topology, 'G'));
+    // p1 and p2 have their home in G (site 3); p1 also goes to site 2, where it is visible in B; p9 (home D) is not concerned
+    expect(Object.fromEntries(forG.queued)).toEqual({ 2: 2, 3: 2 });
   });
 });
