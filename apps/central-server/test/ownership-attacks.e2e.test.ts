@@ -15,8 +15,8 @@ describe.each(ENGINES)('ownership holds against a hostile site, with the central
   beforeAll(async () => {
     c = await Cluster.start(engine);
     for (const name of ['Owner', 'Attacker', 'Receiver']) await c.addRemote(name);
-    await c.admin.addStore({ code: 'A', name: 'Store A', activeSiteId: 2, copies: [{ siteId: 4, type: 'transfer' }] });
-    await c.admin.addStore({ code: 'C', name: 'Store C', activeSiteId: 3 });
+    await c.admin.addStore({ code: 'A', name: 'Store A', activeSiteId: 2, isDispensary: true, copies: [{ siteId: 4, type: 'transfer' }] });
+    await c.admin.addStore({ code: 'C', name: 'Store C', activeSiteId: 3, isDispensary: true });
     await c.admin.addStore({ code: 'B', name: 'Store B', activeSiteId: 4, copies: [{ siteId: 2, type: 'transfer' }] });
     for (const id of [2, 3, 4]) await c.open(id);
     attacker = new HttpCentralSyncGateway({

@@ -127,7 +127,7 @@ describe.each(ENGINES)('scope changes with the central on $name', (engine) => {
 
   it('a patient made visible in a store by the central reaches the sites where that store is active or collector', async () => {
     const [home, visiting, collector] = [await site('Home'), await site('Visiting'), await site('Watching')];
-    await c.admin.addStore({ code: 'T3H', name: 'Home store', activeSiteId: home.id });
+    await c.admin.addStore({ code: 'T3H', name: 'Home store', activeSiteId: home.id, isDispensary: true }); // patients are edited in a dispensary of their home site
     await c.admin.addStore({ code: 'T3V', name: 'Visited store', activeSiteId: visiting.id });
     await open(home.id, visiting.id, collector.id);
     const patient = patientRecord('patient', 't3-p1', 'T3H', { name: 'Amina' }, 't3-pat-1');
@@ -188,7 +188,7 @@ describe.each(ENGINES)('scope changes with the central on $name', (engine) => {
 
   it('a moved store takes its data to the new site; the old site keeps it only as a collector; a move waits for the old site unless forced', async () => {
     const [from, to] = [await site('From'), await site('To')];
-    for (const code of ['T5M', 'T5K', 'T5H']) await c.admin.addStore({ code, name: `Store ${code}`, activeSiteId: from.id });
+    for (const code of ['T5M', 'T5K', 'T5H']) await c.admin.addStore({ code, name: `Store ${code}`, activeSiteId: from.id, isDispensary: code === 'T5H' });
     await open(from.id, to.id);
     // a patient of T5H visible in T5M: it goes where T5M goes
     await put(from.id, stock('t5-m-1', 'T5M'), stock('t5-m-2', 'T5M'), stock('t5-k-1', 'T5K'), patientRecord('patient', 't5-p1', 'T5H', {}, 't5-pat-1'));

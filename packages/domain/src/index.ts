@@ -11,6 +11,7 @@ export * from './rules/edit-rules';
 export * from './rules/routing-rules';
 export * from './rules/initialisation';
 export * from './rules/store-move';
+export * from './rules/patient-visibility';
 export * from './transfers/transfer-documents';
 export * from './transfers/transfer-rules';
 export * from './ports/index';

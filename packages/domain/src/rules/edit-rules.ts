@@ -29,6 +29,7 @@ export const EDIT_VIOLATION_CODES = [
   'edit.central-store-data-not-primary',
   'edit.store-not-active-here',
   'edit.patient-not-home-site',
+  'edit.patient-no-dispensary',
   'edit.sync-data-not-central',
   'edit.message-sender-not-here',
 ] as const;
@@ -169,7 +170,16 @@ export function decideEdit(topology: Topology, siteId: SiteId, record: SyncRecor
           `Make this change on ${describeSite(homeSite)}, or transfer the patient to a home store active here.`,
         );
       }
-      return allow('patient-on-home-site', `${rule}, and this is the home site.`);
+      if (!topology.hasActiveDispensary(siteId)) {
+        return refuse(
+          'edit.patient-no-dispensary',
+          'patient-on-home-site',
+          `${row.label} is patient data: it is edited only in an active dispensary store on the patient's home site (${describeSite(homeSite)}), and no dispensary store is active there`,
+          homeSite,
+          `On the central, make a store active on ${describeSite(homeSite)} a dispensary (or move the patient's home store to a site with one), then make this change in that dispensary store.`,
+        );
+      }
+      return allow('patient-on-home-site', `${rule}, and this is the home site, with an active dispensary store.`);
     }
     case 'local':
       return allow('local-anywhere', `${row.label} is local data: any site may edit its own, and it never syncs.`);

@@ -10,6 +10,7 @@ import type { Change } from '../ports/change-feed';
 import type { RecordKeyOf } from '../ports/resync-queue';
 import { patientsOf, queueVisibilityChange, siteHolds, siteOwns, visibilityContext, visibilityPatients } from './scope-changes';
 import type { ChangeOrigin } from '../ports/record-store';
+import { prescribersOf, visibilityOfPrescribers } from '../rules/patient-visibility';
 import {
   pushConflict,
   type PullRequest,
@@ -83,9 +84,13 @@ export async function acceptPush(storage: SyncStorage, topology: Topology, siteI
  * records are queued to the sites whose routing of them changed, in the same unit of work.
  */
 export async function storeAccepted(storage: SyncStorage, topology: Topology, records: readonly SyncRecord[], origin: ChangeOrigin): Promise<void> {
-  const patients = visibilityPatients(records);
+  // prescribers become visible in the stores where they prescribe (the central writes that visibility)
+  const prescribers = prescribersOf(records);
+  const prescribed = prescribers.length > 0 ? visibilityOfPrescribers(records, await visibilityContext(storage, prescribers)) : [];
+  const patients = [...new Set([...visibilityPatients(records), ...patientsOf(prescribed)])];
   const visibleBefore = patients.length > 0 ? await visibilityContext(storage, patients) : {};
   await storage.records.upsert(records, origin);
+  if (prescribed.length > 0) await storage.records.upsert(prescribed, { sourceSiteId: topology.central.id, viaSync: false });
   if (patients.length > 0) await queueVisibilityChange(storage, topology, patients, visibleBefore);
 }
 

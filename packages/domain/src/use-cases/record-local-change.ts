@@ -7,6 +7,7 @@ import { routeChange, type Routing, type RoutingContext } from '../rules/routing
 import { hasRole, type SiteId } from '../site';
 import { storeAccepted } from './central-sync';
 import { pushContext, storedVersionRefusal } from './push-checks';
+import { visibilityOfNewPatient } from '../rules/patient-visibility';
 import type { Topology } from '../topology';
 import type { UnitOfWork } from '../ports/unit-of-work';
 
@@ -60,8 +61,11 @@ export async function recordLocalChange(
     const context = await pushContext(storage, topology, records);
     const problems = records.flatMap((r) => storedVersionRefusal(topology, siteId, r, context) ?? []);
     if (problems.length > 0) return problems;
-    if (central) await storeAccepted(storage, topology, records, origin);
-    else await storage.records.upsert(records, origin);
+    // a patient created here is also made visible in the other dispensary stores of its home site
+    const created = records.filter((r) => context.stored(r) === null).flatMap((r) => visibilityOfNewPatient(topology, siteId, r));
+    const written = [...records, ...created];
+    if (central) await storeAccepted(storage, topology, written, origin);
+    else await storage.records.upsert(written, origin);
     return [];
   });
   if (refused.length > 0) return err(refused);

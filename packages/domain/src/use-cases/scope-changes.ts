@@ -9,7 +9,7 @@ import type { RecordSelector } from '../ports/record-store';
 import type { SyncStorage } from '../ports/unit-of-work';
 
 /** The record types that make a patient visible in a store: `storeId` is the store, `patientId` the patient. */
-export const VISIBILITY_TYPES = ['patient_visibility', 'name_store_join'] as const;
+export const VISIBILITY_TYPES = ['patient_visibility', 'name_store_join', 'new_patient_visibility'] as const;
 
 /** The dispensary central data types (abbreviations, diagnoses, ...): routed by whether a site has an active dispensary store. */
 export const DISPENSARY_CENTRAL_TYPES: readonly string[] = RECORD_CATALOGUE.filter((row) => row.special.includes('dispensary-central')).flatMap(
