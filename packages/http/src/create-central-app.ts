@@ -7,6 +7,7 @@ import {
   PullServer,
   quarantinePrefix,
   siteInfoFor,
+  siteSyncedBefore,
   type Clock,
   type PasswordHasher,
   type SiteId,
@@ -185,9 +186,9 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
 
   const sync = express.Router();
 
-  sync.get('/site', requireSite, siteSlot, (req, res) => {
+  sync.get('/site', requireSite, siteSlot, async (req, res) => {
     const { site, topology } = siteAuthOf(req);
-    res.json(siteInfoFor(topology, site.id));
+    res.json(siteInfoFor(topology, site.id, await siteSyncedBefore(storage.storage, topology, site.id)));
   });
 
   sync.post('/push', requireSite, readJson, siteSlot, async (req, res) => {

@@ -137,6 +137,7 @@ export const siteInfoResponseSchema = z.object({
   siteId: z.int().positive(),
   stores: z.array(z.object({ storeId: z.string(), syncType: z.enum(SYNC_TYPES) })),
   omsCentralUrl: z.string().nullable(),
+  syncedBefore: z.boolean().exactOptional(),
   topology: z.object({ sites: z.array(siteSchema), stores: z.array(storeSchema) }).exactOptional(),
 });
 export type SiteInfoResponse = z.infer<typeof siteInfoResponseSchema>;

@@ -27,6 +27,8 @@ export interface SiteInfo {
   readonly siteId: SiteId;
   readonly stores: readonly { readonly storeId: StoreId; readonly syncType: SyncType }[];
   readonly omsCentralUrl: string | null;
+  /** the central holds something of this site's past (it pushed, pulled or synced): a new data file of it is a re-initialisation */
+  readonly syncedBefore?: boolean;
   /** the whole topology, without credentials, hardware ids or login counters: remotes apply the same rules */
   readonly topology?: TopologyInput;
 }

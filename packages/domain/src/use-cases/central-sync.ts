@@ -56,6 +56,7 @@ export async function acceptPush(storage: SyncStorage, topology: Topology, siteI
     if (receipt.answer === null) throw new Error(`push batch "${batch.id}" of site ${siteId} was claimed but never answered`);
     return { ...receipt.answer, replayed: true };
   }
+  if ((await storage.settings.get(sitePushedKey(siteId))) !== true) await storage.settings.set(sitePushedKey(siteId), true);
   const accepted: SyncRecord[] = [];
   const refused: RefusedRecord[] = [];
   // Only whether this site has refusals kept is read, never the whole issue log.
@@ -277,10 +278,26 @@ export async function siteCursor(storage: SyncStorage, siteId: SiteId): Promise<
   return typeof kept === 'string' && /^\d+$/.test(kept) ? BigInt(kept) : 0n;
 }
 
-/** What a remote site learns from the central about itself, and the topology without secrets. */
-export function siteInfoFor(topology: Topology, siteId: SiteId): SiteInfo {
+/** The settings key the central sets once a site has pushed anything. */
+export function sitePushedKey(siteId: SiteId): string {
+  return `site-pushed:${siteId}`;
+}
+
+/**
+ * Whether the central holds anything of a site's past: it pushed, pulled or completed a sync. A new
+ * data file of such a site is a re-initialisation (it must get its own records back).
+ */
+export async function siteSyncedBefore(storage: SyncStorage, topology: Topology, siteId: SiteId): Promise<boolean> {
+  if ((topology.site(siteId)?.lastSyncedAt ?? null) !== null) return true;
+  if ((await storage.settings.get(sitePushedKey(siteId))) === true) return true;
+  return (await siteCursor(storage, siteId)) > 0n;
+}
+
+/** What a remote site learns from the central about itself (`syncedBefore`: see `siteSyncedBefore`), and the topology without secrets. */
+export function siteInfoFor(topology: Topology, siteId: SiteId, syncedBefore?: boolean): SiteInfo {
   return {
     siteId,
+    ...(syncedBefore !== undefined ? { syncedBefore } : {}),
     stores: topology.stores.map((s) => ({ storeId: s.id, syncType: topology.syncTypeOn(s.id, siteId) })).filter((s) => s.syncType !== 'none'),
     omsCentralUrl: topology.omsCentral?.omsCentralUrl ?? null,
     topology: {

@@ -182,7 +182,7 @@ export async function runSyncCycle(
   // asks for its own records too in its first whole pass over the feed: they may exist only on
   // the central now. A new site's first pass does not: nothing of its own is there but what it
   // just pushed.
-  const syncedBefore = (info.topology.sites.find((s) => s.id === siteId)?.lastSyncedAt ?? null) !== null;
+  const syncedBefore = info.syncedBefore ?? (info.topology.sites.find((s) => s.id === siteId)?.lastSyncedAt ?? null) !== null;
   const start = await unitOfWork.run(async (s) => ({
     cursor: await s.changes.cursorOf(CENTRAL_PULL_CURSOR),
     queueCursor: await s.changes.cursorOf(CENTRAL_QUEUE_CURSOR),
@@ -239,18 +239,17 @@ export async function runSyncCycle(
 
 /**
  * After a scope change, this site's own records that now go somewhere and did not before (a store
- * active here given a collector copy on the central, "include transactions in sync" turned on)
- * were never pushed: they are written again as this site's changes, so the push sends them.
- * Only the records of the changed stores active here are looked at.
+ * active here given a collector copy on the central, "include transactions in sync" turned on, the
+ * other store of a transfer moved to another site) were never pushed: they are written again as this
+ * site's changes, so the push sends them. Only the records of the changed stores are looked at.
  */
 async function resendWidened(s: SyncStorage, before: Topology, after: Topology, siteId: SiteId): Promise<void> {
-  const mine = changedStoreIds(before, after).filter((id) => after.store(id)?.activeSiteId === siteId);
-  if (mine.length === 0) return;
-  for await (const page of pages(s, { storeIds: mine })) {
-    const widened = page.filter((r) => r.storeId && mine.includes(r.storeId) && pushable(after, siteId, r) && !pushable(before, siteId, r));
+  const changed = changedStoreIds(before, after);
+  if (changed.length === 0) return;
+  for await (const page of pages(s, { storeIds: changed })) {
+    const widened = page.filter((r) => decideEdit(after, siteId, r).ok && pushable(after, siteId, r) && !pushable(before, siteId, r));
     if (widened.length === 0) continue;
-    const records = (await s.records.getMany(widened)).filter((r) => decideEdit(after, siteId, r).ok);
-    await s.records.upsert(records, { sourceSiteId: siteId, viaSync: false });
+    await s.records.upsert(await s.records.getMany(widened), { sourceSiteId: siteId, viaSync: false });
   }
 }
 

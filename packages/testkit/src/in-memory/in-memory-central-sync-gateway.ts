@@ -2,6 +2,7 @@ import {
   acceptPush,
   PullServer,
   siteInfoFor,
+  siteSyncedBefore,
   type CentralSyncGateway,
   type Clock,
   type PullRequest,
@@ -60,8 +61,12 @@ export class InMemoryCentralSyncGateway implements CentralSyncGateway {
   }
 
   async siteInfo(): Promise<SiteInfo> {
-    const topology = await this.central.run((storage) => this.topologyIn(storage));
-    return deepCopy(siteInfoFor(topology, this.siteId));
+    return deepCopy(
+      await this.central.run(async (storage) => {
+        const topology = await this.topologyIn(storage);
+        return siteInfoFor(topology, this.siteId, await siteSyncedBefore(storage, topology, this.siteId));
+      }),
+    );
   }
 
   async push(batchId: string, records: readonly SyncRecord[]): Promise<PushOutcome> {
