@@ -50,7 +50,7 @@ export interface World {
   readonly stores: readonly { readonly active: number; readonly dispensary: boolean; readonly includeTx: boolean; readonly copies: readonly number[] }[];
 }
 
-type Fault_ = 'none' | 'crash' | 'lost-answer' | 'replay' | 'concurrent';
+type Fault_ = 'none' | 'crash' | 'central-crash' | 'lost-answer' | 'replay' | 'concurrent';
 type EditKind = 'stock' | 'item' | 'abbreviation' | 'patient' | 'visibility' | 'message' | 'local';
 type TransferKind = 'customer-invoice' | 'supplier-requisition' | 'purchase-order';
 
@@ -215,7 +215,21 @@ async function runOn(
       return;
     }
     const remote = remotes.get(siteId)!;
-    const real = new InMemoryCentralSyncGateway(central, 'stored', siteId, { clock });
+    // 'central-crash': one of the central's units of work in this cycle fails after its work, before it commits
+    let centralCrashAt = fault === 'central-crash' ? 1 + (version % 5) : null;
+    const centralForCycle: Storage = {
+      storage: central.storage,
+      run: <T>(work: (s: SyncStorage) => Promise<T>): Promise<T> =>
+        central.run(async (s) => {
+          const result = await work(s);
+          if (centralCrashAt !== null && --centralCrashAt <= 0) {
+            centralCrashAt = null;
+            throw new Fault('the central crashed inside a unit of work');
+          }
+          return result;
+        }),
+    };
+    const real = new InMemoryCentralSyncGateway(centralForCycle, 'stored', siteId, { clock });
     let lastPush: { id: string; records: readonly SyncRecord[] } | null = null;
     const gateway: CentralSyncGateway = {
       siteInfo: () => real.siteInfo(),
@@ -276,8 +290,13 @@ async function runOn(
         const siteId = siteOf(step.site);
         if (siteId === 1) break;
         const store = storeId(topo, step.store);
-        const record: SyncRecord = { type: 'stock_line', id: `stock-${store}-${step.n}`, storeId: store, data: { forgedBy: siteId, v: version } };
-        if (decideEdit(topo, siteId, record).ok) break;
+        // another store's record, or a poison record of its own store (a NUL in its text): both must be refused
+        const own = topo.stores.find((s) => s.activeSiteId === siteId);
+        const record: SyncRecord =
+          step.n % 2 === 0 || !own
+            ? { type: 'stock_line', id: `stock-${store}-${step.n}`, storeId: store, data: { forgedBy: siteId, v: version } }
+            : { type: 'stock_line', id: `stock-${own.id}-${step.n}`, storeId: own.id, data: { poison: `bad\u0000${version}`, v: version } };
+        if (decideEdit(topo, siteId, record).ok && record.data['poison'] === undefined) break;
         await new InMemoryCentralSyncGateway(central, 'stored', siteId, { clock }).push(`forged-${version}`, [record]);
         forged.set(recordKey(record), record.data);
         break;
