@@ -1,0 +1,140 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Scope changes as an operator meets them, with real processes only: `sitesync-central serve` on
+ * embedded PGlite, its admin commands, and two `sitesync-remote` data files. A store moves from one
+ * site to the other with its data; the old site drops it and may no longer edit it; a site
+ * re-initialised from an empty file gets its records back.
+ */
+const ROOT = join(__dirname, '..', '..', '..');
+const CENTRAL = join(ROOT, 'apps', 'central-server', 'dist', 'main.js');
+const REMOTE = join(ROOT, 'apps', 'remote-site', 'dist', 'main.js');
+const TOKEN = 'cli-scope-admin-token';
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function run(main: string, args: string[]): Promise<Run> {
+  if (!existsSync(main)) throw new Error(`${main} is missing: build first with \`npx tsc -b\``);
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', SITESYNC_ADMIN_TOKEN: TOKEN };
+  delete env['NODE_OPTIONS'];
+  const child = spawn(process.execPath, [main, ...args], { env, cwd: ROOT });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+async function ok(main: string, args: string[]): Promise<string> {
+  const result = await run(main, args);
+  if (result.code !== 0) throw new Error(`${main} ${args.join(' ')} exited ${String(result.code)}: ${result.stderr}`);
+  return result.stdout;
+}
+
+let dir: string;
+let url: string;
+let stopCentral: () => Promise<void>;
+
+const admin = (...args: string[]) => ok(CENTRAL, [...args, '--url', url]);
+const remote = (file: string, ...args: string[]) => ok(REMOTE, ['--data', join(dir, file), ...args]);
+const ids = async (file: string, type: string): Promise<string[]> =>
+  (JSON.parse(await remote(file, 'record', 'list', '--type', type)) as { id: string }[]).map((r) => r.id).sort();
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'sitesync-cli-scope-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info' };
+  delete env['NODE_OPTIONS'];
+  const child = spawn(process.execPath, [CENTRAL, 'serve', '--port', '0', '--data-dir', join(dir, 'central'), '--admin-token', TOKEN], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let log = '';
+  child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
+  url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      const match = /listening on (http:\/\/\S+)/.exec(chunk.toString('utf8'));
+      if (match) resolve(match[1]!);
+    });
+    void exited.then(() => reject(new Error(`the central exited before listening: ${log}`)));
+  });
+  stopCentral = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  writeFileSync(join(dir, 'password'), 'a long site password\n', { mode: 0o600 });
+  for (const name of ['North', 'South']) await admin('site', 'add', '--name', name, '--password-file', join(dir, 'password'));
+  await admin('store', 'add', '--code', 'M', '--name', 'Moving store', '--active-site', '2');
+  await admin('store', 'add', '--code', 'S', '--name', 'South store', '--active-site', '3');
+  for (const [file, name] of [
+    ['north.sqlite', 'North'],
+    ['south.sqlite', 'South'],
+  ] as const) {
+    await remote(file, 'init', '--central-url', url, '--site-name', name, '--password-file', join(dir, 'password'));
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await stopCentral();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const stock = (id: string, storeId: string, packs = 1) => JSON.stringify({ id, storeId, data: { itemId: 'bcg', packs } });
+
+it('a store moved with `store move` ends with all its data on the new site; the old site drops it and may no longer edit it', async () => {
+  await remote('north.sqlite', 'record', 'put', '--type', 'stock_line', '--json', `[${stock('m-1', 'M')},${stock('m-2', 'M')}]`);
+  await remote('north.sqlite', 'sync');
+  await remote('south.sqlite', 'sync');
+  expect(await ids('south.sqlite', 'stock_line')).toEqual([]);
+  const sites = JSON.parse(await admin('site', 'list')) as { id: number; waiting: number | null }[];
+  expect(sites.find((s) => s.id === 2)?.waiting).toBe(0);
+
+  const moved = JSON.parse(await admin('store', 'move', '--store', 'M', '--to-site', '3', '--old-site-copy', 'none')) as {
+    store: { activeSiteId: number };
+    queued: Record<string, number>;
+  };
+  expect(moved.store.activeSiteId).toBe(3);
+  expect(moved.queued['3']).toBeGreaterThanOrEqual(2);
+
+  await remote('south.sqlite', 'sync');
+  await remote('north.sqlite', 'sync');
+  expect(await ids('south.sqlite', 'stock_line')).toEqual(['m-1', 'm-2']);
+  expect(await ids('north.sqlite', 'stock_line')).toEqual([]);
+
+  const refused = await run(REMOTE, ['--data', join(dir, 'north.sqlite'), 'record', 'put', '--type', 'stock_line', '--json', stock('m-3', 'M')]);
+  expect(refused.code).toBe(2);
+  expect(refused.stderr).toMatch(/edit\.store-not-active-here/);
+  expect(refused.stderr).toMatch(/site 3 "South"/);
+  // the new site edits it; the old one does not see it
+  await remote('south.sqlite', 'record', 'put', '--type', 'stock_line', '--json', stock('m-1', 'M', 5));
+  await remote('south.sqlite', 'sync');
+  await remote('north.sqlite', 'sync');
+  expect(await ids('north.sqlite', 'stock_line')).toEqual([]);
+}, 120_000);
+
+it('`init --reinitialise` is refused while changes wait to be pushed, then gives the site all its records back from the central', async () => {
+  await remote('south.sqlite', 'record', 'put', '--type', 'stock_line', '--json', stock('s-1', 'S'));
+  const waiting = await run(REMOTE, ['--data', join(dir, 'south.sqlite'), 'init', '--reinitialise']);
+  expect(waiting.code).toBe(1);
+  expect(waiting.stderr).toMatch(/1 changes .* have not been pushed/);
+
+  await remote('south.sqlite', 'sync');
+  const before = { stock: await ids('south.sqlite', 'stock_line'), stores: await ids('south.sqlite', 'store') };
+  expect(before.stock).toEqual(['m-1', 'm-2', 's-1']);
+  const out = await remote('south.sqlite', 'init', '--reinitialise');
+  expect(out).toMatch(/previous data file is kept as .*before-reinitialise/);
+  expect(await ids('south.sqlite', 'stock_line')).toEqual([]);
+  await remote('south.sqlite', 'sync');
+  expect({ stock: await ids('south.sqlite', 'stock_line'), stores: await ids('south.sqlite', 'store') }).toEqual(before);
+  const packs = (JSON.parse(await remote('south.sqlite', 'record', 'list', '--type', 'stock_line')) as { id: string; data: { packs: number } }[]).find(
+    (r) => r.id === 'm-1',
+  );
+  expect(packs?.data.packs).toBe(5);
+}, 120_000);
