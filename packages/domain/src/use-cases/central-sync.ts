@@ -1,7 +1,7 @@
 import type { SyncRecord } from '../record';
 import { recordKey } from '../record';
 import { printable } from '../record-limits';
-import { decideReceipt, type RoutingContext } from '../rules/routing-rules';
+import type { RoutingContext } from '../rules/routing-rules';
 import type { SiteId } from '../site';
 import { describeSite } from '../site';
 import { pushContext, pushRefusal } from './push-checks';
@@ -119,8 +119,7 @@ async function keepQuarantineBounded(storage: SyncStorage, topology: Topology, s
  */
 export function changeGoesTo(topology: Topology, siteId: SiteId, change: Change, context: RoutingContext = {}, includeOwn = false): boolean {
   if (change.sourceSiteId === siteId && !includeOwn) return false;
-  const decision = decideReceipt(topology, siteId, change.record, context);
-  return decision.ok && decision.value.receives;
+  return siteHolds(topology, siteId, change.record, context);
 }
 
 /** Changes counted per query when counting what waits for a site (routing columns only). */

@@ -438,6 +438,16 @@ async function checkOracle(central: Storage, remotes: Map<SiteId, Remote>, topol
     if (![...onCentral.values()].some((x) => x.id === half) && !openIssues.has(recordKey(r)))
       throw new Error(`transfer ${recordKey(r)}: no responding half ${half} on the central, and no issue says why`);
   }
+  // numbers given by responding sites are never used twice in a store (a re-initialised site numbers on)
+  const numbers = new Map<string, string>();
+  for (const r of onCentral.values()) {
+    const n = r.data['serialNumber'];
+    if (r.data['createdByTransfer'] === undefined || typeof n !== 'number' || n <= 0) continue;
+    const slot = JSON.stringify([r.storeId, r.type, n]);
+    const other = numbers.get(slot);
+    if (other !== undefined) throw new Error(`number ${n} of ${r.type} in store ${String(r.storeId)} is used twice: ${other} and ${recordKey(r)}`);
+    numbers.set(slot, recordKey(r));
+  }
   for (const [siteId, remote] of remotes) {
     const held = await allRecords(remote.storage);
     const expected = [...onCentral.values()].filter((r) => siteHolds(topology, siteId, r, context));
@@ -452,9 +462,11 @@ async function checkOracle(central: Storage, remotes: Map<SiteId, Remote>, topol
     const refusedHere = new Set((await remote.storage.storage.issues.open({ prefix: 'refused:', limit: 100_000 })).map((i) => i.key.slice('refused:'.length)));
     for (const [key, r] of held) {
       if (refusedHere.has(key) || catalogueRow(r.type)?.category === 'local') continue; // local data is each site's own, whatever its id
-      // local data stays on its site; what the site owns and the central refused is its own business (and an issue there)
-      if (!wanted.has(key) && onCentral.has(key)) problems.push(`holds ${key}, which the rules do not route to it`);
-      if (!onCentral.has(key) && decideEdit(topology, siteId, r).ok === false) problems.push(`holds ${key}, unknown to the central, which it does not own`);
+      // what the central holds by the rules now; a copy it kept from an earlier topology is not authoritative
+      const kept = onCentral.has(key) && siteHolds(topology, 1, onCentral.get(key)!, context);
+      if (!wanted.has(key) && kept) problems.push(`holds ${key}, which the rules do not route to it`);
+      // what the central does not hold (or holds only as a copy of the past) may be here only if this site owns it
+      if (!kept && decideEdit(topology, siteId, r).ok === false) problems.push(`holds ${key}, which the central does not hold and it does not own`);
     }
     if (problems.length > 0) throw new Error(`site ${siteId} diverged from the central:\n  ${problems.slice(0, 10).join('\n  ')}`);
   }

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { convergence } from './convergence-harness';
+import { convergence, runScenario, type Step, type World } from './convergence-harness';
 
 const RUNS = Number(process.env['CONVERGENCE_RUNS'] ?? 200);
 const SEED = process.env['CONVERGENCE_SEED'] !== undefined ? Number(process.env['CONVERGENCE_SEED']) : 20261202;
@@ -9,4 +9,36 @@ describe('convergence: every site holds exactly what the rules route to it, what
     // A failure prints the seed, the path and the shrunk world and steps.
     await fc.assert(convergence, { numRuns: RUNS, seed: SEED, endOnFailure: false });
   }, 600_000);
+});
+
+describe('convergence: scenarios found or feared, replayed exactly', () => {
+  const world: World = {
+    sites: 3,
+    stores: [
+      { active: 2, dispensary: false, includeTx: true, copies: [2, 0, 1] }, // S0 on site 2, a transfer copy on site 3
+      { active: 3, dispensary: false, includeTx: true, copies: [2, 1, 0] }, // S1 on site 3, a transfer copy on site 2
+      { active: 1, dispensary: false, includeTx: true, copies: [0, 0, 0] },
+      { active: 1, dispensary: false, includeTx: true, copies: [0, 0, 0] },
+    ],
+  };
+
+  it('a responding site re-initialised from an empty file numbers on after the numbers it had used', async () => {
+    const transfer: Step = { op: 'transfer', site: 1, store: 0, other: 1, kind: 'customer-invoice', finalise: true };
+    const sync = (site: number): Step => ({ op: 'sync', site, fault: 'none' });
+    // site 2 sends S1 a stock transfer, site 3 numbers it; site 3 loses its file; a second transfer is numbered there again
+    await runScenario(world, [
+      sync(1),
+      sync(2),
+      transfer,
+      sync(1),
+      sync(2),
+      sync(2),
+      { op: 'reinitialise', site: 2 },
+      sync(2),
+      transfer,
+      sync(1),
+      sync(2),
+      sync(2),
+    ]);
+  });
 });
