@@ -4,7 +4,7 @@ import { addStoreRequestSchema, moveStoreRequestSchema, patchStoreRequestSchema,
 import type { AdminRoutesDeps } from './admin-routes';
 import { SyncHttpError } from './error-codes';
 import { parseBody, parseSiteId, siteOrNotFound, violationsOrValue } from './request-parsing';
-import { waitingFor } from '@sitesync/domain';
+import { siteUnpushed, waitingFor } from '@sitesync/domain';
 
 /** Per site id, how many records a topology change queued to it (sent or dropped at its next pull). */
 function queuedOf(scope: ScopeChangeReport | null): Record<string, number> {
@@ -104,6 +104,16 @@ export function adminStoreRoutes(deps: AdminRoutesDeps): express.Router {
         );
       }
       if (!force && from.id !== topology.central.id) {
+        const unpushed = await siteUnpushed(storage.storage, from.id);
+        if (unpushed > 0) {
+          throw SyncHttpError.of(
+            'precondition_failed',
+            `Store "${storeId}" cannot move yet: site ${from.id} "${from.name}", its current site, had ${unpushed} changes not pushed at its last sync. ` +
+              'Let that site sync until it has pushed everything (its `status` shows waitingToPush 0), with nothing new entered in the store, then move it again. ' +
+              'To move it anyway, send "force": true: what it has not pushed will then be refused and listed as an issue.',
+            { storeId, fromSiteId: from.id, unpushed },
+          );
+        }
         const waiting = await storage.run((s) => waitingFor(s, topology, from.id));
         if (waiting > 0) {
           throw SyncHttpError.of(

@@ -216,12 +216,13 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
 
   sync.post('/pull', requireSite, readJson, siteSlot, async (req, res) => {
     const { site } = siteAuthOf(req);
-    const { cursor, limit, queueCursor, reinitialising } = parseBody(pullRequestSchema, req.body);
+    const { cursor, limit, queueCursor, reinitialising, unpushed } = parseBody(pullRequestSchema, req.body);
     const request = {
       cursor: BigInt(cursor),
       limit,
       ...(queueCursor !== undefined ? { queueCursor: BigInt(queueCursor) } : {}),
       ...(reinitialising === true ? { reinitialising } : {}),
+      ...(unpushed !== undefined ? { unpushed } : {}),
     };
     const result = await storage.run((s) => pulls.pull(s, (inside) => topologies.current(inside), site.id, request));
     if (result.remaining === 0) {

@@ -99,12 +99,13 @@ export class HttpCentralSyncGateway implements CentralSyncGateway {
     }
   }
 
-  async pull(cursor: bigint, limit: number, options: Pick<PullRequest, 'queueCursor' | 'reinitialising'> = {}): Promise<PullResult> {
+  async pull(cursor: bigint, limit: number, options: Pick<PullRequest, 'queueCursor' | 'reinitialising' | 'unpushed'> = {}): Promise<PullResult> {
     const answer = await this.http.request('POST', '/sync/v1/pull', pullResponseSchema, {
       cursor: cursor.toString(),
       limit,
       ...(options.queueCursor !== undefined ? { queueCursor: options.queueCursor.toString() } : {}),
       ...(options.reinitialising === true ? { reinitialising: true } : {}),
+      ...(options.unpushed !== undefined ? { unpushed: options.unpushed } : {}),
     });
     return {
       records: answer.records,

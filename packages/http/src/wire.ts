@@ -70,6 +70,8 @@ export const pullRequestSchema = z.object({
   queueCursor: cursorSchema.exactOptional(),
   /** true while a data file makes its first pass over the feed: the site's own records come back too */
   reinitialising: z.boolean().exactOptional(),
+  /** how many of its own changes the site had not pushed when it started pulling */
+  unpushed: z.int().min(0).max(1_000_000_000).exactOptional(),
 });
 export type PullRequest = z.infer<typeof pullRequestSchema>;
 

@@ -204,3 +204,37 @@ describe('central app: admin routes', () => {
     expect(issues[0]!.firstSeenAt).toEqual(central.clock.now());
   });
 });
+
+describe('central app: store moves wait for the old site', () => {
+  it('refuses a move off a site that said at its last pull it had changes not pushed; accepts it once it reports none, or with force', async () => {
+    const central = await createTestCentral();
+    // seed topology: store B is active on Remote site 1, with a collector copy on the central
+    const pull = (unpushed: number) =>
+      request(central.app).post('/sync/v1/pull').set(headersOf(REMOTE1)).send({ cursor: '0', limit: 100, queueCursor: '0', unpushed });
+    expect((await pull(3)).status).toBe(200);
+    const refused = await request(central.app).post('/admin/v1/stores/B/move').set(adminHeaders).send({ toSiteId: REMOTE2, oldSiteCopy: 'none' });
+    expect(refused.status).toBe(409);
+    expect(errorOf(refused.body)).toMatchObject({ code: 'precondition_failed', data: { storeId: 'B', fromSiteId: REMOTE1, unpushed: 3 } });
+    expect(errorOf(refused.body).message).toMatch(/3 changes not pushed at its last sync[^]*"force": true/);
+    // nothing moved
+    const stores = await request(central.app).get('/admin/v1/stores').set(adminHeaders);
+    expect((stores.body as { stores: { id: string; activeSiteId: number }[] }).stores.find((s) => s.id === 'B')?.activeSiteId).toBe(REMOTE1);
+
+    // the site pushed everything and pulled to the end: the move goes through
+    let cursor = '0';
+    for (;;) {
+      const res = await request(central.app).post('/sync/v1/pull').set(headersOf(REMOTE1)).send({ cursor, limit: 100, queueCursor: '0', unpushed: 0 });
+      cursor = (res.body as { nextCursor: string }).nextCursor;
+      if ((res.body as { remaining: number }).remaining === 0) break;
+    }
+    await request(central.app).post('/sync/v1/pull').set(headersOf(REMOTE1)).send({ cursor, limit: 100, queueCursor: '0', unpushed: 0 });
+    const moved = await request(central.app).post('/admin/v1/stores/B/move').set(adminHeaders).send({ toSiteId: REMOTE2, oldSiteCopy: 'none' });
+    expect(moved.status).toBe(200);
+    expect(moved.body).toMatchObject({ store: { id: 'B', activeSiteId: REMOTE2 }, fromSiteId: REMOTE1, toSiteId: REMOTE2 });
+
+    // a move off a site with changes not pushed goes through with force
+    await request(central.app).post('/sync/v1/pull').set(headersOf(REMOTE2)).send({ cursor: '0', limit: 100, queueCursor: '0', unpushed: 1 });
+    const forced = await request(central.app).post('/admin/v1/stores/B/move').set(adminHeaders).send({ toSiteId: REMOTE1, force: true });
+    expect(forced.status).toBe(200);
+  });
+});

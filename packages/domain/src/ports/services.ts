@@ -96,6 +96,8 @@ export interface PullRequest {
    * central then also sends the records this site wrote itself (it is their backup)
    */
   readonly reinitialising?: boolean;
+  /** how many of its own changes the site had not pushed when it started pulling (a store move off it waits for 0) */
+  readonly unpushed?: number;
 }
 
 export interface PullResult {
@@ -113,5 +115,5 @@ export interface PullResult {
 export interface CentralSyncGateway {
   siteInfo(): Promise<SiteInfo>;
   push(batchId: string, records: readonly SyncRecord[]): Promise<PushOutcome>;
-  pull(cursor: bigint, limit: number, options?: Pick<PullRequest, 'queueCursor' | 'reinitialising'>): Promise<PullResult>;
+  pull(cursor: bigint, limit: number, options?: Pick<PullRequest, 'queueCursor' | 'reinitialising' | 'unpushed'>): Promise<PullResult>;
 }

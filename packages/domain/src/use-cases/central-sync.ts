@@ -151,6 +151,9 @@ export class PullServer {
     const { cursor, limit, queueCursor } = request;
     // where the site stands in the feed: what the admin's "waiting" counts from
     if (cursor !== (await siteCursor(storage, siteId))) await storage.settings.set(siteCursorKey(siteId), cursor.toString());
+    if (request.unpushed !== undefined && request.unpushed !== (await siteUnpushed(storage, siteId))) {
+      await storage.settings.set(siteUnpushedKey(siteId), request.unpushed);
+    }
     if (queueCursor !== undefined) {
       await storage.resync.acknowledge(siteId, queueCursor);
       const entries = limit > 0 ? await storage.resync.read(siteId, queueCursor, limit) : [];
@@ -275,6 +278,17 @@ export function siteCursorKey(siteId: SiteId): string {
 export async function siteCursor(storage: SyncStorage, siteId: SiteId): Promise<bigint> {
   const kept = await storage.settings.get(siteCursorKey(siteId));
   return typeof kept === 'string' && /^\d+$/.test(kept) ? BigInt(kept) : 0n;
+}
+
+/** The settings key under which the central keeps how many changes a site had not pushed at its last pull. */
+export function siteUnpushedKey(siteId: SiteId): string {
+  return `site-unpushed:${siteId}`;
+}
+
+/** How many of its own changes the site reported not pushed at its last pull (0 when it never said). */
+export async function siteUnpushed(storage: SyncStorage, siteId: SiteId): Promise<number> {
+  const kept = await storage.settings.get(siteUnpushedKey(siteId));
+  return typeof kept === 'number' ? kept : 0;
 }
 
 /** The settings key the central sets once a site has pushed anything. */

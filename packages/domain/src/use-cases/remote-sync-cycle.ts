@@ -187,13 +187,14 @@ export async function runSyncCycle(
     cursor: await s.changes.cursorOf(CENTRAL_PULL_CURSOR),
     queueCursor: await s.changes.cursorOf(CENTRAL_QUEUE_CURSOR),
     reinitialising: syncedBefore && (await s.settings.get(INITIAL_PULL_DONE_SETTING)) !== true,
+    unpushed: await countUnpushed(s, topology, siteId),
   }));
   const reinitialising = start.reinitialising;
   let pullsDropped = 0;
   const request = (cursor: bigint, queueCursor: bigint, limit: number) => {
     const started = clock.now().getTime();
     const answer = gateway
-      .pull(cursor, limit, { queueCursor, ...(reinitialising ? { reinitialising } : {}) })
+      .pull(cursor, limit, { queueCursor, unpushed: start.unpushed, ...(reinitialising ? { reinitialising } : {}) })
       .then((batch) => ({ batch, cursor, queueCursor, limit, elapsed: clock.now().getTime() - started }));
     answer.catch(() => undefined); // awaited below; not an unhandled rejection if applying fails first
     return answer;
@@ -250,6 +251,17 @@ async function resendWidened(s: SyncStorage, before: Topology, after: Topology, 
     const widened = page.filter((r) => decideEdit(after, siteId, r).ok && pushable(after, siteId, r) && !pushable(before, siteId, r));
     if (widened.length === 0) continue;
     await s.records.upsert(await s.records.getMany(widened), { sourceSiteId: siteId, viaSync: false });
+  }
+}
+
+/** This site's own changes that go somewhere and are not pushed yet (usually none after the push phase). */
+export async function countUnpushed(s: SyncStorage, topology: Topology, siteId: SiteId): Promise<number> {
+  let n = 0;
+  for (let after = await s.changes.cursorOf(PUSH_CONSUMER); ; ) {
+    const page = await s.changes.scan(after, 10_000);
+    for (const c of page) if (!c.viaSync && c.sourceSiteId === siteId && pushable(topology, siteId, c.record)) n++;
+    if (page.length < 10_000) return n;
+    after = page[page.length - 1]!.cursor;
   }
 }
 

@@ -76,7 +76,7 @@ export class InMemoryCentralSyncGateway implements CentralSyncGateway {
     return deepCopy(result);
   }
 
-  async pull(cursor: bigint, limit: number, options: Pick<PullRequest, 'queueCursor' | 'reinitialising'> = {}): Promise<PullResult> {
+  async pull(cursor: bigint, limit: number, options: Pick<PullRequest, 'queueCursor' | 'reinitialising' | 'unpushed'> = {}): Promise<PullResult> {
     const request: PullRequest = { cursor, limit: Math.max(0, Math.floor(limit)), ...options };
     const result = await this.central.run(async (storage) => {
       const pulled = await this.pulls.pull(storage, (s) => this.topologyIn(s), this.siteId, request);
