@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createWriteStream, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import { AdminClient, readSecret } from '@sitesync/http';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
@@ -130,6 +134,46 @@ admin(site.command('reset-hardware-id').description('let a site sync from a new 
   .requiredOption('--site <id>', 'site id', Number)
   .action(async (o: { site: number; url: string; adminToken?: string; dataDir: string }) => print(await client(o).resetHardwareId(o.site)));
 
+admin(
+  site
+    .command('export')
+    .description('write everything the central holds for a site (its own records included) to a file, to initialise a new data file from it'),
+)
+  .requiredOption('--site <id>', 'site id', Number)
+  .requiredOption('--out <file>', "the file to write (mode 600: it holds the site's data); gzip-compressed when it ends in .gz")
+  .action(async (o: { site: number; out: string; url: string; adminToken?: string; dataDir: string }) => print(await exportSite(client(o), o.site, o.out)));
+
+/**
+ * Writes a site's export to `out`: first to `out.partial` (mode 600), renamed to `out` once the whole
+ * export arrived and was checked, so a file named `out` is always complete.
+ */
+async function exportSite(admin: AdminClient, siteId: number, out: string) {
+  const partial = `${out}.partial`;
+  rmSync(partial, { force: true }); // made anew, with mode 600
+  const file = createWriteStream(partial, { mode: 0o600 });
+  const sink: Writable = out.endsWith('.gz') ? createGzip() : file;
+  if (sink !== file) sink.pipe(file);
+  try {
+    const { header, records } = await admin.exportSite(siteId, async (line) => {
+      if (!sink.write(`${line}\n`)) await once(sink, 'drain');
+    });
+    sink.end();
+    await finished(file);
+    renameSync(partial, out);
+    for (const w of header.warnings) {
+      process.stderr.write(
+        `warning: ${w.message}\n  fix: the export does not hold it either. Before exporting, give the store a collector copy on the central (store copy --store ID --site 1 --type collector) and let the site sync from its old device; or keep using its old data file.\n`,
+      );
+    }
+    return { siteId: header.siteId, siteName: header.siteName, file: out, records, feedCursor: header.feedCursor, exportedAt: header.exportedAt };
+  } catch (error) {
+    sink.destroy();
+    file.destroy();
+    rmSync(partial, { force: true });
+    throw error;
+  }
+}
+
 const store = program.command('store').description('stores and their copies');
 admin(store.command('add').description('create a store, active on a site (with a copy on the central)'))
   .requiredOption('--code <code>', 'store code (also its id)')
@@ -215,6 +259,9 @@ admin(store.command('set').description("change a store's sync settings (what thi
         }),
       ),
   );
+admin(store.command('resync-patients').description('send the records of every patient visible in a store (or at home there) again to the sites that hold them'))
+  .requiredOption('--store <id>', 'store id')
+  .action(async (o: { store: string; url: string; adminToken?: string; dataDir: string }) => print(await client(o).resyncPatients(o.store)));
 admin(store.command('list').description('list the stores')).action(async (o: { url: string; adminToken?: string; dataDir: string }) =>
   print(await client(o).listStores()),
 );

@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { composeRemoteSite } from './container';
 import type { SyncOutcome } from './remote-site';
+import { checkSiteExportFile } from './site-import';
 import { describeStorageError } from './storage-errors';
 
 const logger = pino({ name: 'sitesync-remote', level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination(2));
@@ -48,6 +49,10 @@ program
   .option('--ca-file <file>', "a PEM file of the CA that signed the central's certificate (https:// with a private CA)")
   .option('--insecure', 'allow plain http:// to a central on another machine (credentials and records cross the network unencrypted)')
   .option(
+    '--from-file <file>',
+    'start a new data file from a site export made on the central (`sitesync-central site export`) instead of pulling everything: the next sync brings only what changed since',
+  )
+  .option(
     '--reinitialise',
     'start this site again from the central: the data file is set aside (kept beside it) and a new one gets everything routed to the site at the next sync, its own records included; refused while changes wait to be pushed',
   )
@@ -60,7 +65,10 @@ program
       caFile?: string;
       insecure?: boolean;
       reinitialise?: boolean;
+      fromFile?: string;
     }) => {
+      // a file that cannot be imported is found before the data file is set aside
+      if (options.reinitialise === true && options.fromFile !== undefined) await checkSiteExportFile(options.fromFile);
       const previous = options.reinitialise === true ? await setAside(dataFile()) : null;
       const centralUrl = options.centralUrl ?? previous?.centralUrl;
       const siteName = options.siteName ?? previous?.siteName;
@@ -78,15 +86,30 @@ program
               }),
             );
       const caFile = options.caFile !== undefined ? resolve(options.caFile) : (previous?.caFile ?? null);
-      const { config, warnings } = await withSite(async (site) => {
-        const made = await site.init({
-          centralUrl,
-          siteName,
-          passwordSha256,
-          hardwareId: previous?.hardwareId ?? randomUUID(),
-          insecure: options.insecure === true || previous?.insecure === true,
-          caFile,
+      const credentials = {
+        centralUrl,
+        siteName,
+        passwordSha256,
+        hardwareId: previous?.hardwareId ?? randomUUID(),
+        insecure: options.insecure === true || previous?.insecure === true,
+        caFile,
+      };
+      const fromFile = options.fromFile;
+      if (fromFile !== undefined) {
+        const { imported, keptWithErrors, header } = await withSite(async (site) => {
+          const done = await site.initFromExport({ ...credentials, file: fromFile });
+          return { imported: done.imported, keptWithErrors: done.keptWithErrors, header: done.export.header };
         });
+        process.stdout.write(
+          `initialised as site ${header.siteId} "${header.siteName}" of ${centralUrl} from ${fromFile} (exported ${header.exportedAt}): imported ${imported} records` +
+            `${keptWithErrors > 0 ? `, ${keptWithErrors} of them kept with their errors (see status)` : ''}; the next sync brings what changed since the export\n`,
+        );
+        if (previous) process.stdout.write(`the previous data file is kept as ${previous.keptAs}\n`);
+        for (const w of header.warnings) process.stderr.write(`warning: ${w.message} The export does not hold it either.\n`);
+        return;
+      }
+      const { config, warnings } = await withSite(async (site) => {
+        const made = await site.init(credentials);
         return { config: made, warnings: await site.initialisationWarnings() };
       });
       process.stdout.write(`initialised as site ${config.siteId} "${config.siteName}" of ${config.centralUrl}\n`);

@@ -1,5 +1,6 @@
 import {
   buildTopology,
+  CENTRAL_PULL_CURSOR,
   PULL_FAILURE_PREFIX,
   PUSH_CONSUMER,
   pushable,
@@ -21,6 +22,7 @@ import {
 } from '@sitesync/domain';
 import type { SqliteSyncStorage } from '@sitesync/sqlite';
 import { describeStorageError } from './storage-errors';
+import { checkSiteExportFile, importSiteExport, SiteExportFileError, type CheckedSiteExport } from './site-import';
 
 /**
  * The setting under which the remote keeps its configuration, credentials included: in the
@@ -156,6 +158,56 @@ export class RemoteSite {
     }
     await this.saveConfig(config);
     return config;
+  }
+
+  /**
+   * Starts a new data file from a site export (`sitesync-central site export`) instead of a full
+   * pull: checks the whole file, checks the credentials with the central (the file must be of this
+   * site), binds this device, imports the records, and sets the cursors last; the next sync brings
+   * only what changed since the export. Refused when the data file already holds records.
+   */
+  async initFromExport(
+    input: Parameters<RemoteSite['init']>[0] & {
+      readonly file: string;
+      /** records per unit of work (default IMPORT_BATCH) */
+      readonly batchSize?: number;
+    },
+  ): Promise<{
+    readonly config: RemoteConfig;
+    readonly export: CheckedSiteExport;
+    readonly imported: number;
+    readonly keptWithErrors: number;
+  }> {
+    checkCentralUrl(input.centralUrl, input.insecure);
+    const { records, changes } = this.storage.storage;
+    if ((await records.select({}, { limit: 1 })).length > 0 || (await changes.cursorOf(CENTRAL_PULL_CURSOR)) > 0n) {
+      throw new Error(
+        `${this.dataFile} already holds records: init --from-file starts a new data file. Give another --data file, or set this one aside (init --reinitialise --from-file FILE does both).`,
+      );
+    }
+    const checked = await checkSiteExportFile(input.file);
+    const { header } = checked;
+    if (header.siteName !== input.siteName) {
+      throw new SiteExportFileError(
+        input.file,
+        1,
+        `is the export of site ${header.siteId} "${header.siteName}", not of "${input.siteName}".`,
+        `Import the export of "${input.siteName}" (sitesync-central site export --site ID --out FILE), or give --site-name "${header.siteName}".`,
+      );
+    }
+    const existing = await this.config();
+    const info = await this.gatewayFor({ ...input, caFile: input.caFile ?? null, hardwareId: existing?.hardwareId ?? input.hardwareId }).siteInfo();
+    if (info.siteId !== header.siteId) {
+      throw new SiteExportFileError(
+        input.file,
+        1,
+        `is the export of site ${header.siteId}, but the central at ${input.centralUrl} knows "${input.siteName}" as site ${info.siteId}: it comes from another central, or the site was made again.`,
+        `Export the site again from the central at ${input.centralUrl}.`,
+      );
+    }
+    const config = await this.init(input);
+    const { imported, keptWithErrors } = await importSiteExport(this.storage, checked, () => this.clock.now(), input.batchSize);
+    return { config, export: checked, imported, keptWithErrors };
   }
 
   /**

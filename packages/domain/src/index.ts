@@ -26,3 +26,4 @@ export * from './use-cases/remote-sync-cycle';
 export * from './use-cases/apply-pulled';
 export * from './use-cases/update-purchase-order-receipts';
 export * from './use-cases/run-site-processors';
+export * from './use-cases/site-export';

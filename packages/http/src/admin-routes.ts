@@ -19,6 +19,7 @@ import { SyncHttpError } from './error-codes';
 import { parseBody, parseQuery, parseSiteId, publicSite, sha256HexOf, siteOrNotFound, violationsOrValue } from './request-parsing';
 import type { TopologyCache } from './topology-cache';
 import { adminStoreRoutes } from './admin-store-routes';
+import { adminExportRoutes } from './admin-export-routes';
 
 /** A site not synced for this long is listed as stale. */
 export const STALE_AFTER_MS = 30 * 24 * 60 * 60 * 1000;
@@ -111,6 +112,7 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
   admin.post('/sites/:id/reset-hardware-id', sitePatch({ hardwareId: null }, 'site hardware id reset'));
 
   admin.use(adminStoreRoutes(deps));
+  admin.use(adminExportRoutes(deps));
 
   admin.post('/records', jsonBody, async (req, res) => {
     const { records } = parseBody(putRecordsRequestSchema, req.body);

@@ -8,3 +8,12 @@ export { adminRoutes, STALE_AFTER_MS, type AdminRoutesDeps } from './admin-route
 export { DEFAULT_LOGIN_LIMITS, LoginThrottle, type LoginLimits } from './login-throttle';
 export { hardenServer, MAX_CONNECTIONS, REQUEST_TIMEOUT_MS } from './client-errors';
 export { readSecret } from './secrets';
+export {
+  adminExportRoutes,
+  resyncPatientsResponseSchema,
+  siteExportHeaderSchema,
+  siteExportTrailerSchema,
+  type ResyncPatientsResponse,
+  type SiteExportHeaderJson,
+  type SiteExportTrailer,
+} from './admin-export-routes';

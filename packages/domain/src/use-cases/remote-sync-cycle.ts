@@ -257,7 +257,7 @@ async function resendWidened(s: SyncStorage, before: Topology, after: Topology, 
 /** This site's own changes that go somewhere and are not pushed yet (usually none after the push phase). */
 export async function countUnpushed(s: SyncStorage, topology: Topology, siteId: SiteId): Promise<number> {
   let n = 0;
-  for (let after = await s.changes.cursorOf(PUSH_CONSUMER); ; ) {
+  for (let after = await s.changes.cursorOf(PUSH_CONSUMER); ;) {
     const page = await s.changes.scan(after, 10_000);
     for (const c of page) if (!c.viaSync && c.sourceSiteId === siteId && pushable(topology, siteId, c.record)) n++;
     if (page.length < 10_000) return n;

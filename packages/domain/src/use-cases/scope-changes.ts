@@ -45,16 +45,10 @@ export function patientsOf(records: readonly SyncRecord[]): string[] {
   return [...new Set(records.flatMap((r) => (r.patientId ? [r.patientId] : [])))];
 }
 
-/** Whether `siteId` holds `record` under `topology` (whoever wrote it), as the central serves it. */
+/** Whether `siteId` holds `record` under `topology` (whoever wrote it). */
 export function siteHolds(topology: Topology, siteId: SiteId, record: SyncRecord, context: RoutingContext): boolean {
   const decision = decideReceipt(topology, siteId, record, context);
-  if (!decision.ok || !decision.value.receives) return false;
-  // The central serves only what it holds by the rules now: a copy it kept from an earlier topology
-  // (a transfer half whose stores are now on one site, say) stays on the central, not authoritative.
-  const central = topology.central.id;
-  if (siteId === central) return true;
-  const kept = decideReceipt(topology, central, record, context);
-  return kept.ok && kept.value.receives;
+  return decision.ok && decision.value.receives;
 }
 
 /** Whether `siteId` owns `record` (may edit it): a site is never told to drop what it owns. */
