@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CENTRAL_MAIN, cli, ok, REMOTE_MAIN } from './cli-process';
 
 /**
  * Scope changes as an operator meets them, with real processes only: `sitesync-central serve` on
@@ -9,41 +10,18 @@ import { join } from 'node:path';
  * site to the other with its data; the old site drops it and may no longer edit it; a site
  * re-initialised from an empty file gets its records back.
  */
-const ROOT = join(__dirname, '..', '..', '..');
-const CENTRAL = join(ROOT, 'apps', 'central-server', 'dist', 'main.js');
-const REMOTE = join(ROOT, 'apps', 'remote-site', 'dist', 'main.js');
 const TOKEN = 'cli-scope-admin-token';
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function run(main: string, args: string[]): Promise<Run> {
-  if (!existsSync(main)) throw new Error(`${main} is missing: build first with \`npx tsc -b\``);
-  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', SITESYNC_ADMIN_TOKEN: TOKEN };
-  delete env['NODE_OPTIONS'];
-  const child = spawn(process.execPath, [main, ...args], { env, cwd: ROOT });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
-
-async function ok(main: string, args: string[]): Promise<string> {
-  const result = await run(main, args);
-  if (result.code !== 0) throw new Error(`${main} ${args.join(' ')} exited ${String(result.code)}: ${result.stderr}`);
-  return result.stdout;
-}
+const CENTRAL = CENTRAL_MAIN;
+const REMOTE = REMOTE_MAIN;
+const run = (main: string, args: string[]) => cli(main, args, { SITESYNC_ADMIN_TOKEN: TOKEN });
+const okRun = async (main: string, args: string[]): Promise<string> => ok(run(main, args));
 
 let dir: string;
 let url: string;
 let stopCentral: () => Promise<void>;
 
-const admin = (...args: string[]) => ok(CENTRAL, [...args, '--url', url]);
-const remote = (file: string, ...args: string[]) => ok(REMOTE, ['--data', join(dir, file), ...args]);
+const admin = (...args: string[]) => okRun(CENTRAL, [...args, '--url', url]);
+const remote = (file: string, ...args: string[]) => okRun(REMOTE, ['--data', join(dir, file), ...args]);
 const ids = async (file: string, type: string): Promise<string[]> =>
   (JSON.parse(await remote(file, 'record', 'list', '--type', type)) as { id: string }[]).map((r) => r.id).sort();
 

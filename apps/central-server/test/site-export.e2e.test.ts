@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,10 +18,7 @@ import { composeRemoteSite, REMOTE_TOKENS, type RemoteComposition } from '@sites
 import type { SqliteSyncStorage } from '@sitesync/sqlite';
 import { customerInvoice, patientRecord, recordsOf, storeRecord, centralRecord } from '@sitesync/testkit';
 import { Cluster, ENGINES } from './cluster';
-
-const ROOT = join(__dirname, '..', '..', '..');
-const CENTRAL_MAIN = join(ROOT, 'apps', 'central-server', 'dist', 'main.js');
-const REMOTE_MAIN = join(ROOT, 'apps', 'remote-site', 'dist', 'main.js');
+import { CENTRAL_MAIN, cli, ok, REMOTE_MAIN } from './cli-process';
 
 const stock = (id: string, storeId: string, packs = 1): SyncRecord => storeRecord('stock_line', storeId, { itemId: 'bcg', packs }, id);
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -38,31 +34,6 @@ async function everything(s: SyncStorage): Promise<SyncRecord[]> {
     after = page[page.length - 1];
   }
   return [...(await s.records.getMany(keys))].sort(byKey);
-}
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** One of the apps' CLIs (built by `npx tsc -b`) as a real process. */
-function cli(main: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  if (!existsSync(main)) throw new Error(`${main} is missing: build first with \`npx tsc -b\``);
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', ...env };
-  delete childEnv['NODE_OPTIONS'];
-  const child = spawn(process.execPath, [main, ...args], { env: childEnv, cwd: ROOT });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
-
-async function ok(run: Promise<Run>): Promise<string> {
-  const { code, stdout, stderr } = await run;
-  if (code !== 0) throw new Error(`exited ${String(code)}: ${stderr}`);
-  return stdout;
 }
 
 /**
