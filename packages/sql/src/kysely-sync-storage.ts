@@ -255,7 +255,8 @@ export class KyselyRecordStore implements RecordStore {
     }
     if (patientIds) query = query.where('patient_id', 'in', [...patientIds]);
     const { after } = options;
-    if (after) query = query.where((eb) => eb.or([eb('type', '>', after.type), eb.and([eb('type', '=', after.type), eb('id', '>', after.id)])]));
+    // a row-value comparison: an index bound on the primary key on both engines (an OR of two conditions is not, and every page would scan from the start)
+    if (after) query = query.where((eb) => eb(eb.refTuple('type', 'id'), '>', eb.tuple(after.type, after.id)));
     const rows = await query
       .orderBy('type')
       .orderBy('id')

@@ -205,12 +205,14 @@ export class PullServer {
     return queueCursor === undefined ? { records, nextCursor, remaining } : { records, drops: [], nextCursor, nextQueueCursor: queueCursor, remaining };
   }
 
-  /** What waits in the feed after `cursor` (carried from the last pull when it ended there). */
+  /** What waits in the feed after `cursor` (carried from the last pull when it ended there, and carried on). */
   private async feedRemaining(storage: SyncStorage, topology: Topology, siteId: SiteId, cursor: bigint): Promise<number> {
     const previous = this.carried.get(siteId);
     const head = await storage.changes.head();
-    if (previous && previous.after === cursor) return previous.remaining + (await this.count(storage, topology, siteId, previous.head, head));
-    const remaining = await this.count(storage, topology, siteId, cursor, head);
+    const remaining =
+      previous && previous.after === cursor
+        ? previous.remaining + (await this.count(storage, topology, siteId, previous.head, head))
+        : await this.count(storage, topology, siteId, cursor, head);
     this.carried.set(siteId, { after: cursor, head, remaining });
     return remaining;
   }
