@@ -60,6 +60,17 @@ async function store(s: SyncStorage, topology: Topology, siteId: SiteId, records
   for (const { storeId, type, number } of inUse.values()) await s.records.raiseSerialNumber(storeId, type, number);
 }
 
+/** The records this site changed itself and has not pushed yet (usually none: pulls follow the push phase). */
+async function unpushedKeys(s: SyncStorage, siteId: SiteId): Promise<Set<string>> {
+  const keys = new Set<string>();
+  for (let after = await s.changes.cursorOf(PUSH_CONSUMER); ;) {
+    const page = await s.changes.scan(after, 10_000);
+    for (const c of page) if (!c.viaSync && c.sourceSiteId === siteId) keys.add(recordKey(c.record));
+    if (page.length < 10_000) return keys;
+    after = page[page.length - 1]!.cursor;
+  }
+}
+
 /** The issue-log key prefix of a record the central asked this site to drop and that it kept. */
 export const DROP_KEPT_PREFIX = 'drop-kept:';
 
@@ -73,13 +84,7 @@ export async function applyDrops(s: SyncStorage, topology: Topology, siteId: Sit
   if (drops.length === 0) return 0;
   const stored = await s.records.getMany(drops);
   if (stored.length === 0) return 0;
-  const unpushed = new Set<string>();
-  for (let after = await s.changes.cursorOf(PUSH_CONSUMER); ;) {
-    const page = await s.changes.scan(after, 10_000);
-    for (const c of page) if (!c.viaSync && c.sourceSiteId === siteId) unpushed.add(recordKey(c.record));
-    if (page.length < 10_000) break;
-    after = page[page.length - 1]!.cursor;
-  }
+  const unpushed = await unpushedKeys(s, siteId);
   const removed: RecordKeyOf[] = [];
   for (const record of stored) {
     const key = recordKey(record);
@@ -129,8 +134,12 @@ export async function applyPulled(
     if (problem) bad.push({ record, problem });
     else good.push(record);
   }
-  if (good.length > 0) await store(s, topology, siteId, good);
-  await forgetReplaced(s, good);
+  // A record this site owns and has changed since its last push keeps the local change: the version
+  // coming back (its own, on a re-initialising pass or a resync) is older, and the change goes up next.
+  const unpushed = good.length > 0 ? await unpushedKeys(s, siteId) : new Set<string>();
+  const fresh = unpushed.size === 0 ? good : good.filter((r) => !(unpushed.has(recordKey(r)) && decideEdit(topology, siteId, r).ok));
+  if (fresh.length > 0) await store(s, topology, siteId, fresh);
+  await forgetReplaced(s, fresh);
   if (bad.length > 0) {
     // Data too deep or too large to store is not kept (it cannot be written): the record's identity and error are.
     const keepable = (b: (typeof bad)[number]): SyncRecord =>

@@ -1,4 +1,5 @@
 import {
+  applyPulled,
   CENTRAL_PULL_CURSOR,
   nextRequestSize,
   PUSH_CONSUMER,
@@ -187,5 +188,22 @@ describe('a remote sync cycle (push, then pull)', () => {
     expect(await remote.storage.records.get('stock_line', 'sl-G-1')).toEqual(record);
     expect(await remote.storage.inbound.failures()).toEqual([]);
     expect((await remote.storage.issues.open()).map((i) => i.key)).toEqual([]);
+  });
+});
+
+describe('a pulled version of a record this site changed and has not pushed', () => {
+  it('keeps the local change (it goes up at the next push); records it does not own are applied', async () => {
+    const site = createInMemoryStorage();
+    const mine: SyncRecord = { type: 'stock_line', id: 'sl-own', storeId: 'D', data: { packs: 1 } };
+    await site.run((s) => s.topology.save(topology));
+    // pushed long ago: the central holds packs 1; then changed here to packs 7, not pushed yet
+    await site.run((s) => s.records.upsert([mine], { sourceSiteId: 1, viaSync: true }));
+    await site.run(async (s) => s.changes.advance(PUSH_CONSUMER, await s.changes.head()));
+    await recordLocalChange({ unitOfWork: site }, topology, 3, [{ ...mine, data: { packs: 7 } }]);
+    const item: SyncRecord = { type: 'item', id: 'item-x', data: { name: 'X' } };
+    const failed = await site.run((s) => applyPulled(s, topology, 3, [mine, item], 0n, new Date()));
+    expect(failed).toBe(0);
+    expect((await site.storage.records.get('stock_line', 'sl-own'))?.data).toEqual({ packs: 7 });
+    expect(await site.storage.records.get('item', 'item-x')).toEqual(item);
   });
 });
