@@ -7,6 +7,7 @@ import type { Store, StoreId } from '../store';
 import type { Topology } from '../topology';
 import type { RecordSelector } from '../ports/record-store';
 import type { SyncStorage } from '../ports/unit-of-work';
+import { detectTransfer, transferProcessingSite } from '../transfers/transfer-rules';
 
 /** The record types that make a patient visible in a store: `storeId` is the store, `patientId` the patient. */
 export const VISIBILITY_TYPES = ['patient_visibility', 'name_store_join', 'new_patient_visibility'] as const;
@@ -228,10 +229,44 @@ function sameStores(a: readonly string[], b: readonly string[]): boolean {
  * Saves a topology change and applies it to data, in the caller's unit of work: the one way the
  * central changes its topology (copies, moves, removals, store flags, site roles).
  */
-export async function saveTopologyChange(storage: SyncStorage, before: Topology, after: Topology): Promise<ScopeChangeReport> {
+export async function saveTopologyChange(storage: SyncStorage, before: Topology, after: Topology, now: Date = new Date()): Promise<ScopeChangeReport> {
   await storage.records.holdWrites();
   await storage.topology.save(after);
-  return queueScopeChange(storage, before, after);
+  const report = await queueScopeChange(storage, before, after);
+  await handTransfersToCentral(storage, before, after, now);
+  return report;
+}
+
+/**
+ * Transfers whose two stores were on one site, which completed them there, and are now on two (a
+ * store moved): the central completes them from now on, but its processor read them long ago. Each
+ * is kept as an open `transfer.` issue, which transfer processing on the central retries at its next
+ * run (and resolves once completed), so none is left half done and unseen.
+ */
+async function handTransfersToCentral(storage: SyncStorage, before: Topology, after: Topology, now: Date): Promise<void> {
+  const changed = changedStoreIds(before, after).filter((id) => before.store(id) && after.store(id));
+  if (changed.length === 0) return;
+  const central = after.central.id;
+  for await (const page of pages(storage, { storeIds: changed, types: ['transaction', 'requisition', 'purchase_order'] })) {
+    const headers = await storage.records.getMany(page.filter((r) => r.otherPartyStoreId));
+    for (const header of headers) {
+      const now_ = detectTransfer(after, header);
+      const then = detectTransfer(before, header);
+      if (now_.kind !== 'initiating' || then.kind !== 'initiating') continue;
+      if (transferProcessingSite(after, now_.initiating, now_.responding).site.id !== central) continue;
+      if (transferProcessingSite(before, then.initiating, then.responding).site.id === central) continue;
+      await storage.issues.report(
+        recordKey(header),
+        {
+          code: 'transfer.processing-moved',
+          rule: 'a transfer between stores on two sites is completed by the central',
+          message: `${header.type} ${header.id}: its two stores are now active on different sites, so the central completes it (it was completed on the site they shared).`,
+          fix: 'Nothing to do: the central completes it at its next transfer processing, and this issue closes.',
+        },
+        now,
+      );
+    }
+  }
 }
 
 /**

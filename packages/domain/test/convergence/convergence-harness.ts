@@ -46,7 +46,9 @@ import fc from 'fast-check';
 const COPY = ['none', 'transfer', 'collector'] as const;
 
 export interface World {
-  readonly sites: number; // remote sites are 2..sites, site 1 is central + primary
+  readonly sites: number; // remote sites are 2..sites; site 1 is the central, and the primary unless mirrored
+  /** mirrored sync: site 2 is the primary (it edits central data), with a collector copy of every store */
+  readonly mirrored?: boolean;
   readonly stores: readonly { readonly active: number; readonly dispensary: boolean; readonly includeTx: boolean; readonly copies: readonly number[] }[];
 }
 
@@ -67,6 +69,7 @@ export type Step =
 export const worldArb: fc.Arbitrary<World> = fc.integer({ min: 3, max: 6 }).chain((sites) =>
   fc.record({
     sites: fc.constant(sites),
+    mirrored: fc.boolean(),
     stores: fc.array(
       fc.record({
         active: fc.integer({ min: 1, max: sites }),
@@ -121,7 +124,11 @@ export const stepsArb = fc.array(stepArb, { minLength: 5, maxLength: 40 });
 /** The world's topology, or null when the random one breaks a topology rule (the run is then skipped). */
 export function topologyOf(world: World): Topology | null {
   const built = buildTopology({
-    sites: Array.from({ length: world.sites }, (_, i) => ({ id: i + 1, name: `Site ${i + 1}`, roles: i === 0 ? (['central', 'primary'] as const) : [] })),
+    sites: Array.from({ length: world.sites }, (_, i) => ({
+      id: i + 1,
+      name: `Site ${i + 1}`,
+      roles: i === 0 ? (world.mirrored ? (['central'] as const) : (['central', 'primary'] as const)) : i === 1 && world.mirrored ? (['primary'] as const) : [],
+    })),
     stores: world.stores.map((s, i) => ({
       id: `S${i}`,
       name: `Store ${i}`,
@@ -129,7 +136,10 @@ export function topologyOf(world: World): Topology | null {
       isDispensary: s.dispensary,
       includeTransactionsInSync: s.includeTx,
       // every store exists on the central: a collector copy there, unless the world says transfer (seed store F)
-      copies: s.copies.map((c, site) => ({ siteId: site + 1, type: COPY[site === 0 && c === 0 ? 2 : c]! })).filter((c) => c.siteId !== s.active),
+      // and a mirrored primary (site 2) holds a collector copy of every store
+      copies: s.copies
+        .map((c, site) => ({ siteId: site + 1, type: COPY[(site === 0 && c === 0) || (site === 1 && world.mirrored) ? 2 : c]! }))
+        .filter((c) => c.siteId !== s.active),
     })),
   });
   return built.ok ? built.value : null;
@@ -469,9 +479,11 @@ async function checkOracle(central: Storage, remotes: Map<SiteId, Remote>, topol
       if (refusedHere.has(key) || catalogueRow(r.type)?.category === 'local') continue; // local data is each site's own, whatever its id
       // what the central holds by the rules now; a copy it kept from an earlier topology is not authoritative
       const kept = onCentral.has(key) && siteHolds(topology, 1, onCentral.get(key)!, context);
-      if (!wanted.has(key) && kept) problems.push(`holds ${key}, which the rules do not route to it`);
+      // (a site keeps what it owns even where the rules send it nothing: a mirrored primary's dispensary central data)
+      if (!wanted.has(key) && kept && !decideEdit(topology, siteId, r).ok) problems.push(`holds ${key}, which the rules do not route to it`);
       // what the central does not hold (or holds only as a copy of the past) may be here only if this site owns it
-      if (!kept && !wanted.has(key) && decideEdit(topology, siteId, r).ok === false) problems.push(`holds ${key}, which the central does not hold and it does not own`);
+      if (!kept && !wanted.has(key) && decideEdit(topology, siteId, r).ok === false)
+        problems.push(`holds ${key}, which the central does not hold and it does not own`);
     }
     if (problems.length > 0) throw new Error(`site ${siteId} diverged from the central:\n  ${problems.slice(0, 10).join('\n  ')}`);
   }
