@@ -214,7 +214,7 @@ async function dryRun(central: Central, before: Topology, after: Topology): Prom
   await central.storage
     .run(async (storage) => {
       const start = now();
-      const report = await saveTopologyChange(timed(storage, phases), before, after);
+      const report = await saveTopologyChange(timed(storage, phases), before, after, new Date());
       outcome = { seconds: since(start), report };
       throw new Rollback();
     })
@@ -412,7 +412,7 @@ async function nothingToQueueRound(c: SizedCentral): Promise<void> {
   const renamed = orThrow(base.updateStore('E', { name: 'Empty store renamed' }));
   const direct = async (from: Topology, to: Topology) => {
     const start = now();
-    const report = await central.storage.run((st) => saveTopologyChange(st, from, to));
+    const report = await central.storage.run((st) => saveTopologyChange(st, from, to, new Date()));
     if (report.queued.size > 0) throw new Error('a change that should queue nothing queued records');
     return since(start);
   };

@@ -98,7 +98,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
     },
   });
 
-  const topologies = new TopologyCache(storage);
+  const topologies = new TopologyCache(storage, clock);
 
   const authenticateSite = siteAuthenticator({ hasher, logger, apiVersions, topologies, repository, throttle: new LoginThrottle(deps.loginLimits) });
 

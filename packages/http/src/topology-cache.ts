@@ -1,4 +1,4 @@
-import { saveTopologyChange, type ScopeChangeReport, type SyncStorage, type Topology, type UnitOfWork } from '@sitesync/domain';
+import { saveTopologyChange, type Clock, type ScopeChangeReport, type SyncStorage, type Topology, type UnitOfWork } from '@sitesync/domain';
 import { AsyncMutex } from './async-mutex';
 import { SyncHttpError } from './error-codes';
 
@@ -19,7 +19,10 @@ export class TopologyCache {
   private readonly lock = new AsyncMutex();
   private cached: { readonly topology: Topology; readonly version: bigint } | null = null;
 
-  constructor(private readonly storage: UnitOfWork & { readonly storage: SyncStorage }) {}
+  constructor(
+    private readonly storage: UnitOfWork & { readonly storage: SyncStorage },
+    private readonly clock: Clock,
+  ) {}
 
   async load(): Promise<Topology> {
     if (this.cached) return this.cached.topology;
@@ -47,7 +50,7 @@ export class TopologyCache {
     const value = await this.exclusive(async (topology) => {
       const changed = await change(topology);
       const { next } = changed;
-      if (next !== null) scope = await this.storage.run((s) => saveTopologyChange(s, topology, next));
+      if (next !== null) scope = await this.storage.run((s) => saveTopologyChange(s, topology, next, this.clock.now()));
       return changed;
     });
     return { value, scope };

@@ -229,7 +229,7 @@ function sameStores(a: readonly string[], b: readonly string[]): boolean {
  * Saves a topology change and applies it to data, in the caller's unit of work: the one way the
  * central changes its topology (copies, moves, removals, store flags, site roles).
  */
-export async function saveTopologyChange(storage: SyncStorage, before: Topology, after: Topology, now: Date = new Date()): Promise<ScopeChangeReport> {
+export async function saveTopologyChange(storage: SyncStorage, before: Topology, after: Topology, now: Date): Promise<ScopeChangeReport> {
   await storage.records.holdWrites();
   await storage.topology.save(after);
   const report = await queueScopeChange(storage, before, after);

@@ -339,7 +339,7 @@ async function runOn(
         const siteId = siteOf(step.site);
         const store = storeId(topo, step.store);
         const next = topo.withCopyType(store, siteId, COPY[step.type]!);
-        if (next.ok) await central.run((s) => saveTopologyChange(s, topo, next.value));
+        if (next.ok) await central.run((s) => saveTopologyChange(s, topo, next.value, clock.now()));
         break;
       }
       case 'move': {
@@ -350,13 +350,13 @@ async function runOn(
         // the admin route's precondition: the old site has pushed and pulled everything
         if (from !== 1) await sync(from, 'none');
         const plan = planStoreMove(await topology(), store, siteOf(step.site), COPY[step.leave]!);
-        if (plan.ok) await central.run((s) => saveTopologyChange(s, topo, plan.value.topology));
+        if (plan.ok) await central.run((s) => saveTopologyChange(s, topo, plan.value.topology, clock.now()));
         break;
       }
       case 'flag': {
         const store = storeId(topo, step.store);
         const next = topo.updateStore(store, { isDispensary: step.dispensary, includeTransactionsInSync: step.includeTx });
-        if (next.ok) await central.run((s) => saveTopologyChange(s, topo, next.value));
+        if (next.ok) await central.run((s) => saveTopologyChange(s, topo, next.value, clock.now()));
         break;
       }
       case 'reinitialise': {

@@ -72,7 +72,7 @@ async function throughThePull(before: Topology, change: Change, record: SyncReco
   });
   const after = 'topology' in change ? change.topology : before;
   await central.run(async (s) => {
-    if ('topology' in change) await saveTopologyChange(s, before, change.topology);
+    if ('topology' in change) await saveTopologyChange(s, before, change.topology, new Date());
     else await storeAccepted(s, before, [change.visibility], { sourceSiteId: 1, viaSync: false });
   });
   const head = await central.storage.changes.head();
