@@ -1,9 +1,8 @@
 import {
   buildTopology,
+  countUnpushed,
   CENTRAL_PULL_CURSOR,
   PULL_FAILURE_PREFIX,
-  PUSH_CONSUMER,
-  pushable,
   recordLocalChange,
   runSiteProcessors,
   planInitialisation,
@@ -295,18 +294,8 @@ export class RemoteSite {
 
   async status(): Promise<RemoteStatus> {
     const config = await this.requireConfig();
-    const { changes, issues } = this.storage.storage;
-    const topology = await this.storage.storage.topology.load();
-    let waitingToPush = 0;
-    let cursor = await changes.cursorOf(PUSH_CONSUMER);
-    for (;;) {
-      const page = await changes.scan(cursor, 1000); // routing columns are all `pushable` needs
-      for (const change of page) {
-        if (!change.viaSync && (!topology || pushable(topology, config.siteId, change.record))) waitingToPush++;
-      }
-      if (page.length < 1000) break;
-      cursor = page[page.length - 1]!.cursor;
-    }
+    const { issues } = this.storage.storage;
+    const waitingToPush = await countUnpushed(this.storage.storage, await this.storage.storage.topology.load(), config.siteId);
     const failed = await issues.open();
     return {
       siteId: config.siteId,

@@ -4,7 +4,7 @@ import { addStoreRequestSchema, moveStoreRequestSchema, patchStoreRequestSchema,
 import type { AdminRoutesDeps } from './admin-routes';
 import { SyncHttpError } from './error-codes';
 import { parseBody, parseSiteId, siteOrNotFound, violationsOrValue } from './request-parsing';
-import { siteUnpushed, waitingFor } from '@sitesync/domain';
+import { sitePullState, waitingFor } from '@sitesync/domain';
 
 /** Per site id, how many records a topology change queued to it (sent or dropped at its next pull). */
 function queuedOf(scope: ScopeChangeReport | null): Record<string, number> {
@@ -104,7 +104,7 @@ export function adminStoreRoutes(deps: AdminRoutesDeps): express.Router {
         );
       }
       if (!force && from.id !== topology.central.id) {
-        const unpushed = await siteUnpushed(storage.storage, from.id);
+        const { unpushed } = await sitePullState(storage.storage, from.id);
         if (unpushed > 0) {
           throw SyncHttpError.of(
             'precondition_failed',

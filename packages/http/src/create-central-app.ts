@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import {
   acceptPush,
-  countWaiting,
+  waitingFor,
   isPushConflict,
   PullServer,
   quarantinePrefix,
@@ -245,7 +245,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   sync.get('/status', requireSite, siteSlot, async (req, res) => {
     const { site, topology } = siteAuthOf(req);
     const { cursor } = parseQuery(statusQuerySchema, req.query);
-    const waiting = await storage.run(async (s) => (await s.resync.count(site.id, 0n)) + (await countWaiting(s, topology, site.id, BigInt(cursor))));
+    const waiting = await storage.run((s) => waitingFor(s, topology, site.id, BigInt(cursor)));
     const quarantined = (await storage.storage.issues.open({ prefix: quarantinePrefix(site.id), limit: STATUS_QUARANTINE_LIMIT })).map((issue) => ({
       key: issue.key,
       code: issue.violation.code,

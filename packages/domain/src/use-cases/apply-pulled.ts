@@ -6,6 +6,7 @@ import { describeSite, type SiteId } from '../site';
 import type { Topology } from '../topology';
 import type { SyncStorage } from '../ports/unit-of-work';
 import type { RecordKeyOf } from '../ports/resync-queue';
+import type { Change } from '../ports/change-feed';
 import { decideEdit } from '../rules/edit-rules';
 
 /** The remote's change-feed consumer that pushes its own changes. */
@@ -60,15 +61,23 @@ async function store(s: SyncStorage, topology: Topology, siteId: SiteId, records
   for (const { storeId, type, number } of inUse.values()) await s.records.raiseSerialNumber(storeId, type, number);
 }
 
-/** The records this site changed itself and has not pushed yet (usually none: pulls follow the push phase). */
-async function unpushedKeys(s: SyncStorage, siteId: SiteId): Promise<Set<string>> {
-  const keys = new Set<string>();
+/**
+ * This site's own changes after its push cursor, without data (usually none: pulls follow the push
+ * phase). What it has not pushed yet: kept from drops and from pulled versions, counted in `status`
+ * and reported to the central.
+ */
+export async function unpushedChanges(s: SyncStorage, siteId: SiteId): Promise<Change[]> {
+  const out: Change[] = [];
   for (let after = await s.changes.cursorOf(PUSH_CONSUMER); ;) {
     const page = await s.changes.scan(after, 10_000);
-    for (const c of page) if (!c.viaSync && c.sourceSiteId === siteId) keys.add(recordKey(c.record));
-    if (page.length < 10_000) return keys;
+    for (const c of page) if (!c.viaSync && c.sourceSiteId === siteId) out.push(c);
+    if (page.length < 10_000) return out;
     after = page[page.length - 1]!.cursor;
   }
+}
+
+async function unpushedKeys(s: SyncStorage, siteId: SiteId): Promise<Set<string>> {
+  return new Set((await unpushedChanges(s, siteId)).map((c) => recordKey(c.record)));
 }
 
 /** The issue-log key prefix of a record the central asked this site to drop and that it kept. */

@@ -149,11 +149,8 @@ export class PullServer {
 
   async pull(storage: SyncStorage, topologyOf: TopologySource, siteId: SiteId, request: PullRequest): Promise<PullResult> {
     const { cursor, limit, queueCursor } = request;
-    // where the site stands in the feed: what the admin's "waiting" counts from
-    if (cursor !== (await siteCursor(storage, siteId))) await storage.settings.set(siteCursorKey(siteId), cursor.toString());
-    if (request.unpushed !== undefined && request.unpushed !== (await siteUnpushed(storage, siteId))) {
-      await storage.settings.set(siteUnpushedKey(siteId), request.unpushed);
-    }
+    // where the site stands: what the admin's "waiting" counts from, and what a store move checks
+    await keepPullState(storage, siteId, request);
     if (queueCursor !== undefined) {
       await storage.resync.acknowledge(siteId, queueCursor);
       const entries = limit > 0 ? await storage.resync.read(siteId, queueCursor, limit) : [];
@@ -265,32 +262,37 @@ export async function countWaiting(
   return n;
 }
 
-/** What waits for a site on the central: its resync queue, and the feed after the cursor it last pulled from. */
-export async function waitingFor(storage: SyncStorage, topology: Topology, siteId: SiteId): Promise<number> {
-  const cursor = await siteCursor(storage, siteId);
+/** What waits for a site on the central: its resync queue, and the feed after `cursor` (by default the one it last pulled from). */
+export async function waitingFor(storage: SyncStorage, topology: Topology, siteId: SiteId, from?: bigint): Promise<number> {
+  const cursor = from ?? (await sitePullState(storage, siteId)).cursor;
   return (await storage.resync.count(siteId, 0n)) + (await countWaiting(storage, topology, siteId, cursor));
 }
 
-/** The settings key under which the central keeps the feed cursor a site last pulled from. */
-export function siteCursorKey(siteId: SiteId): string {
-  return `site-pull-cursor:${siteId}`;
+/** Where a site stood at its last pull: the feed cursor it pulled from, and how many of its own changes it had not pushed. */
+export interface SitePullState {
+  readonly cursor: bigint;
+  readonly unpushed: number;
 }
 
-/** The feed cursor the site last pulled from (0n if it never pulled). */
-export async function siteCursor(storage: SyncStorage, siteId: SiteId): Promise<bigint> {
-  const kept = await storage.settings.get(siteCursorKey(siteId));
-  return typeof kept === 'string' && /^\d+$/.test(kept) ? BigInt(kept) : 0n;
+/** The settings key under which the central keeps a site's `SitePullState` (one entry, written by pulls only). */
+export function sitePullKey(siteId: SiteId): string {
+  return `site-pull:${siteId}`;
 }
 
-/** The settings key under which the central keeps how many changes a site had not pushed at its last pull. */
-export function siteUnpushedKey(siteId: SiteId): string {
-  return `site-unpushed:${siteId}`;
+/** The site's state at its last pull (cursor 0n and nothing unpushed if it never pulled). */
+export async function sitePullState(storage: SyncStorage, siteId: SiteId): Promise<SitePullState> {
+  const kept = (await storage.settings.get(sitePullKey(siteId))) as { cursor?: unknown; unpushed?: unknown } | null;
+  const cursor = typeof kept?.cursor === 'string' && /^\d+$/.test(kept.cursor) ? BigInt(kept.cursor) : 0n;
+  return { cursor, unpushed: typeof kept?.unpushed === 'number' ? kept.unpushed : 0 };
 }
 
-/** How many of its own changes the site reported not pushed at its last pull (0 when it never said). */
-export async function siteUnpushed(storage: SyncStorage, siteId: SiteId): Promise<number> {
-  const kept = await storage.settings.get(siteUnpushedKey(siteId));
-  return typeof kept === 'number' ? kept : 0;
+/** Keeps the site's state at this pull, writing only when it changed (one read, at most one write per pull). */
+async function keepPullState(storage: SyncStorage, siteId: SiteId, request: PullRequest): Promise<void> {
+  const kept = await sitePullState(storage, siteId);
+  const unpushed = request.unpushed ?? kept.unpushed;
+  if (kept.cursor !== request.cursor || kept.unpushed !== unpushed) {
+    await storage.settings.set(sitePullKey(siteId), { cursor: request.cursor.toString(), unpushed });
+  }
 }
 
 /** The settings key the central sets once a site has pushed anything. */
@@ -305,7 +307,7 @@ export function sitePushedKey(siteId: SiteId): string {
 export async function siteSyncedBefore(storage: SyncStorage, topology: Topology, siteId: SiteId): Promise<boolean> {
   if ((topology.site(siteId)?.lastSyncedAt ?? null) !== null) return true;
   if ((await storage.settings.get(sitePushedKey(siteId))) === true) return true;
-  return (await siteCursor(storage, siteId)) > 0n;
+  return (await sitePullState(storage, siteId)).cursor > 0n;
 }
 
 /** What a remote site learns from the central about itself (`syncedBefore`: see `siteSyncedBefore`), and the topology without secrets. */

@@ -9,7 +9,7 @@ import type { SettingsStore } from '../ports/settings-store';
 import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
 import { decideEdit } from '../rules/edit-rules';
 import { changedStoreIds, pages } from './scope-changes';
-import { applyDrops, applyPulled, PUSH_CONSUMER, retryPullFailures } from './apply-pulled';
+import { applyDrops, applyPulled, PUSH_CONSUMER, retryPullFailures, unpushedChanges } from './apply-pulled';
 
 /** The issue-log key prefix of a record the central refused from this site. */
 export const REFUSED_PREFIX = 'refused:';
@@ -254,15 +254,9 @@ async function resendWidened(s: SyncStorage, before: Topology, after: Topology, 
   }
 }
 
-/** This site's own changes that go somewhere and are not pushed yet (usually none after the push phase). */
-export async function countUnpushed(s: SyncStorage, topology: Topology, siteId: SiteId): Promise<number> {
-  let n = 0;
-  for (let after = await s.changes.cursorOf(PUSH_CONSUMER); ;) {
-    const page = await s.changes.scan(after, 10_000);
-    for (const c of page) if (!c.viaSync && c.sourceSiteId === siteId && pushable(topology, siteId, c.record)) n++;
-    if (page.length < 10_000) return n;
-    after = page[page.length - 1]!.cursor;
-  }
+/** This site's own changes that go somewhere and are not pushed yet (all of them while it has no topology). */
+export async function countUnpushed(s: SyncStorage, topology: Topology | null, siteId: SiteId): Promise<number> {
+  return (await unpushedChanges(s, siteId)).filter((c) => !topology || pushable(topology, siteId, c.record)).length;
 }
 
 /** The data file's push namespace, made (or, with `renew`, replaced) from a new id. */

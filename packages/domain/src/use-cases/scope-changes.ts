@@ -17,6 +17,9 @@ export const DISPENSARY_CENTRAL_TYPES: readonly string[] = RECORD_CATALOGUE.filt
   (row) => row.recordTypes,
 );
 
+/** The record types of patient data (patients, prescribers and what belongs to them). */
+const PATIENT_TYPES: readonly string[] = RECORD_CATALOGUE.filter((row) => row.category === 'patient').flatMap((row) => row.recordTypes);
+
 /** Records looked at per query when a scope changes. */
 const SCOPE_PAGE = 5_000;
 
@@ -28,14 +31,12 @@ export async function visibilityContext(storage: SyncStorage, patientIds: Iterab
   const ids = [...new Set(patientIds)];
   if (ids.length === 0) return {};
   const visible = new Map<string, StoreId[]>();
-  for (const type of VISIBILITY_TYPES) {
-    for await (const page of pages(storage, { patientIds: ids, types: [type] })) {
-      for (const r of page) {
-        if (r.deleted === true || !r.patientId || !r.storeId) continue;
-        const stores = visible.get(r.patientId) ?? [];
-        stores.push(r.storeId);
-        visible.set(r.patientId, stores);
-      }
+  for await (const page of pages(storage, { patientIds: ids, types: VISIBILITY_TYPES })) {
+    for (const r of page) {
+      if (r.deleted === true || !r.patientId || !r.storeId) continue;
+      const stores = visible.get(r.patientId) ?? [];
+      stores.push(r.storeId);
+      visible.set(r.patientId, stores);
     }
   }
   return { patientVisibleIn: (patientId) => visible.get(patientId) ?? [] };
@@ -97,20 +98,31 @@ export interface ScopeChangeReport {
  * when a site gained or lost its first active dispensary store, everything when site roles changed.
  * A change that concerns no store costs nothing, whatever the size of the database.
  */
-export async function queueScopeChange(storage: SyncStorage, before: Topology, after: Topology): Promise<ScopeChangeReport> {
-  const selectors = scopeSelectors(before, after);
-  if (selectors.length === 0) return { examined: 0, queued: new Map() };
-  // Records written while this runs must see `after`, and every record written before it must be looked at.
-  await storage.records.holdWrites();
-  const changedStores = changedStoreIds(before, after);
+async function queueScopeChange(storage: SyncStorage, before: Topology, after: Topology, changedStores: readonly StoreId[]): Promise<ScopeChangeReport> {
+  const selectors = scopeSelectors(before, after, changedStores);
+  if (selectors.length === 0) return NOTHING_QUEUED;
   if (changedStores.length > 0) {
-    const patients = new Set<string>();
-    for (const type of VISIBILITY_TYPES) {
-      for await (const page of pages(storage, { storeIds: changedStores, types: [type] })) for (const r of page) if (r.patientId) patients.add(r.patientId);
-    }
+    const patients = await patientsVisibleIn(storage, changedStores);
     if (patients.size > 0) selectors.push({ patientIds: [...patients] });
   }
-  return queueDiff(storage, selectors, (records) => visibilityContext(storage, patientsOf(records)).then((c) => ({ before: c, after: c })), before, after);
+  return queueWhere(
+    storage,
+    after,
+    selectors,
+    sameContexts(storage),
+    (siteId, r, c) => scopeAction({ topology: before, context: c.before }, { topology: after, context: c.after }, siteId, r) !== 'nothing',
+  );
+}
+
+const NOTHING_QUEUED: ScopeChangeReport = { examined: 0, queued: new Map() };
+
+/** The patients visible in these stores (by their visibility records that are not deleted). */
+async function patientsVisibleIn(storage: SyncStorage, storeIds: readonly StoreId[]): Promise<Set<string>> {
+  const patients = new Set<string>();
+  for await (const page of pages(storage, { storeIds, types: VISIBILITY_TYPES })) {
+    for (const r of page) if (r.patientId && r.deleted !== true && r.storeId && storeIds.includes(r.storeId)) patients.add(r.patientId);
+  }
+  return patients;
 }
 
 /**
@@ -123,11 +135,18 @@ export async function queueVisibilityChange(
   patientIds: readonly string[],
   visibleBefore: RoutingContext,
 ): Promise<ScopeChangeReport> {
-  if (patientIds.length === 0) return { examined: 0, queued: new Map() };
+  if (patientIds.length === 0) return NOTHING_QUEUED;
   const visibleAfter = await visibilityContext(storage, patientIds);
   const changed = patientIds.filter((p) => !sameStores(visibleBefore.patientVisibleIn?.(p) ?? [], visibleAfter.patientVisibleIn?.(p) ?? []));
-  if (changed.length === 0) return { examined: 0, queued: new Map() };
-  return queueDiff(storage, [{ patientIds: changed }], () => Promise.resolve({ before: visibleBefore, after: visibleAfter }), topology, topology);
+  if (changed.length === 0) return NOTHING_QUEUED;
+  const contexts = { before: visibleBefore, after: visibleAfter };
+  return queueWhere(
+    storage,
+    topology,
+    [{ patientIds: changed }],
+    () => Promise.resolve(contexts),
+    (siteId, r, c) => scopeAction({ topology, context: c.before }, { topology, context: c.after }, siteId, r) !== 'nothing',
+  );
 }
 
 /** The patients whose visibility these records can change. */
@@ -135,15 +154,30 @@ export function visibilityPatients(records: readonly SyncRecord[]): string[] {
   return patientsOf(records.filter((r) => (VISIBILITY_TYPES as readonly string[]).includes(r.type)));
 }
 
-async function queueDiff(
+type Contexts = { readonly before: RoutingContext; readonly after: RoutingContext };
+
+/** The visibility of the records' patients now, as both contexts (the change is not one of visibility). */
+function sameContexts(storage: SyncStorage): (records: readonly SyncRecord[]) => Promise<Contexts> {
+  return async (records) => {
+    const context = await visibilityContext(storage, patientsOf(records));
+    return { before: context, after: context };
+  };
+}
+
+/**
+ * Queues, to every remote site of `topology`, the records `selectors` name (each once) for which
+ * `queue(site, record, contexts)` says so: the one loop behind scope changes, visibility changes and
+ * patient resyncs.
+ */
+async function queueWhere(
   storage: SyncStorage,
+  topology: Topology,
   selectors: readonly RecordSelector[],
-  contextsFor: (records: readonly SyncRecord[]) => Promise<{ readonly before: RoutingContext; readonly after: RoutingContext }>,
-  before: Topology,
-  after: Topology,
+  contextsFor: (records: readonly SyncRecord[]) => Promise<Contexts>,
+  queue: (siteId: SiteId, record: SyncRecord, contexts: Contexts) => boolean,
 ): Promise<ScopeChangeReport> {
   // The central routes; sites that no longer exist pull nothing.
-  const sites = after.sites.filter((s) => !hasRole(s, 'central')).map((s) => s.id);
+  const sites = topology.sites.filter((s) => !hasRole(s, 'central')).map((s) => s.id);
   const seen = new Set<string>();
   const queued = new Map<SiteId, number>();
   let examined = 0;
@@ -155,14 +189,9 @@ async function queueDiff(
       examined += fresh.length;
       const contexts = await contextsFor(fresh);
       for (const siteId of sites) {
-        const keys = fresh.filter(
-          (r) => scopeAction({ topology: before, context: contexts.before }, { topology: after, context: contexts.after }, siteId, r) !== 'nothing',
-        );
+        const keys = fresh.filter((r) => queue(siteId, r, contexts)).map((r) => ({ type: r.type, id: r.id }));
         if (keys.length === 0) continue;
-        await storage.resync.enqueue(
-          siteId,
-          keys.map((r) => ({ type: r.type, id: r.id })),
-        );
+        await storage.resync.enqueue(siteId, keys);
         queued.set(siteId, (queued.get(siteId) ?? 0) + keys.length);
       }
     }
@@ -193,7 +222,7 @@ export async function* pages(storage: SyncStorage, selector: RecordSelector): As
 }
 
 /** What records a topology change can concern. */
-function scopeSelectors(before: Topology, after: Topology): RecordSelector[] {
+function scopeSelectors(before: Topology, after: Topology, changedStores: readonly StoreId[]): RecordSelector[] {
   const rolesChanged =
     before.sites.some((s) => {
       const now = after.site(s.id);
@@ -201,8 +230,7 @@ function scopeSelectors(before: Topology, after: Topology): RecordSelector[] {
     }) || after.sites.some((s) => before.site(s.id) === undefined && s.roles.length > 0);
   if (rolesChanged) return [{}];
   const selectors: RecordSelector[] = [];
-  const stores = changedStoreIds(before, after);
-  if (stores.length > 0) selectors.push({ storeIds: stores });
+  if (changedStores.length > 0) selectors.push({ storeIds: changedStores });
   if (after.sites.some((s) => before.site(s.id) !== undefined && before.hasActiveDispensary(s.id) !== after.hasActiveDispensary(s.id))) {
     selectors.push({ types: DISPENSARY_CENTRAL_TYPES });
   }
@@ -230,10 +258,18 @@ function sameStores(a: readonly string[], b: readonly string[]): boolean {
  * central changes its topology (copies, moves, removals, store flags, site roles).
  */
 export async function saveTopologyChange(storage: SyncStorage, before: Topology, after: Topology, now: Date): Promise<ScopeChangeReport> {
+  // Records written while this runs must see `after`, and every record written before it must be looked at.
   await storage.records.holdWrites();
   await storage.topology.save(after);
-  const report = await queueScopeChange(storage, before, after);
-  await handTransfersToCentral(storage, before, after, now);
+  const changedStores = changedStoreIds(before, after);
+  const report = await queueScopeChange(storage, before, after, changedStores);
+  await handTransfersToCentral(
+    storage,
+    before,
+    after,
+    changedStores.filter((id) => before.store(id) && after.store(id)),
+    now,
+  );
   return report;
 }
 
@@ -243,17 +279,16 @@ export async function saveTopologyChange(storage: SyncStorage, before: Topology,
  * is kept as an open `transfer.` issue, which transfer processing on the central retries at its next
  * run (and resolves once completed), so none is left half done and unseen.
  */
-async function handTransfersToCentral(storage: SyncStorage, before: Topology, after: Topology, now: Date): Promise<void> {
-  const changed = changedStoreIds(before, after).filter((id) => before.store(id) && after.store(id));
+async function handTransfersToCentral(storage: SyncStorage, before: Topology, after: Topology, changed: readonly StoreId[], now: Date): Promise<void> {
   if (changed.length === 0) return;
   const central = after.central.id;
   for await (const page of pages(storage, { storeIds: changed, types: ['transaction', 'requisition', 'purchase_order'] })) {
     const headers = await storage.records.getMany(page.filter((r) => r.otherPartyStoreId));
     for (const header of headers) {
-      const now_ = detectTransfer(after, header);
+      const detected = detectTransfer(after, header);
       const then = detectTransfer(before, header);
-      if (now_.kind !== 'initiating' || then.kind !== 'initiating') continue;
-      if (transferProcessingSite(after, now_.initiating, now_.responding).site.id !== central) continue;
+      if (detected.kind !== 'initiating' || then.kind !== 'initiating') continue;
+      if (transferProcessingSite(after, detected.initiating, detected.responding).site.id !== central) continue;
       if (transferProcessingSite(before, then.initiating, then.responding).site.id === central) continue;
       await storage.issues.report(
         recordKey(header),
@@ -275,26 +310,11 @@ async function handTransfersToCentral(storage: SyncStorage, before: Topology, af
  * them now, so a site that lost or never got some of them receives them at its next pull.
  */
 export async function queuePatientsOfStore(storage: SyncStorage, topology: Topology, storeId: StoreId): Promise<ScopeChangeReport> {
-  const patients = new Set<string>();
-  for (const type of VISIBILITY_TYPES) {
-    for await (const page of pages(storage, { storeIds: [storeId], types: [type] }))
-      for (const r of page) if (r.patientId && r.deleted !== true) patients.add(r.patientId);
-  }
-  for await (const page of pages(storage, { storeIds: [storeId] }))
+  const patients = await patientsVisibleIn(storage, [storeId]);
+  // patients at home in the store: their patient data names it as home store (only patient types are looked at)
+  for await (const page of pages(storage, { storeIds: [storeId], types: PATIENT_TYPES })) {
     for (const r of page) if (r.patientId && r.homeStoreId === storeId) patients.add(r.patientId);
-  if (patients.size === 0) return { examined: 0, queued: new Map() };
-  const sites = topology.sites.filter((s) => !hasRole(s, 'central')).map((s) => s.id);
-  const queued = new Map<SiteId, number>();
-  let examined = 0;
-  for await (const page of pages(storage, { patientIds: [...patients] })) {
-    examined += page.length;
-    const context = await visibilityContext(storage, patientsOf(page));
-    for (const siteId of sites) {
-      const keys = page.filter((r) => siteHolds(topology, siteId, r, context)).map((r) => ({ type: r.type, id: r.id }));
-      if (keys.length === 0) continue;
-      await storage.resync.enqueue(siteId, keys);
-      queued.set(siteId, (queued.get(siteId) ?? 0) + keys.length);
-    }
   }
-  return { examined, queued };
+  if (patients.size === 0) return NOTHING_QUEUED;
+  return queueWhere(storage, topology, [{ patientIds: [...patients] }], sameContexts(storage), (siteId, r, c) => siteHolds(topology, siteId, r, c.after));
 }

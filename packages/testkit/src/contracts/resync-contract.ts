@@ -1,6 +1,7 @@
 import type { ChangeOrigin, RecordKeyOf, RecordSelector, SyncRecord, SyncStorage, UnitOfWork } from '@sitesync/domain';
 import type * as JestGlobals from '@jest/globals';
 import { seedExampleTopology } from '../builders/index';
+import { canonical } from './canonical-record';
 
 declare const require: (id: '@jest/globals') => typeof JestGlobals;
 
@@ -24,18 +25,9 @@ async function queueOf(storage: SyncStorage, siteId: number, after = 0n, limit =
 /** `type:id` of each record, in the order given. */
 const keysOf = (records: readonly Pick<SyncRecord, 'type' | 'id'>[]): string[] => records.map((r) => `${r.type}:${r.id}`);
 
-/** A record as `select` returns it: every routing column (absent read as null), `deleted` false when absent, no data. */
+/** A record as `select` returns it: the contract's canonical form, without data. */
 function withoutData(record: SyncRecord): SyncRecord {
-  return {
-    type: record.type,
-    id: record.id,
-    storeId: record.storeId ?? null,
-    otherPartyStoreId: record.otherPartyStoreId ?? null,
-    patientId: record.patientId ?? null,
-    homeStoreId: record.homeStoreId ?? null,
-    deleted: record.deleted ?? false,
-    data: {},
-  };
+  return { ...canonical(record)!, data: {} };
 }
 
 /**

@@ -12,6 +12,7 @@ import type * as JestGlobals from '@jest/globals';
 import { seedExampleTopology } from '../builders/index';
 import { describeLedgerContract } from './ledger-contract';
 import { describeResyncContract } from './resync-contract';
+import { canonical } from './canonical-record';
 
 // `@jest/globals` throws when it is loaded outside Jest, and the testkit is also used outside Jest
 // (the demo imports it). So it is loaded when a suite is declared, not when this module is: the type
@@ -75,25 +76,6 @@ function stockLine(id: string, data: Record<string, unknown> = {}): SyncRecord {
     homeStoreId: null,
     deleted: false,
     data: { itemId: 'item-1', quantity: 10, ...data },
-  };
-}
-
-/**
- * A record as the contract compares it. A routing column written absent and one written null are the
- * same, and so are `deleted` absent and false: an adapter may return either form, so both sides of a
- * comparison are put in this one (absent: null; deleted: false).
- */
-function canonical(record: SyncRecord | null | undefined): SyncRecord | null {
-  if (record === null || record === undefined) return null;
-  return {
-    type: record.type,
-    id: record.id,
-    storeId: record.storeId ?? null,
-    otherPartyStoreId: record.otherPartyStoreId ?? null,
-    patientId: record.patientId ?? null,
-    homeStoreId: record.homeStoreId ?? null,
-    deleted: record.deleted ?? false,
-    data: record.data,
   };
 }
 
