@@ -1,4 +1,5 @@
 import { startCentralServer } from '@sitesync/central-server';
+import type { SyncRecord } from '@sitesync/domain';
 import { AdminClient } from '@sitesync/http';
 import { Pool } from 'pg';
 import { pino } from 'pino';
@@ -26,4 +27,22 @@ export async function withCentral<T>(
     await pool.query(`drop schema if exists ${schema} cascade`);
     await pool.end();
   }
+}
+
+/** ~250-byte JSON records, the same in every benchmark. */
+export function record(type: string, id: string, storeId: string | null): SyncRecord {
+  return {
+    type,
+    id,
+    ...(storeId ? { storeId } : {}),
+    data: {
+      itemId: `item-${id.length}`,
+      batch: `B-${id}`,
+      expiryDate: '2027-06-30',
+      packSize: 10,
+      availablePacks: 7,
+      costPricePerPack: 12.5,
+      note: 'received from central medical stores, cold chain checked',
+    },
+  };
 }

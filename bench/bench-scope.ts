@@ -31,7 +31,7 @@ import { promisify } from 'node:util';
 import { orThrow, planStoreMove, saveTopologyChange, type ScopeChangeReport, type SyncRecord, type SyncStorage, type Topology } from '@sitesync/domain';
 import Database from 'better-sqlite3';
 import { Pool } from 'pg';
-import { PG_URL, withCentral, type Central } from './bench-central';
+import { PG_URL, record, withCentral, type Central } from './bench-central';
 import type { AdminClient } from '@sitesync/http';
 
 const run = promisify(execFile);
@@ -67,23 +67,6 @@ const now = () => process.hrtime.bigint();
 const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** ~250-byte JSON records, like the other benchmarks. */
-function stockLine(id: string, storeId: string): SyncRecord {
-  return {
-    type: 'stock_line',
-    id,
-    storeId,
-    data: {
-      itemId: `item-${id.length}`,
-      batch: `B-${id}`,
-      expiryDate: '2027-06-30',
-      packSize: 10,
-      availablePacks: 7,
-      costPricePerPack: 12.5,
-      note: 'received from central medical stores, cold chain checked',
-    },
-  };
-}
 const xId = (i: number) => `x-${String(i).padStart(8, '0')}`;
 
 async function writeRecords(central: Central, count: number, make: (i: number) => SyncRecord, sourceSiteId: number, from = 0): Promise<void> {
@@ -151,7 +134,7 @@ interface ChildResult {
 async function remoteSync(file: string, central: Central, mode: 'init' | 'sync'): Promise<ChildResult & { centralCpu: number; postgresCpu: number | null }> {
   const cpu = process.cpuUsage();
   const pg = postgresCpu();
-  const child = await run(process.execPath, [join(__dirname, 'scope-remote-child.js'), file, central.url, 'bench-remote', 'bench-pw', mode], {
+  const child = await run(process.execPath, [join(__dirname, 'remote-child.js'), file, central.url, 'bench-remote', 'bench-pw', mode], {
     maxBuffer: 1 << 20,
   });
   const used = process.cpuUsage(cpu);
@@ -289,7 +272,7 @@ function rawSqliteInsert(file: string, count: number): number {
   const start = now();
   db.transaction(() => {
     for (let i = 0; i < count; i++) {
-      const r = stockLine(xId(i), 'X');
+      const r = record('stock_line', xId(i), 'X');
       insert.run(r.type, r.id, r.storeId, JSON.stringify(r.data));
     }
   })();
@@ -312,7 +295,7 @@ async function collectorCopyAndMove(dir: string): Promise<void> {
     await admin.addStore({ code: 'R', name: 'Remote store', activeSiteId: remoteSite.id });
     await admin.addStore({ code: 'X', name: 'Store X', activeSiteId: otherSite.id }); // a collector copy on the central
     await writeRecords(central, ITEMS, (i) => ({ type: 'item', id: `item-${String(i).padStart(8, '0')}`, data: { code: `I${i}`, name: `Item ${i}` } }), 1);
-    await writeRecords(central, N, (i) => stockLine(xId(i), 'X'), otherSite.id);
+    await writeRecords(central, N, (i) => record('stock_line', xId(i), 'X'), otherSite.id);
     const file = join(dir, 'remote.sqlite');
     const init = await remoteSync(file, central, 'init');
     say(
@@ -395,7 +378,7 @@ async function sizedCentral(size: number, central: Central, admin: AdminClient):
   const stores = ['O1', 'O2', 'O3', 'O4'];
   for (const code of stores) await admin.addStore({ code, name: `Other store ${code}`, activeSiteId: other.id });
   await admin.addStore({ code: 'E', name: 'Empty store', activeSiteId: remote.id, copies: [{ siteId: other.id, type: 'transfer' }] });
-  await writeRecords(central, size, (i) => stockLine(`o-${String(i).padStart(8, '0')}`, stores[i % stores.length]!), other.id);
+  await writeRecords(central, size, (i) => record('stock_line', `o-${String(i).padStart(8, '0')}`, stores[i % stores.length]!), other.id);
   const base = (await central.storage.storage.topology.load())!;
   return { size, central, admin, other: other.id, base, times: { copyAdmin: [], renameAdmin: [], copyDirect: [], renameDirect: [] } };
 }

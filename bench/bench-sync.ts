@@ -22,7 +22,7 @@ import type { SqliteSyncStorage } from '@sitesync/sqlite';
 import { createInMemoryStorage, ManualClock } from '@sitesync/testkit';
 import Database from 'better-sqlite3';
 import { Pool } from 'pg';
-import { PG_URL, withCentral } from './bench-central';
+import { PG_URL, record, withCentral } from './bench-central';
 
 const run = promisify(execFile);
 const args = new Map<string, string>();
@@ -32,23 +32,6 @@ const PUSH = Number(args.get('push') ?? 100_000);
 const SITES = Number(args.get('sites') ?? 200);
 const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
 const rate = (n: number, s: number) => Math.round(n / s).toLocaleString('en');
-
-function record(type: string, id: string, storeId: string | null): SyncRecord {
-  return {
-    type,
-    id,
-    ...(storeId ? { storeId } : {}),
-    data: {
-      itemId: `item-${id.length}`,
-      batch: `B-${id}`,
-      expiryDate: '2027-06-30',
-      packSize: 10,
-      availablePacks: 7,
-      costPricePerPack: 12.5,
-      note: 'received from central medical stores, cold chain checked',
-    },
-  };
-}
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 

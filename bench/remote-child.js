@@ -1,5 +1,7 @@
-// Child process of bench-sync: one remote site doing init + one sync, so that its own peak memory
-// can be measured apart from the central's. Prints one JSON line.
+// Child process of bench-sync and bench-scope: one remote site (SQLite file) doing `init` (mode "init")
+// or not, then one sync against the central over HTTP, so that its own CPU time and peak memory are
+// measured apart from the central's. Measures the sync, when its last pulled batch was applied and its
+// pull requests. Prints one JSON line.
 'use strict';
 const { composeRemoteSite } = require('@sitesync/remote-site');
 const { sha256Hex } = require('@sitesync/http');
@@ -11,12 +13,25 @@ async function main() {
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
   try {
     if (mode === 'init') await remote.site.init({ centralUrl, siteName, passwordSha256: sha256Hex(password), hardwareId: `bench-${siteName}` });
+    let pullRequests = 0;
+    let received = 0;
+    let lastBatchAt = 0;
+    const cpu = process.cpuUsage();
     const start = process.hrtime.bigint();
-    const outcome = await remote.site.sync();
+    const outcome = await remote.site.sync((progress) => {
+      if (progress.phase !== 'pull') return;
+      pullRequests++;
+      if (progress.received > received) {
+        received = progress.received;
+        lastBatchAt = Number(process.hrtime.bigint() - start) / 1e9;
+      }
+    });
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const used = process.cpuUsage(cpu);
     clearInterval(timer);
     peak = Math.max(peak, process.memoryUsage().rss, process.resourceUsage().maxRSS * 1024);
-    process.stdout.write(`${JSON.stringify({ ...outcome, seconds, peakRss: peak })}\n`);
+    const result = { ...outcome, seconds, lastBatchSeconds: lastBatchAt, pullRequests, cpuSeconds: (used.user + used.system) / 1e6, peakRss: peak };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     await remote.close();
   }
