@@ -5,6 +5,7 @@ import {
   PULL_FAILURE_PREFIX,
   recordLocalChange,
   runSiteProcessors,
+  processorWrites,
   planInitialisation,
   runSyncCycle,
   DEFAULT_REQUEST_SIZE,
@@ -237,7 +238,7 @@ export class RemoteSite {
     let pullFailures = first.pullFailures;
     let namespaceRenewals = first.namespaceRenewals;
     let requestSize = first.requestSize;
-    if (processed.transfers.created.length + processed.transfers.linesAdded.length + processed.numbered.length + processed.receipts.length > 0) {
+    if (processorWrites(processed) > 0) {
       const second = await runSyncCycle(deps, config.siteId, { requestSize, ...(onProgress ? { onProgress } : {}) });
       pushed += second.pushed;
       pulled += second.pulled;

@@ -3,17 +3,7 @@ import { err, ok, type Result, type RuleViolation } from '../result';
 import { describeSite, type Site, type SiteId } from '../site';
 import { describeStore, type Store } from '../store';
 import type { Topology } from '../topology';
-import {
-  HEADER_ID_FIELD,
-  num,
-  respondingId,
-  str,
-  TRANSFER_LINE_TYPES,
-  UNASSIGNED_SERIAL_NUMBER,
-  type TransferDocument,
-  type TransferHeaderType,
-  type TransferKind,
-} from './transfer-documents';
+import { num, str, TRANSFER_LINE_TYPES, UNASSIGNED_SERIAL_NUMBER, type TransferKind } from './transfer-documents';
 
 export const TRANSFER_VIOLATION_CODES = [
   'transfer.not-a-header',
@@ -23,6 +13,8 @@ export const TRANSFER_VIOLATION_CODES = [
   'transfer.wrong-processing-site',
   'transfer.not-awaiting-number',
   'transfer.not-active-here',
+  'transfer.responding-half-touched',
+  'transfer.processing-moved',
 ] as const;
 export type TransferViolationCode = (typeof TRANSFER_VIOLATION_CODES)[number];
 
@@ -116,116 +108,11 @@ export function transferProcessingSite(topology: Topology, initiating: Store, re
   return { site: topology.central, reason: 'The stores are active on different sites: the central completes the transfer and routes both halves.' };
 }
 
-export type TransferOutcome =
-  | { readonly kind: 'not-a-transfer'; readonly reason: string }
-  | { readonly kind: 'pending'; readonly transferKind: TransferKind; readonly reason: string }
-  | {
-      readonly kind: 'created' | 'lines-added' | 'already-processed';
-      readonly transferKind: TransferKind;
-      /** records to write: the responding header and lines when created, only the new lines when lines were added */
-      readonly writes: readonly SyncRecord[];
-      readonly respondingHeaderId: string;
-      readonly reason: string;
-    };
-
-/**
- * Completes the initiating half `doc` on `processingSiteId`. `existing` is the responding half
- * already stored, if any (found by `respondingId`): processing the same half again writes nothing,
- * and only lines that are new since get added. A transfer that cannot be routed is refused with the
- * configuration fix, never created half-way.
- */
-export function processInitiatingHalf(
-  topology: Topology,
-  processingSiteId: SiteId,
-  doc: TransferDocument,
-  existing: TransferDocument | null,
-): Result<TransferOutcome, TransferViolation> {
-  const { header } = doc;
-  const refuse = (code: TransferViolationCode, rule: string, message: string, fix: string) =>
-    err<TransferViolation>({ code, rule, message, fix, recordId: header.id });
-
-  if (!(header.type in TRANSFER_LINE_TYPES)) {
-    return refuse(
-      'transfer.not-a-header',
-      'transfers are made of transaction, requisition, purchase order or goods received headers',
-      `${header.type} ${header.id} is not a transfer header.`,
-      'Pass the header record, with its lines.',
-    );
-  }
-  const lineType = TRANSFER_LINE_TYPES[header.type as TransferHeaderType];
-  const headerField = HEADER_ID_FIELD[header.type as TransferHeaderType];
-  const stray = doc.lines.find((l) => l.type !== lineType || str(l.data, headerField) !== header.id);
-  if (stray) {
-    return refuse(
-      'transfer.line-not-of-header',
-      'a transfer is applied with its own lines only',
-      `${stray.type} ${stray.id} is not a line of ${header.type} ${header.id}.`,
-      `Pass only ${lineType} records whose ${headerField} is ${header.id}.`,
-    );
-  }
-  if (header.otherPartyStoreId && !topology.store(header.otherPartyStoreId)) {
-    return refuse(
-      'transfer.unknown-store',
-      'both stores of a transfer exist',
-      `${header.type} ${header.id} names store "${header.otherPartyStoreId}" as its other party, and there is no such store.`,
-      'Create the store on the primary (and give it a copy on the sites involved), or correct the other party.',
-    );
-  }
-
-  const detection = detectTransfer(topology, header);
-  if (detection.kind !== 'initiating') return ok(detection);
-  const { transferKind, initiating, responding } = detection;
-
-  const expected = num(header.data, 'lineCount');
-  if (expected !== null && doc.lines.length < expected) {
-    return ok({
-      kind: 'pending',
-      transferKind,
-      reason: `${header.type} ${header.id} has ${expected} lines and ${doc.lines.length} have arrived: the transfer waits for the rest, so it never appears without its lines.`,
-    });
-  }
-
-  const processing = transferProcessingSite(topology, initiating, responding);
-  if (processing.site.id !== processingSiteId) {
-    return refuse(
-      'transfer.wrong-processing-site',
-      'a transfer is completed by the site both stores are active on, otherwise by the central',
-      `${describeSite(topology.site(processingSiteId) ?? processing.site)} cannot complete ${header.type} ${header.id}: ${processing.reason}`,
-      `Let ${describeSite(processing.site)} process it.`,
-    );
-  }
-  const problem = missingCopy(topology, header, initiating, responding);
-  if (problem) return err(problem);
-
-  const made = buildRespondingHalf(transferKind, doc, initiating, responding);
-  if (!existing) {
-    return ok({ kind: 'created', transferKind, writes: [made.header, ...made.lines], respondingHeaderId: made.header.id, reason: detection.reason });
-  }
-  const have = new Set(existing.lines.map((l) => l.id));
-  const newLines = made.lines.filter((l) => !have.has(l.id));
-  if (newLines.length === 0) {
-    return ok({
-      kind: 'already-processed',
-      transferKind,
-      writes: [],
-      respondingHeaderId: existing.header.id,
-      reason: `${header.type} ${header.id} was already completed as ${existing.header.type} ${existing.header.id}: nothing new to create.`,
-    });
-  }
-  return ok({
-    kind: 'lines-added',
-    transferKind,
-    writes: newLines,
-    respondingHeaderId: existing.header.id,
-    reason: `${newLines.length} line(s) added to ${header.type} ${header.id} since it was completed become new lines of ${existing.header.type} ${existing.header.id}.`,
-  });
-}
-
 /**
  * Both stores of a transfer exist on both sites: each needs a copy (transfer or collector) where
  * the other is active, or one half cannot reach the other site.
  */
-function missingCopy(topology: Topology, header: SyncRecord, initiating: Store, responding: Store): TransferViolation | null {
+export function missingCopy(topology: Topology, header: SyncRecord, initiating: Store, responding: Store): TransferViolation | null {
   if (initiating.activeSiteId === responding.activeSiteId) return null;
   for (const [store, other] of [
     [initiating, responding],
@@ -253,82 +140,11 @@ export function transferRoutingProblem(topology: Topology, header: SyncRecord): 
   return missingCopy(topology, header, own, other);
 }
 
-function buildRespondingHalf(kind: TransferKind, doc: TransferDocument, initiating: Store, responding: Store): TransferDocument {
-  const { header } = doc;
-  const id = respondingId(header.id, kind);
-  const routing = { storeId: responding.id, otherPartyStoreId: initiating.id };
-  const lineOf = (type: string, line: SyncRecord, data: Record<string, unknown>): SyncRecord => ({
-    type,
-    id: respondingId(line.id, kind),
-    ...routing,
-    data: { ...data, linkedLineId: line.id },
-  });
-  const common = { serialNumber: UNASSIGNED_SERIAL_NUMBER, lineCount: doc.lines.length, createdByTransfer: kind };
-  switch (kind) {
-    case 'stock-transfer':
-      return {
-        header: {
-          type: 'transaction',
-          id,
-          ...routing,
-          data: {
-            kind: 'supplier_invoice',
-            status: 'new',
-            onHold: true,
-            ...common,
-            linkedTransactionId: header.id,
-            responseRequisitionId: str(header.data, 'requisitionId'),
-          },
-        },
-        lines: doc.lines.map((l) =>
-          lineOf('transaction_line', l, {
-            transactionId: id,
-            itemId: l.data['itemId'],
-            quantity: l.data['quantity'],
-            batch: l.data['batch'] ?? null,
-            expiryDate: l.data['expiryDate'] ?? null,
-            costPrice: l.data['sellPrice'] ?? null,
-          }),
-        ),
-      };
-    case 'mobile-requisition':
-      return {
-        header: { type: 'requisition', id, ...routing, data: { kind: 'response', status: 'new', ...common, linkedRequisitionId: header.id } },
-        lines: doc.lines.map((l) =>
-          lineOf('requisition_line', l, { requisitionId: id, itemId: l.data['itemId'], requestedQuantity: l.data['requestedQuantity'] ?? null }),
-        ),
-      };
-    case 'internal-order':
-      return {
-        header: { type: 'transaction', id, ...routing, data: { kind: 'customer_invoice', status: 'new', ...common, purchaseOrderId: header.id } },
-        lines: doc.lines.map((l) =>
-          lineOf('transaction_line', l, { transactionId: id, itemId: l.data['itemId'], quantity: l.data['quantity'], purchaseOrderLineId: l.id }),
-        ),
-      };
-    case 'internal-receipt':
-      return {
-        header: {
-          type: 'goods_received',
-          id,
-          ...routing,
-          data: { status: 'new', ...common, purchaseOrderId: str(header.data, 'purchaseOrderId'), linkedTransactionId: header.id },
-        },
-        lines: doc.lines.map((l) =>
-          lineOf('goods_received_line', l, {
-            goodsReceivedId: id,
-            itemId: l.data['itemId'],
-            quantity: l.data['quantity'],
-            purchaseOrderLineId: str(l.data, 'purchaseOrderLineId'),
-          }),
-        ),
-      };
-  }
-}
-
 /** Does `siteId` have to number this record? (a responding half of one of its active stores, still -1) */
 export function awaitsTransferNumber(topology: Topology, siteId: SiteId, record: SyncRecord): boolean {
   return (
     record.type in TRANSFER_LINE_TYPES &&
+    record.deleted !== true &&
     num(record.data, 'serialNumber') === UNASSIGNED_SERIAL_NUMBER &&
     !!record.storeId &&
     topology.store(record.storeId)?.activeSiteId === siteId
@@ -407,11 +223,12 @@ export function purchaseOrderReceipt(
 ): PurchaseOrderReceipt {
   const received = new Map<string, number>();
   for (const gr of goodsReceivedLines) {
+    if (gr.deleted === true) continue;
     const poLineId = str(gr.data, 'purchaseOrderLineId');
     if (poLineId) received.set(poLineId, (received.get(poLineId) ?? 0) + (num(gr.data, 'quantity') ?? 0));
   }
   const updatedLines = purchaseOrderLines
-    .filter((l) => (received.get(l.id) ?? 0) !== (num(l.data, 'receivedQuantity') ?? 0))
+    .filter((l) => l.deleted !== true && (received.get(l.id) ?? 0) !== (num(l.data, 'receivedQuantity') ?? 0))
     .map((l) => ({ ...l, data: { ...l.data, receivedQuantity: received.get(l.id) ?? 0 } }));
   const editor = purchaseOrderStore.centralisedProcurement ? topology.primary : topology.site(purchaseOrderStore.activeSiteId)!;
   return {

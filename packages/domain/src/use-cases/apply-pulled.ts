@@ -7,6 +7,7 @@ import type { Topology } from '../topology';
 import type { SyncStorage } from '../ports/unit-of-work';
 import type { RecordKeyOf } from '../ports/resync-queue';
 import type { Change } from '../ports/change-feed';
+import { numberSequenceOf } from '../transfers/transfer-documents';
 import { decideEdit } from '../rules/edit-rules';
 
 /** The remote's change-feed consumer that pushes its own changes. */
@@ -53,9 +54,10 @@ async function store(s: SyncStorage, topology: Topology, siteId: SiteId, records
   for (const r of records) {
     const n = r.data['serialNumber'];
     if (!r.storeId || typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0 || topology.store(r.storeId)?.activeSiteId !== siteId) continue;
-    const key = JSON.stringify([r.storeId, r.type]);
+    const sequence = numberSequenceOf(r);
+    const key = JSON.stringify([r.storeId, sequence]);
     const kept = inUse.get(key);
-    if (!kept) inUse.set(key, { storeId: r.storeId, type: r.type, number: n });
+    if (!kept) inUse.set(key, { storeId: r.storeId, type: sequence, number: n });
     else kept.number = Math.max(kept.number, n);
   }
   for (const { storeId, type, number } of inUse.values()) await s.records.raiseSerialNumber(storeId, type, number);

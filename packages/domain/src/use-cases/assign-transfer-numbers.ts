@@ -4,14 +4,14 @@ import type { Topology } from '../topology';
 import type { Clock } from '../ports/services';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { consumeChanges } from './consume-changes';
-import { isTransferHeaderType } from '../transfers/transfer-documents';
+import { isTransferHeaderType, numberSequenceOf } from '../transfers/transfer-documents';
 import { assignTransferNumber, awaitsTransferNumber } from '../transfers/transfer-rules';
 
 export const TRANSFER_NUMBERING = 'transfer-numbering';
 
 /**
  * On the responding site: every responding half of a store active here that still carries serial
- * number -1 gets the store's next number, and a log message goes back to the initiating store.
+ * number -1 gets the store's next number of its document kind (`numberSequenceOf`), and a log message goes back to the initiating store.
  * Numbering, the message and the cursor move are one unit of work: a half is never numbered twice.
  */
 export async function assignTransferNumbers(
@@ -28,7 +28,7 @@ export async function assignTransferNumbers(
       if (!isTransferHeaderType(record.type) || !record.storeId || topology.store(record.storeId)?.activeSiteId !== siteId) continue;
       const current = await storage.records.get(record.type, record.id);
       if (!current || !awaitsTransferNumber(topology, siteId, current)) continue;
-      const next = await storage.records.nextSerialNumber(current.storeId!, current.type);
+      const next = await storage.records.nextSerialNumber(current.storeId!, numberSequenceOf(current));
       const result = assignTransferNumber(topology, siteId, current, next);
       if (!result.ok) {
         await storage.issues.report(recordKey(current), result.error, deps.clock.now());

@@ -6,7 +6,7 @@ import { decideEdit, type EditViolation } from '../rules/edit-rules';
 import { decideReceipt } from '../rules/routing-rules';
 import { describeSite, type SiteId } from '../site';
 import type { Topology } from '../topology';
-import { documentHeaderOf, isTransferHeaderType, type TransferHeaderType } from '../transfers/transfer-documents';
+import { documentHeaderOf, isTransferHeaderType, tombstoneProblem, type TransferHeaderType } from '../transfers/transfer-documents';
 import { detectTransfer } from '../transfers/transfer-rules';
 import type { SyncStorage } from '../ports/unit-of-work';
 
@@ -111,7 +111,7 @@ export function storedVersionRefusal(
  * through sync; a line that belongs to another store's document; and whether the central keeps it.
  */
 export function pushRefusal(topology: Topology, siteId: SiteId, record: SyncRecord, context: PushContext = NO_CONTEXT): RuleViolation | null {
-  const content = recordContentProblem(record);
+  const content = recordContentProblem(record) ?? tombstoneProblem(record);
   if (content) return content;
   const classified = classifyRecord(topology, record);
   if (!classified.ok) return classified.error;

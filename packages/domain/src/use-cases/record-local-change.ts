@@ -5,6 +5,9 @@ import type { RecordViolation } from '../rules/classify';
 import { decideEdit, type EditViolation } from '../rules/edit-rules';
 import { routeChange, type Routing, type RoutingContext } from '../rules/routing-rules';
 import { hasRole, type SiteId } from '../site';
+import { tombstoneProblem } from '../transfers/transfer-documents';
+import type { TransferViolation } from '../transfers/transfer-rules';
+import { transferEditRefusals } from './transfer-state';
 import { storeAccepted } from './central-sync';
 import { pushContext, storedVersionRefusal } from './push-checks';
 import { visibilityOfNewPatient } from '../rules/patient-visibility';
@@ -12,7 +15,8 @@ import type { Topology } from '../topology';
 import type { UnitOfWork } from '../ports/unit-of-work';
 
 /** Why a local change is refused: content, edit rules, or the version already held (owner changed). */
-export type LocalChangeRefusal = EditViolation | RecordViolation | RecordContentViolation | RuleViolation<'push.owner-changed'>;
+export type LocalChangeRefusal =
+  EditViolation | RecordViolation | RecordContentViolation | TransferViolation | RuleViolation<'push.owner-changed' | 'record.tombstone-without-header'>;
 
 export interface RecordLocalChangeDeps {
   readonly unitOfWork: UnitOfWork;
@@ -38,7 +42,7 @@ export async function recordLocalChange(
   const refusals: LocalChangeRefusal[] = [];
   const routings: Routing[] = [];
   for (const record of records) {
-    const content = recordContentProblem(record);
+    const content = recordContentProblem(record) ?? tombstoneProblem(record);
     if (content) {
       refusals.push(content);
       continue;
@@ -59,7 +63,9 @@ export async function recordLocalChange(
   const refused = await deps.unitOfWork.run(async (storage) => {
     // over the version held here: who owns it never changes, and it must be this site's to change
     const context = await pushContext(storage, topology, records);
-    const problems = records.flatMap((r) => storedVersionRefusal(topology, siteId, r, context) ?? []);
+    const problems: LocalChangeRefusal[] = records.flatMap((r) => storedVersionRefusal(topology, siteId, r, context) ?? []);
+    // a transferred document whose other half its store has touched is not changed under it
+    problems.push(...(await transferEditRefusals(storage, topology, records)));
     if (problems.length > 0) return problems;
     // a patient created here is also made visible in the other dispensary stores of its home site
     const created = records.filter((r) => context.stored(r) === null).flatMap((r) => visibilityOfNewPatient(topology, siteId, r));

@@ -3,7 +3,8 @@ import type { Topology } from '../topology';
 import type { Clock } from '../ports/services';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { assignTransferNumbers } from './assign-transfer-numbers';
-import { processTransfers, type TransferReport } from './process-transfers';
+import { emptyTransferReport, processTransfers, type TransferReport } from './process-transfers';
+import { reportTransferFeedback } from './report-transfer-feedback';
 import { updatePurchaseOrderReceipts } from './update-purchase-order-receipts';
 
 export interface ProcessorReport {
@@ -12,37 +13,48 @@ export interface ProcessorReport {
   readonly numbered: readonly string[];
   /** purchase order lines whose received quantities this site updated */
   readonly receipts: readonly string[];
+  /** initiating headers that now show their responding half's progress */
+  readonly feedback: readonly string[];
+}
+
+/** How many records the processors wrote (0: nothing new came out). */
+export function processorWrites(report: ProcessorReport): number {
+  const t = report.transfers;
+  return t.created.length + t.updated.length + t.deleted.length + report.numbered.length + report.receipts.length + report.feedback.length;
 }
 
 /**
  * What a site does after it wrote or received records: complete the transfers it is responsible
- * for, number the responding halves of its stores, update purchase-order receipts it owns. Runs
- * until nothing new comes out (one step's output can feed another on the same site).
+ * for, number the responding halves of its stores, update purchase-order receipts it owns, show
+ * responding halves' progress on its initiating halves. Runs until nothing new comes out (one
+ * step's output can feed another on the same site).
  */
 export async function runSiteProcessors(
   deps: { readonly unitOfWork: UnitOfWork; readonly clock: Clock },
   topology: Topology,
   siteId: SiteId,
 ): Promise<ProcessorReport> {
-  const created: string[] = [];
-  const linesAdded: string[] = [];
-  const alreadyProcessed: string[] = [];
-  let pending: TransferReport['pending'] = [];
-  let refused: TransferReport['refused'] = [];
+  const transfers = emptyTransferReport();
   const numbered: string[] = [];
   const receipts: string[] = [];
+  const feedback: string[] = [];
   for (let round = 0; round < 10; round++) {
-    const transfers = await processTransfers(deps, topology, siteId);
+    const t = await processTransfers(deps, topology, siteId);
     const n = await assignTransferNumbers(deps, topology, siteId);
     const r = await updatePurchaseOrderReceipts(deps, topology, siteId);
-    created.push(...transfers.created);
-    linesAdded.push(...transfers.linesAdded);
-    alreadyProcessed.push(...transfers.alreadyProcessed);
-    pending = transfers.pending;
-    refused = transfers.refused;
+    const f = await reportTransferFeedback(deps, topology, siteId);
+    transfers.created.push(...t.created);
+    transfers.updated.push(...t.updated);
+    transfers.deleted.push(...t.deleted);
+    transfers.alreadyProcessed.push(...t.alreadyProcessed);
+    transfers.pending = [...t.pending];
+    transfers.refused = [...t.refused];
+    transfers.conflicts.push(...t.conflicts);
     numbered.push(...n);
     receipts.push(...r);
-    if (transfers.created.length + transfers.linesAdded.length + n.length + r.length === 0) break;
+    feedback.push(...f);
+    const round_ = { transfers: t, numbered: n, receipts: r, feedback: f };
+    if (processorWrites(round_) === 0) break;
   }
-  return { transfers: { created, linesAdded, alreadyProcessed, pending, refused }, numbered, receipts };
+  return { transfers, numbered, receipts, feedback };
 }

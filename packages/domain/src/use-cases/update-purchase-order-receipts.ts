@@ -8,7 +8,7 @@ import { purchaseOrderReceipt } from '../transfers/transfer-rules';
 export const PURCHASE_ORDER_RECEIPTS = 'purchase-order-receipts';
 
 /**
- * Internal requisitions: when goods received lines arrive or change, the received quantities of the
+ * Internal requisitions: when goods received headers or lines arrive, change or are deleted, the received quantities of the
  * purchase order lines they answer are updated, on the primary when the purchase order's store uses
  * centralised procurement, otherwise on the store's own site. Other sites leave them alone.
  */
@@ -23,9 +23,12 @@ export async function updatePurchaseOrderReceipts(
   await consumeChanges(deps.unitOfWork, PURCHASE_ORDER_RECEIPTS, batchSize, async (storage, changes) => {
     const orders = new Set<string>();
     for (const { record } of changes) {
-      if (record.type !== 'goods_received') continue;
-      const full = await storage.records.get(record.type, record.id);
-      const po = full ? str(full.data, 'purchaseOrderId') : null;
+      // a goods received header, or one of its lines alone (seed 002: every later update of the lines counts)
+      if (record.type !== 'goods_received' && record.type !== 'goods_received_line') continue;
+      const line = record.type === 'goods_received_line' ? await storage.records.get(record.type, record.id) : null;
+      const headerId = line ? str(line.data, 'goodsReceivedId') : record.type === 'goods_received' ? record.id : null;
+      const header = headerId ? await storage.records.get('goods_received', headerId) : null;
+      const po = header ? str(header.data, 'purchaseOrderId') : null;
       if (po) orders.add(po);
     }
     for (const orderId of orders) {
@@ -34,7 +37,7 @@ export async function updatePurchaseOrderReceipts(
       if (!order || !store) continue;
       // Only documents of the order's own store count: another store cannot receive against this order.
       const own = (r: { readonly storeId?: string | null }) => (r.storeId ?? null) === order.storeId;
-      const receipts = (await storage.records.findByField('goods_received', 'purchaseOrderId', orderId)).filter(own);
+      const receipts = (await storage.records.findByField('goods_received', 'purchaseOrderId', orderId)).filter((r) => own(r) && r.deleted !== true);
       const receivedLines = (await Promise.all(receipts.map((r) => storage.records.findByField('goods_received_line', 'goodsReceivedId', r.id))))
         .flat()
         .filter(own);

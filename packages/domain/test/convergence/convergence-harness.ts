@@ -5,6 +5,7 @@ import {
   detectTransfer,
   respondingId,
   runSiteProcessors,
+  processorWrites,
   transferProcessingSite,
   planStoreMove,
   recordKey,
@@ -264,7 +265,7 @@ async function runOn(
       const first = await runSyncCycle(deps, siteId, { requestSize: 3 });
       moved += first.pushed + first.pulled + first.dropped;
       const done = await runSiteProcessors({ unitOfWork: unitOfWorkOf(remote), clock }, first.topology, siteId);
-      if (done.transfers.created.length + done.transfers.linesAdded.length + done.numbered.length + done.receipts.length > 0) {
+      if (processorWrites(done) > 0) {
         const second = await runSyncCycle(deps, siteId, { requestSize: 3 });
         moved += second.pushed + second.pulled + second.dropped;
       }
