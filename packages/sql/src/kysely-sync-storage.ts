@@ -142,6 +142,9 @@ export function recordFromRow(row: Omit<RecordRow, 'data'> & { data?: unknown },
 
 const RECORD_COLUMNS = ['type', 'id', 'store_id', 'other_party_store_id', 'patient_id', 'home_store_id', 'deleted', 'data'] as const;
 
+/** Values of one `findByField` statement at most. */
+const FIND_CHUNK = 500;
+
 export class KyselyRecordStore implements RecordStore {
   constructor(
     private readonly db: Kysely<SyncDb>,
@@ -223,15 +226,22 @@ export class KyselyRecordStore implements RecordStore {
     });
   }
 
-  async findByField(type: string, field: string, value: string): Promise<readonly SyncRecord[]> {
-    const rows = await this.db
-      .selectFrom('sync_record')
-      .select(RECORD_COLUMNS)
-      .where('type', '=', type)
-      .where(this.flavour.dataField(field), '=', value)
-      .orderBy('id')
-      .execute();
-    return rows.map((row) => recordFromRow(row));
+  async findByField(type: string, field: string, value: string | readonly string[]): Promise<readonly SyncRecord[]> {
+    const values = typeof value === 'string' ? [value] : [...new Set(value)];
+    const found: SyncRecord[] = [];
+    // a bounded number of parameters per statement (SQLite and Postgres both cap them)
+    for (let i = 0; i < values.length; i += FIND_CHUNK) {
+      const chunk = values.slice(i, i + FIND_CHUNK);
+      const rows = await this.db
+        .selectFrom('sync_record')
+        .select(RECORD_COLUMNS)
+        .where('type', '=', type)
+        .where(this.flavour.dataField(field), chunk.length === 1 ? '=' : 'in', chunk.length === 1 ? chunk[0]! : chunk)
+        .orderBy('id')
+        .execute();
+      for (const row of rows) found.push(recordFromRow(row));
+    }
+    return values.length > FIND_CHUNK ? found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) : found;
   }
 
   async list(type: string, options: { readonly afterId?: string; readonly limit: number }): Promise<readonly SyncRecord[]> {

@@ -30,8 +30,11 @@ export interface RecordStore {
   getMany(keys: readonly Pick<SyncRecord, 'type' | 'id'>[]): Promise<readonly SyncRecord[]>;
   /** Inserts or replaces records, and appends one change per record to the change feed, atomically. */
   upsert(records: readonly SyncRecord[], origin: ChangeOrigin): Promise<void>;
-  /** Records of one type whose `field` in data equals `value` (lines of a header), in id order. */
-  findByField(type: string, field: string, value: string): Promise<readonly SyncRecord[]>;
+  /**
+   * Records of one type whose `field` in data equals `value`, or one of the values of a list (the
+   * lines of one header, or of many in one query), in id order.
+   */
+  findByField(type: string, field: string, value: string | readonly string[]): Promise<readonly SyncRecord[]>;
   /** Records of one type, in id order, a page at a time (never a whole table at once). */
   list(type: string, options: { readonly afterId?: string; readonly limit: number }): Promise<readonly SyncRecord[]>;
   /**

@@ -5,11 +5,12 @@ import type { Topology } from '../topology';
 import type { Clock } from '../ports/services';
 import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
 import type { SyncIssue } from '../ports/issue-log';
-import { isTransferHeaderType, TRANSFER_LINE_TYPES, type TransferHeaderType } from '../transfers/transfer-documents';
+import { isTransferHeaderType, respondingId, str, TRANSFER_KINDS, TRANSFER_LINE_TYPES, type TransferHeaderType } from '../transfers/transfer-documents';
 import { consumeChanges } from './consume-changes';
 import { detectTransfer, transferProcessingSite, type TransferViolation } from '../transfers/transfer-rules';
 import { processInitiatingHalf } from '../transfers/transfer-changes';
-import { findTransfer, initiatingDocumentsOf, loadDocument, respondingContext } from './transfer-state';
+import { findTransfer, initiatingDocumentsOf, loadDocument, PreloadedRecords, respondingContext, type RecordReader } from './transfer-state';
+import { TRANSFER_HALVES } from '../transfers/transfer-feedback';
 
 /** The change-feed consumer name transfer processing keeps its cursor under. */
 export const TRANSFER_PROCESSOR = 'transfer-processor';
@@ -57,27 +58,73 @@ export async function processTransfers(
   // configuration is fixed they complete without waiting for another change to the record.
   await deps.unitOfWork.run(async (storage) => {
     const open = await openTransferIssues(storage);
-    const openKeys = new Set(open.map((i) => i.key));
+    const refs: { type: TransferHeaderType; id: string }[] = [];
     for (const issue of open) {
       if (!issue.violation.code.startsWith('transfer.') || issue.key.startsWith(TRANSFER_CONFLICT_PREFIX)) continue;
       const [type, ...rest] = issue.key.split(':');
-      if (type && isTransferHeaderType(type)) await processOne(storage, topology, siteId, { type, id: rest.join(':') }, deps.clock.now(), report, openKeys);
+      if (type && isTransferHeaderType(type)) refs.push({ type, id: rest.join(':') });
     }
+    await processBatch(storage, topology, siteId, refs, deps.clock.now(), report, new Set(open.map((i) => i.key)));
   });
   // Scanned without data: only records between two stores can be transfers, and only those are read.
   await consumeChanges(deps.unitOfWork, TRANSFER_PROCESSOR, batchSize, async (storage, changes) => {
+    const records = new PreloadedRecords(storage.records);
+    const candidates = changes.filter(({ record }) => record.otherPartyStoreId && isTransferRecordType(record.type));
+    if (candidates.length === 0) return;
+    await records.preload(candidates.map(({ record }) => record));
     const headers = new Map<string, { type: TransferHeaderType; id: string }>();
-    for (const { record } of changes) {
-      if (!record.otherPartyStoreId || !isTransferRecordType(record.type)) continue;
-      const full = isTransferHeaderType(record.type) && record.deleted === true ? record : await storage.records.get(record.type, record.id);
-      for (const ref of full ? await initiatingDocumentsOf(storage, full) : []) headers.set(`${ref.type}:${ref.id}`, ref);
+    for (const { record, sourceSiteId, viaSync } of candidates) {
+      const full = await records.get(record.type, record.id);
+      // a responding half changed by another site (its store's site, a push) is checked against its initiating half;
+      // what this site's processors wrote themselves is not
+      const answered = viaSync || sourceSiteId !== siteId;
+      for (const ref of full ? await initiatingDocumentsOf(records, full, { answered }) : []) headers.set(`${ref.type}:${ref.id}`, ref);
     }
-    const openKeys = headers.size > 0 ? new Set((await openTransferIssues(storage)).map((i) => i.key)) : new Set<string>();
-    for (const ref of headers.values()) {
-      await processOne(storage, topology, siteId, ref, deps.clock.now(), report, openKeys);
-    }
+    const openKeys = new Set((await openTransferIssues(storage)).map((i) => i.key));
+    await processBatch(storage, topology, siteId, [...headers.values()], deps.clock.now(), report, openKeys, records);
   });
   return report;
+}
+
+/**
+ * Processes these initiating headers in one unit of work: their documents and responding halves are
+ * read with a few bulk queries, each transfer is decided on its own, and what they write is written
+ * at once.
+ */
+async function processBatch(
+  storage: SyncStorage,
+  topology: Topology,
+  siteId: SiteId,
+  refs: readonly { type: TransferHeaderType; id: string }[],
+  now: Date,
+  report: MutableReport,
+  openKeys: ReadonlySet<string>,
+  records: PreloadedRecords = new PreloadedRecords(storage.records),
+): Promise<void> {
+  if (refs.length === 0) return;
+  await records.preload(refs);
+  const byType = new Map<TransferHeaderType, string[]>();
+  const add = (type: TransferHeaderType, id: string) => byType.set(type, [...(byType.get(type) ?? []), id]);
+  const responding: { type: string; id: string }[] = [];
+  const requisitions: { type: string; id: string }[] = [];
+  for (const ref of refs) {
+    add(ref.type, ref.id);
+    const header = await records.get(ref.type, ref.id);
+    if (!header) continue;
+    for (const kind of TRANSFER_KINDS) {
+      if (TRANSFER_HALVES[kind].initiating !== ref.type) continue;
+      responding.push({ type: TRANSFER_HALVES[kind].responding, id: respondingId(ref.id, kind) });
+      add(TRANSFER_HALVES[kind].responding, respondingId(ref.id, kind));
+    }
+    const requisitionId = str(header.data, 'requisitionId');
+    if (requisitionId) requisitions.push({ type: 'requisition', id: requisitionId });
+  }
+  await records.preload([...responding, ...requisitions]);
+  for (const [type, ids] of byType) await records.preloadLines(type, ids);
+
+  const writes: SyncRecord[] = [];
+  for (const ref of refs) await processOne(storage, records, topology, siteId, ref, now, report, openKeys, writes);
+  if (writes.length > 0) await storage.records.upsert(writes, { sourceSiteId: siteId, viaSync: false });
 }
 
 const LINE_TYPES: ReadonlySet<string> = new Set(Object.values(TRANSFER_LINE_TYPES));
@@ -105,6 +152,7 @@ function processedHere(topology: Topology, siteId: SiteId, header: SyncRecord): 
 
 async function processOne(
   storage: SyncStorage,
+  records: PreloadedRecords,
   topology: Topology,
   siteId: SiteId,
   ref: { type: TransferHeaderType; id: string },
@@ -112,15 +160,17 @@ async function processOne(
   report: MutableReport,
   /** the issue keys open when the batch started: only those need resolving */
   openKeys: ReadonlySet<string>,
+  /** what the batch writes at its end */
+  writes: SyncRecord[],
 ): Promise<void> {
-  const doc = await loadDocument(storage, ref.type, ref.id);
+  const doc = await loadDocument(records, ref.type, ref.id);
   if (!doc) return;
   const key = recordKey(doc.header);
   if (!processedHere(topology, siteId, doc.header)) return; // another site completes it
-  const found = await findTransfer(storage, topology, doc.header);
+  const found = await findTransfer(records, topology, doc.header);
   if (!found) return;
   const { kind, existing } = found;
-  const context = await respondingContext(storage, topology, kind, doc.header);
+  const context = await respondingContext(records, topology, kind, doc.header);
   const outcome = processInitiatingHalf(topology, siteId, doc, existing, context);
   if (!outcome.ok) {
     await storage.issues.report(key, outcome.error, now);
@@ -144,13 +194,13 @@ async function processOne(
       return;
     case 'conflict':
       await storage.issues.report(conflictKey, result.violation, now);
-      await tellBothStores(storage, siteId, doc.header, result.respondingHeaderId, result.violation);
+      writes.push(...(await conflictMessages(records, doc.header, result.respondingHeaderId, result.violation)));
       report.conflicts.push({ key, violation: result.violation });
       return;
     case 'created':
     case 'updated':
     case 'deleted':
-      await storage.records.upsert(result.writes, { sourceSiteId: siteId, viaSync: false });
+      writes.push(...result.writes);
       report[result.kind].push(key);
       return;
   }
@@ -161,7 +211,7 @@ async function processOne(
  * store (no sending store: the processing site writes it, the normal routing delivers it), written
  * again only when its text changes.
  */
-async function tellBothStores(storage: SyncStorage, siteId: SiteId, initiating: SyncRecord, respondingId: string, violation: TransferViolation): Promise<void> {
+async function conflictMessages(records: RecordReader, initiating: SyncRecord, respondingId: string, violation: TransferViolation): Promise<SyncRecord[]> {
   const messages: SyncRecord[] = [];
   for (const [id, to] of [
     [`${initiating.id}.conflict`, initiating.storeId],
@@ -176,9 +226,9 @@ async function tellBothStores(storage: SyncStorage, siteId: SiteId, initiating: 
       text: violation.message,
       fix: violation.fix,
     };
-    const stored = await storage.records.get('message', id);
+    const stored = await records.get('message', id);
     if (stored && stored.deleted !== true && stored.data['text'] === data.text) continue;
     messages.push({ type: 'message', id, storeId: null, otherPartyStoreId: to ?? null, data });
   }
-  if (messages.length > 0) await storage.records.upsert(messages, { sourceSiteId: siteId, viaSync: false });
+  return messages;
 }

@@ -1,13 +1,13 @@
 import type { SyncRecord } from '../record';
 import type { Topology } from '../topology';
 import type { SyncStorage } from '../ports/unit-of-work';
+import type { RecordStore } from '../ports/record-store';
 import { transferEditConflict, transferKindOf } from '../transfers/transfer-changes';
 import { initiatingRefOf, TRANSFER_HALVES } from '../transfers/transfer-feedback';
 import type { RespondingContext } from '../transfers/responding-half';
 import {
   documentHeaderOf,
   HEADER_ID_FIELD,
-  isTransferHeaderType,
   respondingId,
   str,
   TRANSFER_KINDS,
@@ -18,25 +18,75 @@ import {
 } from '../transfers/transfer-documents';
 import type { TransferViolation } from '../transfers/transfer-rules';
 
+/** What transfer processing reads records with: the storage's record store, or a cache of it. */
+export type RecordReader = Pick<RecordStore, 'get' | 'findByField'>;
+
+/**
+ * The records of a batch of transfers, read with a few bulk queries (`preload`, `preloadLines`)
+ * and then served from memory; a read not preloaded goes to the store. It lives for one unit of
+ * work: what is written meanwhile is not seen, so callers write only at the end.
+ */
+export class PreloadedRecords implements RecordReader {
+  private readonly records = new Map<string, SyncRecord | null>();
+  private readonly found = new Map<string, SyncRecord[]>();
+
+  constructor(private readonly store: RecordReader & Pick<RecordStore, 'getMany'>) {}
+
+  async preload(keys: Iterable<Pick<SyncRecord, 'type' | 'id'>>): Promise<void> {
+    const missing = new Map<string, Pick<SyncRecord, 'type' | 'id'>>();
+    for (const k of keys) if (!this.records.has(keyOf(k.type, k.id))) missing.set(keyOf(k.type, k.id), { type: k.type, id: k.id });
+    if (missing.size === 0) return;
+    for (const key of missing.keys()) this.records.set(key, null);
+    for (const r of await this.store.getMany([...missing.values()])) this.records.set(keyOf(r.type, r.id), r);
+  }
+
+  /** The lines of these headers of `headerType`, in one query. */
+  async preloadLines(headerType: TransferHeaderType, headerIds: Iterable<string>): Promise<void> {
+    const type = TRANSFER_LINE_TYPES[headerType];
+    const field = HEADER_ID_FIELD[headerType];
+    const missing = [...new Set(headerIds)].filter((id) => !this.found.has(keyOf(type, field, id)));
+    if (missing.length === 0) return;
+    for (const id of missing) this.found.set(keyOf(type, field, id), []);
+    for (const line of await this.store.findByField(type, field, missing)) this.found.get(keyOf(type, field, String(line.data[field])))?.push(line);
+  }
+
+  async get(type: string, id: string): Promise<SyncRecord | null> {
+    const key = keyOf(type, id);
+    if (!this.records.has(key)) this.records.set(key, await this.store.get(type, id));
+    return this.records.get(key) ?? null;
+  }
+
+  async findByField(type: string, field: string, value: string | readonly string[]): Promise<readonly SyncRecord[]> {
+    if (typeof value !== 'string') return this.store.findByField(type, field, value);
+    const key = keyOf(type, field, value);
+    if (!this.found.has(key)) this.found.set(key, [...(await this.store.findByField(type, field, value))]);
+    return this.found.get(key)!;
+  }
+}
+
+function keyOf(...parts: string[]): string {
+  return parts.join('\u0000');
+}
+
 /** A header and every line of its own store that names it, tombstones included. */
-export async function loadDocument(storage: SyncStorage, type: TransferHeaderType, id: string): Promise<TransferDocument | null> {
-  const header = await storage.records.get(type, id);
+export async function loadDocument(records: RecordReader, type: TransferHeaderType, id: string): Promise<TransferDocument | null> {
+  const header = await records.get(type, id);
   if (!header) return null;
   // Only lines of the header's own store belong to it (a line carries its header's store).
-  const lines = (await storage.records.findByField(TRANSFER_LINE_TYPES[type], HEADER_ID_FIELD[type], id)).filter(
+  const lines = (await records.findByField(TRANSFER_LINE_TYPES[type], HEADER_ID_FIELD[type], id)).filter(
     (line) => (line.storeId ?? null) === (header.storeId ?? null),
   );
   return { header, lines };
 }
 
 /** What building the responding half of `header` needs from storage and the topology besides the document. */
-export async function respondingContext(storage: SyncStorage, topology: Topology, kind: TransferKind, header: SyncRecord): Promise<RespondingContext> {
+export async function respondingContext(records: RecordReader, topology: Topology, kind: TransferKind, header: SyncRecord): Promise<RespondingContext> {
   const responding = header.otherPartyStoreId ? topology.store(header.otherPartyStoreId) : undefined;
   const respondingOnMobile = responding ? topology.site(responding.activeSiteId)?.deviceType === 'mobile' : false;
   if (kind !== 'stock-transfer') return { respondingOnMobile };
   // a customer invoice fulfilling a response requisition: the supplier invoice points at the requester's own requisition
   const responseId = str(header.data, 'requisitionId');
-  const response = responseId ? await storage.records.get('requisition', responseId) : null;
+  const response = responseId ? await records.get('requisition', responseId) : null;
   const requester = response && response.storeId === header.storeId ? str(response.data, 'linkedRequisitionId') : null;
   return { respondingOnMobile, requesterRequisitionId: requester };
 }
@@ -45,11 +95,16 @@ export async function respondingContext(storage: SyncStorage, topology: Topology
  * The initiating document a change belongs to, as `<type>:<id>` refs: the document of an
  * initiating header or line, or, for a record of a responding half, the initiating half it answers.
  */
-export async function initiatingDocumentsOf(storage: SyncStorage, record: SyncRecord): Promise<{ type: TransferHeaderType; id: string }[]> {
+export async function initiatingDocumentsOf(
+  records: RecordReader,
+  record: SyncRecord,
+  options: { readonly answered: boolean },
+): Promise<{ type: TransferHeaderType; id: string }[]> {
   const ref = documentHeaderOf(record);
   if (!ref) return [];
   const refs = [ref];
-  const header = ref.type === record.type && ref.id === record.id ? record : await storage.records.get(ref.type, ref.id);
+  if (!options.answered) return refs;
+  const header = ref.type === record.type && ref.id === record.id ? record : await records.get(ref.type, ref.id);
   const answered = header ? initiatingRefOf(header) : null;
   if (answered) refs.push({ type: answered.type, id: answered.id });
   return refs;
@@ -60,16 +115,16 @@ export async function initiatingDocumentsOf(storage: SyncStorage, record: SyncRe
  * included). A header's tombstone without data is recognised by the responding half it has.
  */
 export async function findTransfer(
-  storage: SyncStorage,
+  records: RecordReader,
   topology: Topology,
   header: SyncRecord,
 ): Promise<{ readonly kind: TransferKind; readonly existing: TransferDocument | null } | null> {
   const kind = transferKindOf(topology, header);
-  if (kind !== null) return { kind, existing: await loadResponding(storage, kind, header) };
+  if (kind !== null) return { kind, existing: await loadResponding(records, kind, header) };
   if (header.deleted !== true) return null;
   for (const candidate of TRANSFER_KINDS) {
     if (TRANSFER_HALVES[candidate].initiating !== header.type) continue;
-    const existing = await loadResponding(storage, candidate, header);
+    const existing = await loadResponding(records, candidate, header);
     if (existing && existing.header.storeId === header.otherPartyStoreId && existing.header.otherPartyStoreId === header.storeId)
       return { kind: candidate, existing };
   }
@@ -77,8 +132,8 @@ export async function findTransfer(
 }
 
 /** The responding half stored for the initiating header `header` of kind `kind` (tombstones included), or null. */
-export function loadResponding(storage: SyncStorage, kind: TransferKind, header: SyncRecord): Promise<TransferDocument | null> {
-  return loadDocument(storage, TRANSFER_HALVES[kind].responding, respondingId(header.id, kind));
+export function loadResponding(records: RecordReader, kind: TransferKind, header: SyncRecord): Promise<TransferDocument | null> {
+  return loadDocument(records, TRANSFER_HALVES[kind].responding, respondingId(header.id, kind));
 }
 
 /**
@@ -90,8 +145,7 @@ export function loadResponding(storage: SyncStorage, kind: TransferKind, header:
 export async function transferEditRefusals(storage: SyncStorage, topology: Topology, records: readonly SyncRecord[]): Promise<TransferViolation[]> {
   const byDocument = new Map<string, { type: TransferHeaderType; id: string; records: SyncRecord[] }>();
   for (const record of records) {
-    if (!record.otherPartyStoreId || !(isTransferHeaderType(record.type) || documentHeaderOf(record))) continue;
-    const ref = documentHeaderOf(record);
+    const ref = record.otherPartyStoreId ? documentHeaderOf(record) : null;
     if (!ref) continue;
     const key = `${ref.type}:${ref.id}`;
     const entry = byDocument.get(key) ?? { ...ref, records: [] };
@@ -100,18 +154,18 @@ export async function transferEditRefusals(storage: SyncStorage, topology: Topol
   }
   const refusals: TransferViolation[] = [];
   for (const { type, id, records: changes } of byDocument.values()) {
-    const before = await loadDocument(storage, type, id);
+    const before = await loadDocument(storage.records, type, id);
     if (!before) continue; // a new document has no responding half yet
     const kind = transferKindOf(topology, changes.find((r) => r.type === type && r.id === id) ?? before.header);
     if (kind === null) continue;
-    const existing = await loadResponding(storage, kind, before.header);
+    const existing = await loadResponding(storage.records, kind, before.header);
     if (!existing) continue;
     const changed = new Map(changes.map((r) => [`${r.type}:${r.id}`, r]));
     const header = changed.get(`${type}:${id}`) ?? before.header;
     const lines = before.lines.map((l) => changed.get(`${l.type}:${l.id}`) ?? l);
     for (const r of changes) if (!(r.type === type && r.id === id) && !before.lines.some((l) => l.type === r.type && l.id === r.id)) lines.push(r);
     const after: TransferDocument = { header, lines };
-    const context = await respondingContext(storage, topology, kind, header);
+    const context = await respondingContext(storage.records, topology, kind, header);
     const conflict = transferEditConflict(topology, before, after, existing, context);
     if (conflict) refusals.push(conflict);
   }

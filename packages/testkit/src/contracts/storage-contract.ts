@@ -300,6 +300,10 @@ export function describeStorageContract(harness: StorageHarness): void {
         expect(canonicalAll(await storage.records.findByField('transaction_line', 'transactionId', 'tx-1'))).toEqual(canonicalAll(wanted));
         expect(await storage.records.findByField('transaction_line', 'transactionId', 'tx-9')).toEqual([]);
         expect(await storage.records.findByField('requisition_line', 'transactionId', 'tx-1')).toEqual([]);
+        // many headers' lines in one call, in id order; a value given twice counts once
+        const many = await storage.records.findByField('transaction_line', 'transactionId', ['tx-9', 'tx-1', 'tx-1']);
+        expect(canonicalAll(many)).toEqual(canonicalAll(wanted));
+        expect(await storage.records.findByField('transaction_line', 'transactionId', [])).toEqual([]);
       });
 
       it('lists a type in id order, a page at a time after an id, covering every record exactly once', async () => {

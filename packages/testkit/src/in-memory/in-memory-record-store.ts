@@ -48,8 +48,9 @@ export class InMemoryRecordStore implements RecordStore {
     return Promise.resolve();
   }
 
-  findByField(type: string, field: string, value: string): Promise<readonly SyncRecord[]> {
-    const found = this.sorted(type).filter((r) => r.data[field] === value);
+  findByField(type: string, field: string, value: string | readonly string[]): Promise<readonly SyncRecord[]> {
+    const values = new Set<unknown>(typeof value === 'string' ? [value] : value);
+    const found = this.sorted(type).filter((r) => values.has(r.data[field]));
     return Promise.resolve(found.map((r) => deepCopy(r)));
   }
 
