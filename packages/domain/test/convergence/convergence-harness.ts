@@ -6,6 +6,7 @@ import {
   respondingId,
   runSiteProcessors,
   processorWrites,
+  numberSequenceOf,
   transferProcessingSite,
   planStoreMove,
   recordKey,
@@ -33,15 +34,18 @@ import {
   supplierRequisition,
 } from '@sitesync/testkit';
 import fc from 'fast-check';
+import { changeTransfer, checkTransferHalves, transferChangeArb, type TransferChangeStep } from './convergence-transfers';
 
 /**
  * The convergence harness (issue 11): random topologies, random edits on the sites allowed (and
  * not allowed) to make them, topology changes (copies, moves, dispensary and include-transactions
  * flags, patient visibility), sync cycles of random sites in random order, and faults (a crash
  * inside a unit of work, a lost push answer, a replayed batch, a site re-initialised from an empty
- * file). The oracle, after every site synced twice with no new edits: each site holds exactly the
- * records the rules route to it from the central's state, with the central's data; every write the
- * central accepted is there with its last data; no refused or forged write took effect.
+ * file), and transfers changed, deleted or received after they were entered (issue 12). The oracle,
+ * after every site synced twice with no new edits: each site holds exactly the records the rules
+ * route to it from the central's state, with the central's data; every write the central accepted
+ * is there with its last data; no refused or forged write took effect; an untouched responding half
+ * holds exactly its initiating half (convergence-transfers.ts).
  */
 
 const COPY = ['none', 'transfer', 'collector'] as const;
@@ -65,7 +69,8 @@ export type Step =
   | { readonly op: 'copy'; readonly store: number; readonly site: number; readonly type: number }
   | { readonly op: 'move'; readonly store: number; readonly site: number; readonly leave: number }
   | { readonly op: 'flag'; readonly store: number; readonly dispensary: boolean; readonly includeTx: boolean }
-  | { readonly op: 'reinitialise'; readonly site: number };
+  | { readonly op: 'reinitialise'; readonly site: number }
+  | TransferChangeStep;
 
 export const worldArb: fc.Arbitrary<World> = fc.integer({ min: 3, max: 6 }).chain((sites) =>
   fc.record({
@@ -96,7 +101,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('forge' as const), site: fc.nat(5), store: fc.nat(9), n: fc.nat(6) }) },
   {
-    weight: 2,
+    weight: 3,
     arbitrary: fc.record({
       op: fc.constant('transfer' as const),
       site: fc.nat(5),
@@ -118,6 +123,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('move' as const), store: fc.nat(9), site: fc.nat(5), leave: fc.nat(2) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('flag' as const), store: fc.nat(9), dispensary: fc.boolean(), includeTx: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('reinitialise' as const), site: fc.nat(5) }) },
+  { weight: 3, arbitrary: transferChangeArb },
 );
 
 export const stepsArb = fc.array(stepArb, { minLength: 5, maxLength: 40 });
@@ -204,6 +210,8 @@ async function runOn(
   /** key -> data of the last write the central accepted (and that must therefore be everywhere it goes) */
   const forged = new Map<string, unknown>();
   let version = 0;
+  /** the initiating headers entered so far, which later steps change, delete or receive */
+  const transfers: { type: 'transaction' | 'requisition' | 'purchase_order'; id: string }[] = [];
 
   const unitOfWorkOf = (remote: Remote): UnitOfWork => ({
     run: <T>(work: (s: SyncStorage) => Promise<T>): Promise<T> =>
@@ -313,8 +321,9 @@ async function runOn(
         break;
       }
       case 'transfer': {
-        const siteId = siteOf(step.site);
         const from = storeId(topo, step.store);
+        // mostly entered where the store is active (as a user would), sometimes on a random site (refused there)
+        const siteId = step.site % 3 === 0 ? siteOf(step.site) : topo.store(from)!.activeSiteId;
         const to = storeId(topo, step.other);
         if (from === to) break;
         const spec = {
@@ -330,9 +339,13 @@ async function runOn(
         if (!local || recordsOf(doc).some((r) => !decideEdit(local, siteId, r).ok)) break;
         const result = await recordLocalChange({ unitOfWork: storage }, local, siteId, recordsOf(doc));
         if (!result.ok) throw new Error(`an allowed transfer was refused: ${JSON.stringify(result.error)}`);
+        transfers.push({ type: doc.header.type as 'transaction', id: doc.header.id });
         await runSiteProcessors({ unitOfWork: storage, clock }, local, siteId);
         break;
       }
+      case 'retransfer':
+        await changeTransfer(step, transfers, topo, (siteId) => (siteId === 1 ? central : remotes.get(siteId)!.storage), clock, version);
+        break;
       case 'sync':
         if (siteOf(step.site) !== 1) await sync(siteOf(step.site), step.fault);
         break;
@@ -449,12 +462,13 @@ async function checkOracle(central: Storage, remotes: Map<SiteId, Remote>, topol
     if (![...onCentral.values()].some((x) => x.id === half) && !openIssues.has(recordKey(r)))
       throw new Error(`transfer ${recordKey(r)}: no responding half ${half} on the central, and no issue says why`);
   }
+  await checkTransferHalves(central, topology, onCentral);
   // numbers given by responding sites are never used twice in a store (a re-initialised site numbers on)
   const numbers = new Map<string, string>();
   for (const r of onCentral.values()) {
     const n = r.data['serialNumber'];
     if (r.data['createdByTransfer'] === undefined || typeof n !== 'number' || n <= 0) continue;
-    const slot = JSON.stringify([r.storeId, r.type, n]);
+    const slot = JSON.stringify([r.storeId, numberSequenceOf(r), n]);
     const other = numbers.get(slot);
     if (other !== undefined) throw new Error(`number ${n} of ${r.type} in store ${String(r.storeId)} is used twice: ${other} and ${recordKey(r)}`);
     numbers.set(slot, recordKey(r));
