@@ -156,7 +156,9 @@ export async function transferEditRefusals(storage: SyncStorage, topology: Topol
   for (const { type, id, records: changes } of byDocument.values()) {
     const before = await loadDocument(storage.records, type, id);
     if (!before) continue; // a new document has no responding half yet
-    const kind = transferKindOf(topology, changes.find((r) => r.type === type && r.id === id) ?? before.header);
+    // the stored header says what the document is (a tombstone of it may carry no data)
+    const changedHeader = changes.find((r) => r.type === type && r.id === id);
+    const kind = transferKindOf(topology, changedHeader && changedHeader.deleted !== true ? changedHeader : before.header);
     if (kind === null) continue;
     const existing = await loadResponding(storage.records, kind, before.header);
     if (!existing) continue;
