@@ -5,8 +5,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { buildTopology, orThrow, runSiteProcessors, TOKENS, type Clock, type PasswordHasher, type SiteId } from '@sitesync/domain';
-import { createCentralApp, hardenServer, ScryptPasswordHasher, SyncHttpError } from '@sitesync/http';
+import { buildTopology, CentralService, orThrow, TOKENS, type Clock, type PasswordHasher } from '@sitesync/domain';
+import { createCentralApp, hardenServer, ScryptPasswordHasher, SyncHttpError, TopologyCache } from '@sitesync/http';
 import { openPostgresSyncStorage, pglitePool, type PostgresSyncStorage } from '@sitesync/postgres';
 import { Container } from 'inversify';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 export const CENTRAL_TOKENS = Object.freeze({
   Storage: Symbol.for('sitesync.central.Storage'),
   Logger: Symbol.for('sitesync.central.Logger'),
+  Central: Symbol.for('sitesync.central.CentralService'),
 });
 
 export interface CentralServerOptions {
@@ -41,32 +42,6 @@ export interface RunningCentral {
   readonly storage: PostgresSyncStorage;
   readonly container: Container;
   close(): Promise<void>;
-}
-
-/**
- * Runs `work` once at a time: a call made while it runs waits for one more run that starts after
- * it (all calls made meanwhile share that run), so each caller knows the work covered what it did
- * before calling, and concurrent pushes do not repeat the same processing side by side.
- */
-function coalesced(work: (siteId: SiteId) => Promise<void>): (siteId: SiteId) => Promise<void> {
-  let running: Promise<void> | null = null;
-  let next: Promise<void> | null = null;
-  let nextSite: SiteId = 0;
-  return (siteId) => {
-    if (!running && !next) {
-      running = work(siteId).finally(() => (running = null));
-      return running;
-    }
-    nextSite = siteId;
-    next ??= (running ?? Promise.resolve())
-      .catch(() => undefined)
-      .then(() => {
-        next = null;
-        running = work(nextSite).finally(() => (running = null));
-        return running;
-      });
-    return next;
-  };
 }
 
 /** Postgres SQLSTATEs of a server that is gone, restarting or not accepting connections (class 08: connection exceptions). */
@@ -232,7 +207,7 @@ function adminTokenFor(options: CentralServerOptions): string {
 
 /**
  * The central's composition root: storage (migrations applied), its own site on first start, the
- * sync and admin HTTP API, and transfer processing after every push. `close()` stops accepting
+ * sync and admin HTTP API, and the central service (transfer processing after every write). `close()` stops accepting
  * requests, lets those in flight finish, and closes the database.
  */
 export async function startCentralServer(options: CentralServerOptions): Promise<RunningCentral> {
@@ -253,44 +228,37 @@ export async function startCentralServer(options: CentralServerOptions): Promise
   container.bind<Clock>(TOKENS.Clock).toConstantValue(clock);
   container.bind<PasswordHasher>(TOKENS.PasswordHasher).toConstantValue(options.hasher ?? new ScryptPasswordHasher());
 
-  const processTransfers = coalesced(async (siteId: SiteId): Promise<void> => {
-    const topology = await storage.storage.topology.load();
-    if (!topology) return;
-    const report = await runSiteProcessors({ unitOfWork: storage, clock }, topology, topology.central.id);
-    const { created, refused } = report.transfers;
-    if (created.length + refused.length + report.receipts.length > 0) {
-      logger.info({ fromSite: siteId, created: created.length, refused: refused.length, receipts: report.receipts.length }, 'transfers processed');
-    }
-  });
-
-  // Processing that fails after a push was stored (the database went away in between) is tried
-  // again, with backoff, until it succeeds: the transfers of that push do not wait for the next push.
-  let stopped = false;
-  let retry: NodeJS.Timeout | null = null;
-  let retryMs = 1_000;
-  const afterPush = async (siteId: SiteId): Promise<void> => {
-    try {
-      await processTransfers(siteId);
-      retryMs = 1_000;
-    } catch (error) {
-      if (!stopped && !retry) {
-        logger.warn({ err: error, retryInMs: retryMs }, 'transfer processing failed; it is tried again');
-        retry = setTimeout(() => {
-          retry = null;
-          afterPush(siteId).catch(() => undefined); // logged above when it fails again
-        }, retryMs);
-        retry.unref();
-        retryMs = Math.min(retryMs * 2, 60_000);
+  // Every write on the central goes through this service, which runs the transfer processors after
+  // it; processing that fails (the database went away after the write was stored) is tried again,
+  // with backoff, until it succeeds: those transfers do not wait for the next write.
+  const central = new CentralService({
+    unitOfWork: storage,
+    clock,
+    topologies: new TopologyCache(storage, clock),
+    scheduler: {
+      schedule(run, ms) {
+        const timer = setTimeout(run, ms);
+        timer.unref();
+        return { cancel: () => clearTimeout(timer) };
+      },
+    },
+    onProcessed(report, reason) {
+      const { created, refused } = report.transfers;
+      if (created.length + refused.length + report.receipts.length > 0) {
+        logger.info({ reason, created: created.length, refused: refused.length, receipts: report.receipts.length }, 'transfers processed');
       }
-      throw error;
-    }
-  };
+    },
+    onProcessingFailed(error, retryInMs) {
+      logger.warn({ err: error, retryInMs }, retryInMs === null ? 'transfer processing failed' : 'transfer processing failed; it is tried again');
+    },
+  });
+  container.bind<CentralService>(CENTRAL_TOKENS.Central).toConstantValue(central);
 
   // A central killed after a push committed but before its processing ran (the push is answered
   // only after it) would otherwise complete those transfers only at the next push of a new batch:
   // the resent batch is a replay, which processes nothing. The processors resume from their own
   // cursors, so this does only what was left undone.
-  await afterPush(1).catch((error: unknown) => logger.error({ err: error }, 'processing left over from before the start failed; it is tried again'));
+  await central.process('start').catch(() => undefined); // logged (warn) by onProcessingFailed, and retried
 
   const app = createCentralApp({
     storage,
@@ -298,7 +266,7 @@ export async function startCentralServer(options: CentralServerOptions): Promise
     clock,
     adminToken,
     logger,
-    afterPush,
+    central,
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
   });
   // Without Host, Node itself would answer an empty 400: Express answers it with the JSON error body instead.
@@ -325,8 +293,7 @@ export async function startCentralServer(options: CentralServerOptions): Promise
     container,
     close() {
       closing ??= (async () => {
-        stopped = true;
-        if (retry) clearTimeout(retry);
+        central.close();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections?.();
         await storage.destroy();

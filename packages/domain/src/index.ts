@@ -32,3 +32,4 @@ export * from './use-cases/run-site-processors';
 export * from './use-cases/report-transfer-feedback';
 export * from './use-cases/transfer-state';
 export * from './use-cases/site-export';
+export * from './use-cases/central-service';

@@ -1,8 +1,9 @@
 import {
   buildTopology,
   hasRole,
-  recordLocalChange,
   waitingFor,
+  type CentralService,
+  type CentralTopologySource,
   type Clock,
   type PasswordHasher,
   type Site,
@@ -17,7 +18,6 @@ import { addSiteRequestSchema, issuesQuerySchema, putRecordsRequestSchema, setPa
 import type { CentralAppLogger } from './create-central-app';
 import { SyncHttpError } from './error-codes';
 import { parseBody, parseQuery, parseSiteId, publicSite, sha256HexOf, siteOrNotFound, violationsOrValue } from './request-parsing';
-import type { TopologyCache } from './topology-cache';
 import { adminStoreRoutes } from './admin-store-routes';
 import { adminExportRoutes } from './admin-export-routes';
 
@@ -29,13 +29,16 @@ export interface AdminRoutesDeps {
   readonly hasher: PasswordHasher;
   readonly clock: Clock;
   readonly logger: CentralAppLogger;
-  readonly topologies: TopologyCache;
+  /** the central application service: every write goes through it (and the processors run after it) */
+  readonly central: CentralService;
+  /** `central.topologies`, for reads */
+  readonly topologies: CentralTopologySource;
   readonly jsonBody: RequestHandler;
 }
 
 /** The admin API (`/admin/v1`), behind the admin token: sites, stores, copies, records, issues. */
 export function adminRoutes(deps: AdminRoutesDeps): express.Router {
-  const { storage, hasher, clock, logger, topologies, jsonBody } = deps;
+  const { storage, hasher, clock, logger, topologies, central, jsonBody } = deps;
   const loadTopology = (): Promise<Topology> => topologies.load();
   const admin = express.Router();
 
@@ -59,7 +62,7 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
   admin.post('/sites', jsonBody, async (req, res) => {
     const input = parseBody(addSiteRequestSchema, req.body);
     const hash = await hasher.hash(sha256HexOf(input.password));
-    const site = await topologies.exclusive(async (topology) => {
+    const site = await central.exclusiveTopology(async (topology) => {
       const id = Math.max(0, ...topology.sites.map((s) => s.id)) + 1;
       const siteInput: SiteInput = {
         id,
@@ -99,7 +102,7 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
   const sitePatch = (patch: Partial<Omit<Site, 'id'>>, what: string): RequestHandler =>
     async function patchSite(req, res) {
       const id = parseSiteId(req.params['id']);
-      const { value: site } = await topologies.change(async (topology) => {
+      const { value: site } = await central.changeTopology(async (topology) => {
         siteOrNotFound(topology, id);
         const next = violationsOrValue(topology.updateSite(id, patch));
         return { next, value: next.site(id)! };
@@ -116,8 +119,7 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
 
   admin.post('/records', jsonBody, async (req, res) => {
     const { records } = parseBody(putRecordsRequestSchema, req.body);
-    const topology = await loadTopology();
-    const result = await recordLocalChange({ unitOfWork: storage }, topology, topology.central.id, records);
+    const result = await central.writeRecords(records);
     if (!result.ok) {
       const first = result.error[0]!;
       throw SyncHttpError.of(

@@ -19,11 +19,12 @@ function storeOrNotFound(topology: Topology, storeId: string) {
 
 /**
  * The store routes of the admin API. Every change of the topology goes through
- * `TopologyCache.change`, which applies it to data in the same unit of work: records that a site
- * must now hold are queued to it, records it may no longer hold are dropped from it.
+ * `CentralService.changeTopology` (`TopologyCache.change`, which applies it to data in the same unit
+ * of work: records that a site must now hold are queued to it, records it may no longer hold are
+ * dropped from it; then the central's processors, so transfers the change makes routable complete).
  */
 export function adminStoreRoutes(deps: AdminRoutesDeps): express.Router {
-  const { storage, logger, topologies, jsonBody } = deps;
+  const { storage, logger, topologies, central, jsonBody } = deps;
   const admin = express.Router();
 
   admin.get('/stores', async (_req, res) => {
@@ -32,7 +33,7 @@ export function adminStoreRoutes(deps: AdminRoutesDeps): express.Router {
 
   admin.post('/stores', jsonBody, async (req, res) => {
     const input = parseBody(addStoreRequestSchema, req.body);
-    const { value: store, scope } = await topologies.change(async (topology) => {
+    const { value: store, scope } = await central.changeTopology(async (topology) => {
       const centralId = topology.central.id;
       const copies = [...(input.copies ?? [])];
       if (input.activeSiteId !== centralId && !copies.some((c) => c.siteId === centralId)) {
@@ -59,7 +60,7 @@ export function adminStoreRoutes(deps: AdminRoutesDeps): express.Router {
   admin.patch('/stores/:id', jsonBody, async (req, res) => {
     const storeId = String(req.params['id']);
     const patch = parseBody(patchStoreRequestSchema, req.body);
-    const { value: store, scope } = await topologies.change(async (topology) => {
+    const { value: store, scope } = await central.changeTopology(async (topology) => {
       storeOrNotFound(topology, storeId);
       const next = violationsOrValue(topology.updateStore(storeId, patch));
       return { next, value: next.store(storeId)! };
@@ -72,7 +73,7 @@ export function adminStoreRoutes(deps: AdminRoutesDeps): express.Router {
     const storeId = String(req.params['id']);
     const siteId = parseSiteId(req.params['siteId']);
     const { type } = parseBody(setCopyTypeRequestSchema, req.body);
-    const { value: store, scope } = await topologies.change(async (topology) => {
+    const { value: store, scope } = await central.changeTopology(async (topology) => {
       storeOrNotFound(topology, storeId);
       siteOrNotFound(topology, siteId);
       const next = violationsOrValue(topology.withCopyType(storeId, siteId, type));
@@ -88,7 +89,7 @@ export function adminStoreRoutes(deps: AdminRoutesDeps): express.Router {
    * unless forced.
    */
   const move = async (storeId: string, toSiteId: number | 'central', oldSiteCopy: 'none' | 'transfer' | 'collector', force: boolean) => {
-    const { value, scope } = await topologies.change(async (topology) => {
+    const { value, scope } = await central.changeTopology(async (topology) => {
       storeOrNotFound(topology, storeId);
       if (toSiteId !== 'central') siteOrNotFound(topology, toSiteId);
       const plan = violationsOrValue(

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import {
-  acceptPush,
+  CentralService,
   waitingFor,
   isPushConflict,
   PullServer,
@@ -48,8 +48,13 @@ export interface CentralAppDeps {
   readonly maxConcurrentPerSite?: number;
   /** failed-login limits per source and per site name (DEFAULT_LOGIN_LIMITS) */
   readonly loginLimits?: LoginLimits;
-  /** called after every accepted push (the app uses it to run transfer processing); errors are logged, not returned */
-  readonly afterPush?: (siteId: SiteId) => Promise<void>;
+  /**
+   * The central application service every write goes through (pushes, admin records, topology
+   * changes), built over the same `storage` and `clock`; its `topologies` is the app's topology
+   * cache. Without it the app builds one (a `TopologyCache`, no automatic retry of failed processing,
+   * the outcome logged).
+   */
+  readonly central?: CentralService;
 }
 
 const DEFAULT_BODY_LIMIT = '16mb';
@@ -98,7 +103,21 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
     },
   });
 
-  const topologies = new TopologyCache(storage, clock);
+  const central =
+    deps.central ??
+    new CentralService({
+      unitOfWork: storage,
+      clock,
+      topologies: new TopologyCache(storage, clock),
+      onProcessed: (report, reason) => {
+        const { created, refused } = report.transfers;
+        if (created.length + refused.length + report.receipts.length > 0) {
+          logger.info({ reason, created: created.length, refused: refused.length, receipts: report.receipts.length }, 'transfers processed');
+        }
+      },
+      onProcessingFailed: (error) => logger.error({ err: error }, 'processing after a write failed (the write itself was stored)'),
+    });
+  const topologies = central.topologies;
 
   const authenticateSite = siteAuthenticator({ hasher, logger, apiVersions, topologies, repository, throttle: new LoginThrottle(deps.loginLimits) });
 
@@ -192,24 +211,20 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   });
 
   sync.post('/push', requireSite, readJson, siteSlot, async (req, res) => {
-    const { site, topology } = siteAuthOf(req);
+    const { site } = siteAuthOf(req);
     const { batchId, records } = parseBody(pushRequestSchema, req.body);
     const batch = { id: batchId, digest: bodyDigests.get(req) ?? '', records };
-    const result = await storage.run((s) => acceptPush(s, topology, site.id, batch, clock.now()));
+    // stores the batch, then runs the central's processors (their failure does not fail the push: it is stored)
+    const result = await central.push(site.id, batch, (stored) => {
+      if (isPushConflict(stored)) return;
+      logger.info(
+        { siteId: site.id, batchId, received: records.length, accepted: stored.accepted, refused: stored.refused.length, replayed: stored.replayed === true },
+        'push received',
+      );
+    });
     if (isPushConflict(result)) {
       logger.warn({ siteId: site.id, batchId }, `push refused: ${result.conflict.message}`);
       throw SyncHttpError.of('batch_conflict', `${result.conflict.message} ${result.conflict.fix}`, { batchId, code: result.conflict.code });
-    }
-    logger.info(
-      { siteId: site.id, batchId, received: records.length, accepted: result.accepted, refused: result.refused.length, replayed: result.replayed === true },
-      'push received',
-    );
-    if (result.replayed !== true && result.accepted > 0 && deps.afterPush) {
-      try {
-        await deps.afterPush(site.id);
-      } catch (error) {
-        logger.error({ err: error, siteId: site.id, batchId }, 'processing after a push failed (the push itself was stored)');
-      }
     }
     res.json(result);
   });
@@ -259,7 +274,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
 
   app.use('/sync/v1', sync);
 
-  app.use('/admin/v1', requireAdmin, adminRoutes({ storage, hasher, clock, logger, topologies, jsonBody: readJson }));
+  app.use('/admin/v1', requireAdmin, adminRoutes({ storage, hasher, clock, logger, central, topologies, jsonBody: readJson }));
 
   app.use((req: Request) => {
     throw SyncHttpError.of('not_found', `There is no route ${req.method} ${req.path}. See docs/sync-api.md for the routes of the sync and admin API.`);

@@ -8,6 +8,7 @@ export { adminRoutes, STALE_AFTER_MS, type AdminRoutesDeps } from './admin-route
 export { DEFAULT_LOGIN_LIMITS, LoginThrottle, type LoginLimits } from './login-throttle';
 export { hardenServer, MAX_CONNECTIONS, REQUEST_TIMEOUT_MS } from './client-errors';
 export { readSecret } from './secrets';
+export { TopologyCache } from './topology-cache';
 export {
   adminExportRoutes,
   resyncPatientsResponseSchema,

@@ -1,11 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { decideLogin, type PasswordHasher, type Site, type SiteId, type Topology, type TopologyRepository } from '@sitesync/domain';
+import { decideLogin, type CentralTopologySource, type PasswordHasher, type Site, type SiteId, type Topology, type TopologyRepository } from '@sitesync/domain';
 import type { Request } from 'express';
 import type { CentralAppLogger } from './create-central-app';
 import { SyncHttpError } from './error-codes';
 import type { LoginThrottle } from './login-throttle';
 import { violationsOrValue } from './request-parsing';
-import type { TopologyCache } from './topology-cache';
 import { HEADERS } from './wire';
 
 /** How long, and for how many credentials, a successful password check is remembered. */
@@ -22,7 +21,7 @@ export interface SiteAuthenticatorDeps {
   readonly hasher: PasswordHasher;
   readonly logger: CentralAppLogger;
   readonly apiVersions: { readonly min: number; readonly max: number };
-  readonly topologies: TopologyCache;
+  readonly topologies: CentralTopologySource;
   readonly repository: TopologyRepository;
   readonly throttle: LoginThrottle;
 }

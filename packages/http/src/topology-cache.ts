@@ -1,4 +1,12 @@
-import { saveTopologyChange, type Clock, type ScopeChangeReport, type SyncStorage, type Topology, type UnitOfWork } from '@sitesync/domain';
+import {
+  saveTopologyChange,
+  type CentralTopologySource,
+  type Clock,
+  type ScopeChangeReport,
+  type SyncStorage,
+  type Topology,
+  type UnitOfWork,
+} from '@sitesync/domain';
 import { AsyncMutex } from './async-mutex';
 import { SyncHttpError } from './error-codes';
 
@@ -15,7 +23,7 @@ function notInitialised(): SyncHttpError {
  * one at a time in this process; pulls ask `current`, which compares the stored version and
  * reloads when another unit of work changed it.
  */
-export class TopologyCache {
+export class TopologyCache implements CentralTopologySource {
   private readonly lock = new AsyncMutex();
   private cached: { readonly topology: Topology; readonly version: bigint } | null = null;
 

@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import type { SyncRecord } from '@sitesync/domain';
+import { CentralService, type SyncRecord } from '@sitesync/domain';
 import { centralRecord, createInMemoryStorage, storeRecord } from '@sitesync/testkit';
 import request from 'supertest';
 import { MAX_FAILED_LOGINS } from '@sitesync/domain';
@@ -242,6 +242,7 @@ describe('central app: sync routes', () => {
 
   it('stores a push, refusing per record a record of a store active elsewhere while the rest is stored', async () => {
     const central = await createTestCentral();
+    const processed = jest.spyOn(CentralService.prototype, 'process');
     const mine = storeRecord('stock_line', 'B', { quantity: 5 }, 'sl-b-1');
     const theirs = storeRecord('stock_line', 'C', { quantity: 7 }, 'sl-c-1');
     const res = await push(central, REMOTE1, 'batch-1', [mine, theirs]);
@@ -254,8 +255,9 @@ describe('central app: sync routes', () => {
     expect(body.refused[0]!.fix).toEqual(expect.any(String));
     expect(await central.storage.storage.records.get('stock_line', 'sl-b-1')).toMatchObject({ data: { quantity: 5 } });
     expect(await central.storage.storage.records.get('stock_line', 'sl-c-1')).toBeNull();
-    expect(central.afterPush).toHaveBeenCalledTimes(1);
-    expect(central.afterPush).toHaveBeenCalledWith(REMOTE1);
+    expect(processed).toHaveBeenCalledTimes(1);
+    expect(processed).toHaveBeenCalledWith('push');
+    processed.mockRestore();
 
     // the refusal is kept in quarantine, visible in the site's status
     const status = await request(central.app).get('/sync/v1/status?cursor=0').set(headersOf(REMOTE1));
@@ -270,25 +272,40 @@ describe('central app: sync routes', () => {
   it('answers a replayed batch id with replayed:true and writes nothing new', async () => {
     const central = await createTestCentral();
     const records = [storeRecord('stock_line', 'B', {}, 'sl-r-1'), storeRecord('stock_line', 'B', {}, 'sl-r-2')];
+    const processed = jest.spyOn(CentralService.prototype, 'process');
     expect((await push(central, REMOTE1, 'batch-r', records)).body).toMatchObject({ accepted: 2, refused: [] });
     const head = await central.storage.storage.changes.head();
     const again = await push(central, REMOTE1, 'batch-r', records);
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ batchId: 'batch-r', replayed: true, accepted: 2 });
     expect(await central.storage.storage.changes.head()).toBe(head);
-    expect(central.afterPush).toHaveBeenCalledTimes(1);
+    expect(processed).toHaveBeenCalledTimes(1);
+    processed.mockRestore();
   });
 
-  it('does not run afterPush when nothing was accepted, and logs its failure without failing the push', async () => {
+  it('does not run the processors when nothing was accepted, and logs their failure without failing the push', async () => {
     const central = await createTestCentral();
+    const processed = jest.spyOn(CentralService.prototype, 'process');
     await push(central, REMOTE1, 'batch-empty', []);
-    expect(central.afterPush).not.toHaveBeenCalled();
+    expect(processed).not.toHaveBeenCalled();
+    processed.mockRestore();
 
-    central.afterPush.mockRejectedValueOnce(new Error('transfer processing broke'));
+    // the push's own unit of work succeeds, every one of the processing after it fails
+    const run = central.storage.run.bind(central.storage);
+    let runs = 0;
+    const failing = jest
+      .spyOn(central.storage, 'run')
+      .mockImplementation((work) => (++runs === 1 ? run(work) : Promise.reject(new Error('transfer processing broke'))));
     const res = await push(central, REMOTE1, 'batch-x', [storeRecord('stock_line', 'B', {}, 'sl-x')]);
+    failing.mockRestore();
+    expect(runs).toBeGreaterThan(1);
     expect(res.status).toBe(200);
     expect(res.body.accepted).toBe(1);
-    expect(central.logger.error).toHaveBeenCalledWith(expect.objectContaining({ siteId: REMOTE1, batchId: 'batch-x' }), expect.any(String));
+    expect(await central.storage.storage.records.get('stock_line', 'sl-x')).not.toBeNull();
+    expect(central.logger.error).toHaveBeenCalledWith(
+      expect.objectContaining({ err: expect.objectContaining({ message: 'transfer processing broke' }) }),
+      expect.any(String),
+    );
   });
 
   it('refuses local data pushed by a remote (push.local-data)', async () => {

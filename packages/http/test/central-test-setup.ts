@@ -17,7 +17,6 @@ export interface TestCentral {
   readonly storage: InMemoryStorage;
   readonly clock: ManualClock;
   readonly logger: { info: jest.Mock; warn: jest.Mock; error: jest.Mock };
-  readonly afterPush: jest.Mock<Promise<void>, [SiteId]>;
   topology(): Promise<Topology>;
 }
 
@@ -31,14 +30,12 @@ export async function createTestCentral(overrides: Partial<CentralAppDeps> = {},
   }
   const clock = new ManualClock();
   const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
-  const afterPush = jest.fn<Promise<void>, [SiteId]>(() => Promise.resolve());
-  const app = createCentralApp({ storage, hasher: testHasher, clock, adminToken: ADMIN_TOKEN, logger, afterPush, ...overrides });
+  const app = createCentralApp({ storage, hasher: testHasher, clock, adminToken: ADMIN_TOKEN, logger, ...overrides });
   return {
     app,
     storage,
     clock,
     logger,
-    afterPush,
     topology: async () => (await storage.storage.topology.load())!,
   };
 }

@@ -1,0 +1,174 @@
+import type { SyncRecord } from '../record';
+import type { Result } from '../result';
+import type { SiteId } from '../site';
+import type { Topology } from '../topology';
+import { isPushConflict, type Clock, type PushBatch, type PushOutcome } from '../ports/services';
+import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
+import { acceptPush } from './central-sync';
+import { recordLocalChange, type LocalChangeRefusal, type RecordedChange } from './record-local-change';
+import { runSiteProcessors, type ProcessorReport } from './run-site-processors';
+import type { ScopeChangeReport } from './scope-changes';
+
+/** A change of the whole topology: the topology to keep (null: nothing changed) and what to answer. */
+export type TopologyChange<T> = (topology: Topology) => Promise<{ readonly next: Topology | null; readonly value: T }>;
+
+/**
+ * The central's topology as the application keeps it (the HTTP layer's `TopologyCache`): `load`
+ * the one known, `current` as of what `storage` reads now, `change` saves a new topology and
+ * applies it to data (`saveTopologyChange`) in one unit of work, `exclusive` runs work that saves
+ * what it changed itself; both one at a time. (Named apart from central-sync's `TopologySource`,
+ * the function the pull and the export read the topology with.)
+ */
+export interface CentralTopologySource {
+  load(): Promise<Topology>;
+  current(storage: SyncStorage): Promise<Topology>;
+  change<T>(change: TopologyChange<T>): Promise<{ readonly value: T; readonly scope: ScopeChangeReport | null }>;
+  exclusive<T>(work: TopologyChange<T>): Promise<T>;
+}
+
+/** Runs something later (the app: `setTimeout`, unref'd); `cancel` stops it if it has not run. */
+export interface RetryScheduler {
+  schedule(run: () => void, ms: number): { cancel(): void };
+}
+
+/** What made the central run its processors. */
+export type ProcessingReason = 'start' | 'push' | 'records' | 'topology' | 'retry';
+
+export interface CentralServiceDeps {
+  readonly unitOfWork: UnitOfWork & { readonly storage: SyncStorage };
+  readonly clock: Clock;
+  readonly topologies: CentralTopologySource;
+  /** runs the retry of failed processing; without it a failed run waits for the next write */
+  readonly scheduler?: RetryScheduler;
+  /** after each processing run that succeeded (whether or not it did anything) */
+  readonly onProcessed?: (report: ProcessorReport, reason: ProcessingReason) => void;
+  /** after each processing run that failed; `retryInMs` is the delay of the retry it scheduled, null when it scheduled none */
+  readonly onProcessingFailed?: (error: unknown, retryInMs: number | null) => void;
+}
+
+const FIRST_RETRY_MS = 1_000;
+const MAX_RETRY_MS = 60_000;
+
+/**
+ * The central application service: every write on the central goes through it (a remote's push,
+ * an admin's records, a change of the topology), and each is followed by the central's processors
+ * (`runSiteProcessors` for the central site), so that a transfer the write made possible is
+ * completed before the write is answered. Processing never fails the write (it is stored): a
+ * failed run is reported and retried with backoff through the scheduler.
+ */
+export class CentralService {
+  readonly topologies: CentralTopologySource;
+  private running: Promise<ProcessorReport | null> | null = null;
+  private next: Promise<ProcessorReport | null> | null = null;
+  private nextReason: ProcessingReason = 'start';
+  private retry: { cancel(): void } | null = null;
+  private retryMs = FIRST_RETRY_MS;
+  private closed = false;
+
+  constructor(private readonly deps: CentralServiceDeps) {
+    this.topologies = deps.topologies;
+  }
+
+  /**
+   * A push of `siteId`: `acceptPush` in one unit of work with the current topology, then, when it
+   * stored records (not a replay), the processors. `stored` is called with the outcome once it is
+   * committed, before the processing (the HTTP layer logs the push there).
+   */
+  async push(siteId: SiteId, batch: PushBatch, stored?: (outcome: PushOutcome) => void): Promise<PushOutcome> {
+    const { unitOfWork, clock } = this.deps;
+    const outcome = await unitOfWork.run(async (s) => acceptPush(s, await this.topologies.current(s), siteId, batch, clock.now()));
+    stored?.(outcome);
+    if (!isPushConflict(outcome) && outcome.replayed !== true && outcome.accepted > 0) await this.processQuietly('push');
+    return outcome;
+  }
+
+  /** Records written on the central itself (`recordLocalChange` on the central site), then the processors. */
+  async writeRecords(records: readonly SyncRecord[]): Promise<Result<RecordedChange, readonly LocalChangeRefusal[]>> {
+    const topology = await this.topologies.load();
+    const result = await recordLocalChange({ unitOfWork: this.deps.unitOfWork }, topology, topology.central.id, records);
+    if (result.ok) await this.processQuietly('records');
+    return result;
+  }
+
+  /** A change of the topology (`CentralTopologySource.change`), then the processors: a transfer refused for the configuration is retried at once. */
+  async changeTopology<T>(change: TopologyChange<T>): Promise<{ readonly value: T; readonly scope: ScopeChangeReport | null }> {
+    const changed = await this.topologies.change(change);
+    await this.processQuietly('topology');
+    return changed;
+  }
+
+  /** Work under the topology lock (`CentralTopologySource.exclusive`), then the processors when it changed the topology. */
+  async exclusiveTopology<T>(work: TopologyChange<T>): Promise<T> {
+    let changed = false;
+    const value = await this.topologies.exclusive(async (topology) => {
+      const done = await work(topology);
+      changed = done.next !== null;
+      return done;
+    });
+    if (changed) await this.processQuietly('topology');
+    return value;
+  }
+
+  /**
+   * Runs the central's processors, one run at a time: a call made while a run is in progress waits
+   * for one more run that starts after it (every call made meanwhile shares that run), so each
+   * caller knows the processing covered what it wrote before calling. Rejects when the run fails,
+   * after reporting it and scheduling a retry; null when the central has no topology yet.
+   */
+  process(reason: ProcessingReason): Promise<ProcessorReport | null> {
+    if (!this.running && !this.next) {
+      this.running = this.runOnce(reason).finally(() => (this.running = null));
+      return this.running;
+    }
+    this.nextReason = reason;
+    this.next ??= (this.running ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => {
+        this.next = null;
+        this.running = this.runOnce(this.nextReason).finally(() => (this.running = null));
+        return this.running;
+      });
+    return this.next;
+  }
+
+  /** Stops retrying: cancels a retry that is scheduled, and schedules none after this. */
+  close(): void {
+    this.closed = true;
+    this.retry?.cancel();
+    this.retry = null;
+  }
+
+  private async processQuietly(reason: ProcessingReason): Promise<void> {
+    await this.process(reason).catch(() => undefined); // reported through onProcessingFailed, and retried
+  }
+
+  private async runOnce(reason: ProcessingReason): Promise<ProcessorReport | null> {
+    const { unitOfWork, clock } = this.deps;
+    try {
+      // the topology as stored, not through the source: processing (at start too) does not fill its cache
+      const topology = await unitOfWork.storage.topology.load();
+      const report = topology ? await runSiteProcessors({ unitOfWork, clock }, topology, topology.central.id) : null;
+      this.retryMs = FIRST_RETRY_MS;
+      this.retry?.cancel(); // this run did what the retry would have
+      this.retry = null;
+      if (report) this.deps.onProcessed?.(report, reason);
+      return report;
+    } catch (error) {
+      this.deps.onProcessingFailed?.(error, this.scheduleRetry());
+      throw error;
+    }
+  }
+
+  /** Schedules a retry unless one is pending (or there is no scheduler, or the service is closed); its delay, or null. */
+  private scheduleRetry(): number | null {
+    const { scheduler } = this.deps;
+    if (!scheduler || this.closed || this.retry) return null;
+    const ms = this.retryMs;
+    this.retryMs = Math.min(ms * 2, MAX_RETRY_MS);
+    this.retry = scheduler.schedule(() => {
+      this.retry = null;
+      this.process('retry').catch(() => undefined); // reported by runOnce, and retried again
+    }, ms);
+    return ms;
+  }
+}
