@@ -283,10 +283,15 @@ afterEach(async () => {
     const head = await count('select last_seq as n from sync_feed_state where id = 1');
 
     const outcome = await remote.site.sync();
-    // the batch is sent again under its id and answered as the first time, without being applied again
-    expect(answers(pushes)).toEqual([expect.objectContaining({ replayed: true, accepted: BATCH, refused: [] })]);
-    expect(outcome.pushed).toBe(BATCH);
-    expect(await count('select count(*) as n from sync_record where source_site_id = 2 and seq > $1', [head])).toBe(0);
+    // the batch is sent again under its id and answered as the first time, without being applied again;
+    // in the cycle's second pass the customer invoice goes once more: it now shows its supplier invoice (data.response)
+    expect(answers(pushes)).toEqual([
+      expect.objectContaining({ replayed: true, accepted: BATCH, refused: [] }),
+      expect.objectContaining({ accepted: 1, refused: [] }),
+    ]);
+    expect(outcome.pushed).toBe(BATCH + 1);
+    expect(await count("select count(*) as n from sync_record where source_site_id = 2 and seq > $1 and id <> 'ci-A-B-kill'", [head])).toBe(0);
+    expect(await count("select count(*) as n from sync_record where id = 'ci-A-B-kill' and data->'response'->>'state' = 'created'")).toBe(1);
     expect(await rowsHeld()).toBe(BATCH - invoice.length);
     expect(await stockLinesHeld()).toBe(BATCH - invoice.length);
     expect((await remote.site.status()).waitingToPush).toBe(0);

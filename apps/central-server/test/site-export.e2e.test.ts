@@ -170,7 +170,7 @@ describe.each(ENGINES)('site export and import with the central on $name', (engi
     expect(afterImport).toEqual(oldFile);
     expect(afterImport).toEqual(await routedTo(x.id));
     // serial numbers go on after the highest in use in its stores
-    expect(await b.storage.records.nextSerialNumber('X1B', 'transaction')).toBe(8);
+    expect(await b.storage.records.nextSerialNumber('X1B', 'transaction:supplier_invoice')).toBe(8);
     expect(await b.remote.site.status()).toMatchObject({ waitingToPush: 0, failed: [] });
 
     // and a full pull into another new file gives the same

@@ -4,7 +4,6 @@ import {
   CentralService,
   waitingFor,
   isPushConflict,
-  PullServer,
   quarantinePrefix,
   siteInfoFor,
   siteSyncedBefore,
@@ -88,7 +87,6 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const bodyLimitBytes = bytes.parse(bodyLimit);
   if (bodyLimitBytes === null) throw new Error(`createCentralApp: bodyLimit "${bodyLimit}" is not a size like "16mb"`);
-  const pulls = new PullServer();
   const adminTokenDigest = digest(deps.adminToken);
   const siteAuths = new WeakMap<Request, SiteAuth>();
 
@@ -212,16 +210,21 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
 
   sync.post('/push', requireSite, readJson, siteSlot, async (req, res) => {
     const { site } = siteAuthOf(req);
-    const { batchId, records } = parseBody(pushRequestSchema, req.body);
+    const { batchId, records, more } = parseBody(pushRequestSchema, req.body);
     const batch = { id: batchId, digest: bodyDigests.get(req) ?? '', records };
     // stores the batch, then runs the central's processors (their failure does not fail the push: it is stored)
-    const result = await central.push(site.id, batch, (stored) => {
-      if (isPushConflict(stored)) return;
-      logger.info(
-        { siteId: site.id, batchId, received: records.length, accepted: stored.accepted, refused: stored.refused.length, replayed: stored.replayed === true },
-        'push received',
-      );
-    });
+    const result = await central.push(
+      site.id,
+      batch,
+      (stored) => {
+        if (isPushConflict(stored)) return;
+        logger.info(
+          { siteId: site.id, batchId, received: records.length, accepted: stored.accepted, refused: stored.refused.length, replayed: stored.replayed === true },
+          'push received',
+        );
+      },
+      more === true ? { more } : {},
+    );
     if (isPushConflict(result)) {
       logger.warn({ siteId: site.id, batchId }, `push refused: ${result.conflict.message}`);
       throw SyncHttpError.of('batch_conflict', `${result.conflict.message} ${result.conflict.fix}`, { batchId, code: result.conflict.code });
@@ -239,7 +242,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
       ...(reinitialising === true ? { reinitialising } : {}),
       ...(unpushed !== undefined ? { unpushed } : {}),
     };
-    const result = await storage.run((s) => pulls.pull(s, (inside) => topologies.current(inside), site.id, request));
+    const result = await central.pull(site.id, request);
     if (result.remaining === 0) {
       const now = clock.now();
       await topologies.exclusive(async (current) => {

@@ -99,9 +99,9 @@ export class HttpCentralSyncGateway implements CentralSyncGateway {
   }
 
   /** A batch id this site used before for other records is answered 409 `batch_conflict`: returned as a PushConflict, not thrown. */
-  async push(batchId: string, records: readonly SyncRecord[]): Promise<PushOutcome> {
+  async push(batchId: string, records: readonly SyncRecord[], options: { readonly more?: boolean } = {}): Promise<PushOutcome> {
     try {
-      return await this.http.request('POST', '/sync/v1/push', pushResponseSchema, { batchId, records });
+      return await this.http.request('POST', '/sync/v1/push', pushResponseSchema, { batchId, records, ...(options.more === true ? { more: true } : {}) });
     } catch (error) {
       if (!(error instanceof SyncHttpError) || error.code !== 'batch_conflict') throw error;
       return pushConflict(batchId, error.message);

@@ -60,6 +60,8 @@ export const storableText = (max: number, options: { readonly trim?: boolean } =
 export const pushRequestSchema = z.object({
   batchId: storableText(200),
   records: recordsSchema,
+  /** the site has more changes to push in this cycle: the central may complete transfers with the last batch */
+  more: z.boolean().exactOptional(),
 });
 export type PushRequest = z.infer<typeof pushRequestSchema>;
 

@@ -114,6 +114,7 @@ export interface PullResult {
 /** The remote site's view of the central. Network failures throw. */
 export interface CentralSyncGateway {
   siteInfo(): Promise<SiteInfo>;
-  push(batchId: string, records: readonly SyncRecord[]): Promise<PushOutcome>;
+  /** `more`: this site has more changes to push in this cycle (the central may process them with the last batch) */
+  push(batchId: string, records: readonly SyncRecord[], options?: { readonly more?: boolean }): Promise<PushOutcome>;
   pull(cursor: bigint, limit: number, options?: Pick<PullRequest, 'queueCursor' | 'reinitialising' | 'unpushed'>): Promise<PullResult>;
 }

@@ -2,9 +2,9 @@ import type { SyncRecord } from '../record';
 import type { Result } from '../result';
 import type { SiteId } from '../site';
 import type { Topology } from '../topology';
-import { isPushConflict, type Clock, type PushBatch, type PushOutcome } from '../ports/services';
+import { isPushConflict, type Clock, type PullRequest, type PullResult, type PushBatch, type PushOutcome } from '../ports/services';
 import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
-import { acceptPush } from './central-sync';
+import { acceptPush, PullServer } from './central-sync';
 import { recordLocalChange, type LocalChangeRefusal, type RecordedChange } from './record-local-change';
 import { runSiteProcessors, type ProcessorReport } from './run-site-processors';
 import type { ScopeChangeReport } from './scope-changes';
@@ -47,6 +47,8 @@ export interface CentralServiceDeps {
 }
 
 const FIRST_RETRY_MS = 1_000;
+/** The longest a push that said more would follow waits for its processing when no later batch or pull comes. */
+const DEFERRED_MS = 5_000;
 const MAX_RETRY_MS = 60_000;
 
 /**
@@ -64,6 +66,10 @@ export class CentralService {
   private retry: { cancel(): void } | null = null;
   private retryMs = FIRST_RETRY_MS;
   private closed = false;
+  /** a push said more would follow: its processing is owed */
+  private deferred = false;
+  private deferredRun: { cancel(): void } | null = null;
+  private readonly pulls = new PullServer();
 
   constructor(private readonly deps: CentralServiceDeps) {
     this.topologies = deps.topologies;
@@ -74,12 +80,38 @@ export class CentralService {
    * stored records (not a replay), the processors. `stored` is called with the outcome once it is
    * committed, before the processing (the HTTP layer logs the push there).
    */
-  async push(siteId: SiteId, batch: PushBatch, stored?: (outcome: PushOutcome) => void): Promise<PushOutcome> {
+  async push(siteId: SiteId, batch: PushBatch, stored?: (outcome: PushOutcome) => void, options: { readonly more?: boolean } = {}): Promise<PushOutcome> {
     const { unitOfWork, clock } = this.deps;
     const outcome = await unitOfWork.run(async (s) => acceptPush(s, await this.topologies.current(s), siteId, batch, clock.now()));
     stored?.(outcome);
-    if (!isPushConflict(outcome) && outcome.replayed !== true && outcome.accepted > 0) await this.processQuietly('push');
+    if (isPushConflict(outcome) || outcome.replayed === true || outcome.accepted === 0) return outcome;
+    // A site that says more batches follow in this cycle has its transfers completed once, with its
+    // last batch (or before any site's next pull, or after DEFERRED_MS if it never comes): not
+    // after each of its batches, which would re-read the same half-arrived documents many times.
+    if (options.more === true) this.defer();
+    else await this.processQuietly('push');
     return outcome;
+  }
+
+  /**
+   * A site's pull: processing a push deferred runs first, so the answer includes what it writes;
+   * then the pull (resync queue, then feed) in one unit of work with the current topology.
+   */
+  async pull(siteId: SiteId, request: PullRequest): Promise<PullResult> {
+    if (this.deferred) await this.processQuietly('push');
+    const { unitOfWork } = this.deps;
+    return unitOfWork.run((s) => this.pulls.pull(s, (inside) => this.topologies.current(inside), siteId, request));
+  }
+
+  /** Processing owed to a push that said more would follow: a flag the next run clears, and a run at the latest after DEFERRED_MS. */
+  private defer(): void {
+    this.deferred = true;
+    const { scheduler } = this.deps;
+    if (!scheduler || this.closed || this.deferredRun) return;
+    this.deferredRun = scheduler.schedule(() => {
+      this.deferredRun = null;
+      if (this.deferred) this.process('push').catch(() => undefined); // reported by runOnce, and retried
+    }, DEFERRED_MS);
   }
 
   /** Records written on the central itself (`recordLocalChange` on the central site), then the processors. */
@@ -134,6 +166,8 @@ export class CentralService {
   /** Stops retrying: cancels a retry that is scheduled, and schedules none after this. */
   close(): void {
     this.closed = true;
+    this.deferredRun?.cancel();
+    this.deferredRun = null;
     this.retry?.cancel();
     this.retry = null;
   }
@@ -144,6 +178,7 @@ export class CentralService {
 
   private async runOnce(reason: ProcessingReason): Promise<ProcessorReport | null> {
     const { unitOfWork, clock } = this.deps;
+    this.deferred = false; // this run covers every push stored before it
     try {
       // the topology as stored, not through the source: processing (at start too) does not fill its cache
       const topology = await unitOfWork.storage.topology.load();

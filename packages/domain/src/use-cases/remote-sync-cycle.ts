@@ -139,7 +139,9 @@ export async function runSyncCycle(
       });
     }
     const started = clock.now().getTime();
-    const outcome = outgoing.length > 0 ? await gateway.push(`${namespace}:${cursor}-${last}`, outgoing) : null;
+    // a full batch: more may follow, and the central may wait for the last one (or this cycle's pull) to complete transfers
+    const more = changes.length >= size;
+    const outcome = outgoing.length > 0 ? await gateway.push(`${namespace}:${cursor}-${last}`, outgoing, more ? { more } : {}) : null;
     if (outcome && isPushConflict(outcome)) {
       // This file's batch ids were used before with other records: it is a restored or copied file.
       // The records are sent again under a new namespace; nothing is skipped.

@@ -132,6 +132,41 @@ describe('CentralService: every write on the central, then its processors', () =
     expect(reports).toHaveLength(2);
   });
 
+  it('a push that says more follows is processed once: with the last batch, before the next pull, or by the scheduler', async () => {
+    const scheduler = new FakeScheduler();
+    const { storage, service, reports } = await centralWith({ scheduler });
+    const siId = respondingId('ci-c-d', 'stock-transfer');
+    // C (site 3) to B (site 2): the header in the first batch, its line in the second
+    const [header, line] = recordsOf(customerInvoice({ id: 'ci-c-d', from: 'C', to: 'B' }));
+    await service.push(3, { id: 'p-1', digest: 'd-1', records: [header!] }, undefined, { more: true });
+    expect(reports).toHaveLength(0);
+    expect(scheduler.scheduled.map((s) => s.ms)).toEqual([5_000]);
+    await service.push(3, { id: 'p-2', digest: 'd-2', records: [line!] });
+    expect(reports.map((r) => r.reason)).toEqual(['push']);
+    expect(await storage.storage.records.get('transaction', siId)).toMatchObject({ storeId: 'B' });
+    expect(reports[0]!.report.transfers.pending).toEqual([]); // never seen half-arrived
+
+    // the last batch said more too (it was exactly full): the site's pull completes the transfer before it is answered
+    const [h2, l2] = recordsOf(customerInvoice({ id: 'ci-c-b-2', from: 'C', to: 'B' }));
+    await service.push(3, { id: 'p-3', digest: 'd-3', records: [h2!, l2!] }, undefined, { more: true });
+    expect(reports).toHaveLength(1);
+    const pulled = await service.pull(3, { cursor: 0n, limit: 5000 });
+    expect(reports).toHaveLength(2);
+    expect(pulled.records.map((r) => r.id)).toContain(respondingId('ci-c-b-2', 'stock-transfer'));
+
+    // and when neither comes (the site went away mid-push), the scheduler runs it
+    const [h3, l3] = recordsOf(customerInvoice({ id: 'ci-c-b-3', from: 'C', to: 'B' }));
+    await service.push(3, { id: 'p-4', digest: 'd-4', records: [h3!, l3!] }, undefined, { more: true });
+    expect(reports).toHaveLength(2);
+    const done = waitUntil(() => reports.length === 3);
+    scheduler.scheduled
+      .filter((e) => !e.cancelled)
+      .at(-1)!
+      .run();
+    await done;
+    expect(await storage.storage.records.get('transaction', respondingId('ci-c-b-3', 'stock-transfer'))).not.toBeNull();
+  });
+
   it('coalesces: calls made while a run is in progress share one more run after it', async () => {
     const { service, reports } = await centralWith();
     const calls = Array.from({ length: 6 }, (_, i) => service.process(i === 0 ? 'start' : 'push'));
