@@ -5,6 +5,7 @@ import type { Topology } from '../topology';
 import type { Clock } from '../ports/services';
 import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
 import type { SyncIssue } from '../ports/issue-log';
+import type { Change } from '../ports/change-feed';
 import { isTransferHeaderType, respondingId, str, TRANSFER_KINDS, TRANSFER_LINE_TYPES, type TransferHeaderType } from '../transfers/transfer-documents';
 import { consumeChanges } from './consume-changes';
 import { detectTransfer, transferProcessingSite, type TransferViolation } from '../transfers/transfer-rules';
@@ -69,7 +70,9 @@ export async function processTransfers(
   // Scanned without data: only records between two stores can be transfers, and only those are read.
   await consumeChanges(deps.unitOfWork, TRANSFER_PROCESSOR, batchSize, async (storage, changes) => {
     const records = new PreloadedRecords(storage.records);
-    const candidates = changes.filter(({ record }) => record.otherPartyStoreId && isTransferRecordType(record.type));
+    const candidates = changes.filter(
+      (change) => change.record.otherPartyStoreId && isTransferRecordType(change.record.type) && !ownOutput(topology, siteId, change),
+    );
     if (candidates.length === 0) return;
     await records.preload(candidates.map(({ record }) => record));
     const headers = new Map<string, { type: TransferHeaderType; id: string }>();
@@ -125,6 +128,30 @@ async function processBatch(
   const writes: SyncRecord[] = [];
   for (const ref of refs) await processOne(storage, records, topology, siteId, ref, now, report, openKeys, writes);
   if (writes.length > 0) await storage.records.upsert(writes, { sourceSiteId: siteId, viaSync: false });
+}
+
+/** The responding id suffixes of each record type a transfer writes (`.si`, `.ci` for transactions and their lines...). */
+const RESPONDING_SUFFIXES: ReadonlyMap<string, readonly string[]> = (() => {
+  const map = new Map<string, string[]>();
+  for (const kind of TRANSFER_KINDS) {
+    const type = TRANSFER_HALVES[kind].responding;
+    for (const t of [type, TRANSFER_LINE_TYPES[type]]) map.set(t, [...(map.get(t) ?? []), respondingId('', kind)]);
+  }
+  return map;
+})();
+
+/**
+ * A record this site's own processors wrote: a responding record (derived id) of a store active
+ * elsewhere, written here and not through sync. No user of this site can write store data of a store
+ * active elsewhere, so nothing else matches; it starts nothing and is not read again (half the
+ * records a processing run would otherwise read back are its own output).
+ */
+function ownOutput(topology: Topology, siteId: SiteId, change: Change): boolean {
+  const { record } = change;
+  if (change.viaSync || change.sourceSiteId !== siteId || !record.storeId) return false;
+  const store = topology.store(record.storeId);
+  if (!store || store.activeSiteId === siteId) return false;
+  return (RESPONDING_SUFFIXES.get(record.type) ?? []).some((suffix) => record.id.endsWith(suffix) && record.id.length > suffix.length);
 }
 
 const LINE_TYPES: ReadonlySet<string> = new Set(Object.values(TRANSFER_LINE_TYPES));
