@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { buildTopology, CentralService, orThrow, TOKENS, type Clock, type PasswordHasher } from '@sitesync/domain';
+import { buildTopology, CentralService, orThrow, processorSummary, TOKENS, type Clock, type PasswordHasher } from '@sitesync/domain';
 import { createCentralApp, hardenServer, ScryptPasswordHasher, SyncHttpError, TopologyCache } from '@sitesync/http';
 import { openPostgresSyncStorage, pglitePool, type PostgresSyncStorage } from '@sitesync/postgres';
 import { Container } from 'inversify';
@@ -243,10 +243,8 @@ export async function startCentralServer(options: CentralServerOptions): Promise
       },
     },
     onProcessed(report, reason) {
-      const { created, refused } = report.transfers;
-      if (created.length + refused.length + report.receipts.length > 0) {
-        logger.info({ reason, created: created.length, refused: refused.length, receipts: report.receipts.length }, 'transfers processed');
-      }
+      const summary = processorSummary(report);
+      if (summary) logger.info({ reason, ...summary }, 'transfers processed');
     },
     onProcessingFailed(error, retryInMs) {
       logger.warn({ err: error, retryInMs }, retryInMs === null ? 'transfer processing failed' : 'transfer processing failed; it is tried again');

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import {
+  processorSummary,
   CentralService,
   waitingFor,
   isPushConflict,
@@ -108,10 +109,8 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
       clock,
       topologies: new TopologyCache(storage, clock),
       onProcessed: (report, reason) => {
-        const { created, refused } = report.transfers;
-        if (created.length + refused.length + report.receipts.length > 0) {
-          logger.info({ reason, created: created.length, refused: refused.length, receipts: report.receipts.length }, 'transfers processed');
-        }
+        const summary = processorSummary(report);
+        if (summary) logger.info({ reason, ...summary }, 'transfers processed');
       },
       onProcessingFailed: (error) => logger.error({ err: error }, 'processing after a write failed (the write itself was stored)'),
     });

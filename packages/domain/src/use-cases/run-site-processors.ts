@@ -17,6 +17,22 @@ export interface ProcessorReport {
   readonly feedback: readonly string[];
 }
 
+/** What a processing run did, counted for a log line; null when it did nothing worth logging. */
+export function processorSummary(report: ProcessorReport): Record<string, number> | null {
+  const t = report.transfers;
+  const counts = {
+    created: t.created.length,
+    updated: t.updated.length,
+    deleted: t.deleted.length,
+    conflicts: t.conflicts.length,
+    refused: t.refused.length,
+    numbered: report.numbered.length,
+    receipts: report.receipts.length,
+    feedback: report.feedback.length,
+  };
+  return Object.values(counts).some((n) => n > 0) ? counts : null;
+}
+
 /** How many records the processors wrote (0: nothing new came out). */
 export function processorWrites(report: ProcessorReport): number {
   const t = report.transfers;
