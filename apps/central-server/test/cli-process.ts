@@ -32,3 +32,30 @@ export async function ok(run: Promise<Run>): Promise<string> {
   if (code !== 0) throw new Error(`exited ${String(code)}: ${stderr}`);
   return stdout;
 }
+
+/** `sitesync-central serve` on embedded PGlite in `dataDir`, on a free port, as a real process. */
+export async function startCentralProcess(dataDir: string, adminToken: string): Promise<{ readonly url: string; stop(): Promise<void> }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info' };
+  delete env['NODE_OPTIONS'];
+  const child = spawn(process.execPath, [CENTRAL_MAIN, 'serve', '--port', '0', '--data-dir', dataDir, '--admin-token', adminToken], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let log = '';
+  child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      const match = /listening on (http:\/\/\S+)/.exec(chunk.toString('utf8'));
+      if (match) resolve(match[1]!);
+    });
+    void exited.then(() => reject(new Error(`the central exited before listening: ${log}`)));
+  });
+  return {
+    url,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

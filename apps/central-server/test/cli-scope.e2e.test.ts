@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CENTRAL_MAIN, cli, ok, REMOTE_MAIN } from './cli-process';
+import { CENTRAL_MAIN, cli, ok, REMOTE_MAIN, startCentralProcess } from './cli-process';
 
 /**
  * Scope changes as an operator meets them, with real processes only: `sitesync-central serve` on
@@ -27,26 +26,9 @@ const ids = async (file: string, type: string): Promise<string[]> =>
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sitesync-cli-scope-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info' };
-  delete env['NODE_OPTIONS'];
-  const child = spawn(process.execPath, [CENTRAL, 'serve', '--port', '0', '--data-dir', join(dir, 'central'), '--admin-token', TOKEN], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let log = '';
-  child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
-  url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      const match = /listening on (http:\/\/\S+)/.exec(chunk.toString('utf8'));
-      if (match) resolve(match[1]!);
-    });
-    void exited.then(() => reject(new Error(`the central exited before listening: ${log}`)));
-  });
-  stopCentral = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  };
+  const central = await startCentralProcess(join(dir, 'central'), TOKEN);
+  url = central.url;
+  stopCentral = () => central.stop();
   writeFileSync(join(dir, 'password'), 'a long site password\n', { mode: 0o600 });
   for (const name of ['North', 'South']) await admin('site', 'add', '--name', name, '--password-file', join(dir, 'password'));
   await admin('store', 'add', '--code', 'M', '--name', 'Moving store', '--active-site', '2');

@@ -3,13 +3,14 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { existsSync, renameSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { readSecret, sha256Hex } from '@sitesync/http';
+import { readSecret, sha256Hex, syncRecordSchema } from '@sitesync/http';
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { composeRemoteSite } from './container';
 import type { SyncOutcome } from './remote-site';
 import { checkSiteExportFile } from './site-import';
 import { describeStorageError } from './storage-errors';
+import type { SyncRecord } from '@sitesync/domain';
 
 const logger = pino({ name: 'sitesync-remote', level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination(2));
 
@@ -183,21 +184,17 @@ program
 const record = program.command('record').description('enter and read records from scripts');
 record
   .command('put')
-  .requiredOption('--type <type>', 'record type from the catalogue, e.g. stock_line')
-  .requiredOption('--json <json>', 'the record: {"id": ..., "storeId": ..., "data": {...}} (or an array of them)')
-  .action(async (options: { type: string; json: string }) => {
+  .option('--type <type>', 'record type from the catalogue (e.g. stock_line), for records that do not name their own "type"')
+  .requiredOption('--json <json>', 'the record: {"id": ..., "storeId": ..., "data": {...}} (or an array of them: a document and its lines at once)')
+  .action(async (options: { type?: string; json: string }) => {
     let parsed: unknown;
     try {
       parsed = JSON.parse(options.json);
     } catch (error) {
       throw new InvalidArgumentError(`--json is not valid JSON: ${(error as Error).message}`);
     }
-    const records = (Array.isArray(parsed) ? parsed : [parsed]).map((r: Record<string, unknown>) => ({
-      ...r,
-      type: options.type,
-      data: (r['data'] as Record<string, unknown>) ?? {},
-    }));
-    const result = await withSite((site) => site.putRecords(records as never));
+    const records = (Array.isArray(parsed) ? parsed : [parsed]).map((r: unknown, i) => recordFromArgument(r, i, options.type));
+    const result = await withSite((site) => site.putRecords(records));
     if (!result.ok) {
       for (const v of result.error) process.stderr.write(`refused ${v.code}: ${v.message}\n  fix: ${v.fix}\n`);
       process.exitCode = 2;
@@ -209,6 +206,28 @@ record
   .command('list')
   .requiredOption('--type <type>', 'record type')
   .action(async (options: { type: string }) => print(await withSite((site) => site.listRecords(options.type))));
+
+/**
+ * One record of `record put --json`: its own "type", or --type; a record naming another type than
+ * --type is an error (never silently retyped), and the shape is the sync API's (docs/sync-api.md).
+ */
+function recordFromArgument(value: unknown, index: number, type: string | undefined): SyncRecord {
+  const which = `record ${index + 1} of --json`;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgumentError(`${which} is not a JSON object`);
+  const given = (value as { type?: unknown }).type;
+  if (given !== undefined && type !== undefined && given !== type) {
+    throw new InvalidArgumentError(
+      `${which} says "type": ${JSON.stringify(given)} but --type is "${type}": leave out --type (each record names its own) or make them agree`,
+    );
+  }
+  if (given === undefined && type === undefined) throw new InvalidArgumentError(`${which} has no "type": give it one, or pass --type`);
+  const result = syncRecordSchema.safeParse({ data: {}, ...value, type: given ?? type });
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new InvalidArgumentError(`${which}: ${issue.path.join('.') || '(record)'}: ${issue.message}`);
+  }
+  return result.data as SyncRecord;
+}
 
 program.parseAsync().catch((error: unknown) => {
   // The message says what went wrong and what to do; the stack is for LOG_LEVEL=debug.

@@ -271,7 +271,7 @@ function conflictViolation(
     message:
       `${label(header)} ${header.id} ${kind === 'deleted' ? 'was deleted' : 'changed'} after ${store} received it as ${label(existing.header)} ` +
       `${existing.header.id}${typeof n === 'number' && n > 0 ? ` (number ${n})` : ''} and ${state}: the change is not carried to ${store}'s document ` +
-      `(${touched.map(recordKey).slice(0, 3).join(', ')}${touched.length > 3 ? ', ...' : ''} differ from what the transfer wrote).`,
+      `(changed there: ${touched.map(recordKey).slice(0, 3).join(', ')}${touched.length > 3 ? ', ...' : ''}).`,
     fix:
       kind === 'deleted'
         ? `Keep ${header.id} (do not delete it) and raise a return or credit for the goods instead, agreed with ${store}.`
