@@ -156,7 +156,16 @@ export class KyselyRecordStore implements RecordStore {
     return row ? recordFromRow(row) : null;
   }
 
-  async getMany(keys: readonly Pick<SyncRecord, 'type' | 'id'>[]): Promise<readonly SyncRecord[]> {
+  getMany(keys: readonly Pick<SyncRecord, 'type' | 'id'>[]): Promise<readonly SyncRecord[]> {
+    return this.readMany(keys, false);
+  }
+
+  /** Postgres locks the rows (`for update`, in key order); SQLite has one writer at a time: a plain read. */
+  lockMany(keys: readonly Pick<SyncRecord, 'type' | 'id'>[]): Promise<readonly SyncRecord[]> {
+    return this.readMany(keys, this.flavour.engine === 'postgres');
+  }
+
+  private async readMany(keys: readonly Pick<SyncRecord, 'type' | 'id'>[], lock: boolean): Promise<readonly SyncRecord[]> {
     const idsByType = new Map<string, Set<string>>();
     for (const { type, id } of keys) {
       let ids = idsByType.get(type);
@@ -164,9 +173,12 @@ export class KyselyRecordStore implements RecordStore {
       ids.add(id);
     }
     const out: SyncRecord[] = [];
-    for (const [type, ids] of idsByType) {
-      for (const part of chunks([...ids])) {
-        const rows = await this.db.selectFrom('sync_record').select(RECORD_COLUMNS).where('type', '=', type).where('id', 'in', part).execute();
+    // locks are taken in one order (type, then id) by every locker, so two of them never wait on each other
+    const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    for (const [type, ids] of lock ? [...idsByType].sort(([a], [b]) => order(a, b)) : idsByType) {
+      for (const part of chunks(lock ? [...ids].sort(order) : [...ids])) {
+        const query = this.db.selectFrom('sync_record').select(RECORD_COLUMNS).where('type', '=', type).where('id', 'in', part);
+        const rows = await (lock ? query.orderBy('id').forUpdate() : query).execute();
         for (const row of rows) out.push(recordFromRow(row));
       }
     }

@@ -28,6 +28,13 @@ export interface RecordStore {
   get(type: string, id: string): Promise<SyncRecord | null>;
   /** The stored records of these keys (those that exist), in no particular order: one query, not one per key. */
   getMany(keys: readonly Pick<SyncRecord, 'type' | 'id'>[]): Promise<readonly SyncRecord[]>;
+  /**
+   * The stored versions of these keys, as `getMany`, locked against other writers until the unit of
+   * work ends, so that a read-decide-write (transfer processing) can check that what it decided on
+   * is still there and cannot be overwritten before it commits. Postgres: `select ... for update`;
+   * an engine with one writer at a time: a plain read.
+   */
+  lockMany(keys: readonly Pick<SyncRecord, 'type' | 'id'>[]): Promise<readonly SyncRecord[]>;
   /** Inserts or replaces records, and appends one change per record to the change feed, atomically. */
   upsert(records: readonly SyncRecord[], origin: ChangeOrigin): Promise<void>;
   /**

@@ -13,7 +13,6 @@ import {
   str,
   TRANSFER_COPY_FIELD,
   TRANSFER_LINE_TYPES,
-  transferCopyDigest,
   transferTombstone,
   untouchedTransferCopy,
   type TransferDocument,
@@ -281,29 +280,22 @@ function conflictViolation(
 }
 
 /**
- * On the initiating site, before a change of the initiating half is written: the refusal when the
- * change alters what the transfer copies (`before` and `after` would give different responding
- * halves, or `after` deletes it) while the responding store has touched `existing`; null otherwise
- * (the change is carried, or copies nothing).
+ * On the initiating site, before a change of the initiating half is written: the refusal the
+ * processing site would answer it with (a `conflict`: what the transfer copies would change while
+ * the responding store has touched its half), or null. The same rule as the processing site's, on
+ * the same digests of what was last written into the responding half: undoing a change, or
+ * finalising again a document that copies the same, is accepted.
  */
 export function transferEditConflict(
   topology: Topology,
-  before: TransferDocument,
   after: TransferDocument,
   existing: TransferDocument,
   context: RespondingContext = {},
 ): TransferViolation | null {
-  const touched = touchedRecords(existing);
-  if (touched.length === 0) return null;
-  const copy = (doc: TransferDocument): string | null => {
-    if (doc.header.deleted === true) return 'deleted';
-    const detection = detectTransfer(topology, doc.header);
-    if (detection.kind !== 'initiating') return null;
-    const made = buildRespondingHalf(detection.transferKind, doc, detection.initiating, detection.responding, context);
-    return JSON.stringify([made.header, ...made.lines].map((r) => [r.id, transferCopyDigest(r.data)]));
-  };
-  const was = copy(before);
-  const will = copy(after);
-  if (was === will || will === null) return null;
-  return conflictViolation(topology, after.header, existing, touched, will === 'deleted' ? 'deleted' : 'updated');
+  const own = after.header.storeId ? topology.store(after.header.storeId) : undefined;
+  const other = after.header.otherPartyStoreId ? topology.store(after.header.otherPartyStoreId) : undefined;
+  if (!own || !other) return null;
+  const processing = transferProcessingSite(topology, own, other).site.id;
+  const outcome = processInitiatingHalf(topology, processing, after, existing, context);
+  return outcome.ok && outcome.value.kind === 'conflict' ? outcome.value.violation : null;
 }

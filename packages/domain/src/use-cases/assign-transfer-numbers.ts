@@ -26,7 +26,7 @@ export async function assignTransferNumbers(
     for (const { record } of changes) {
       // scanned without data: a header of a store active here is read, then checked for -1
       if (!isTransferHeaderType(record.type) || !record.storeId || topology.store(record.storeId)?.activeSiteId !== siteId) continue;
-      const current = await storage.records.get(record.type, record.id);
+      const [current] = await storage.records.lockMany([record]); // no other write of it in between
       if (!current || !awaitsTransferNumber(topology, siteId, current)) continue;
       const next = await storage.records.nextSerialNumber(current.storeId!, numberSequenceOf(current));
       const result = assignTransferNumber(topology, siteId, current, next);

@@ -178,6 +178,7 @@ export class CentralService {
 
   private async runOnce(reason: ProcessingReason): Promise<ProcessorReport | null> {
     const { unitOfWork, clock } = this.deps;
+    const owed = this.deferred;
     this.deferred = false; // this run covers every push stored before it
     try {
       // the topology as stored, not through the source: processing (at start too) does not fill its cache
@@ -189,6 +190,7 @@ export class CentralService {
       if (report) this.deps.onProcessed?.(report, reason);
       return report;
     } catch (error) {
+      if (owed) this.deferred = true; // still owed: the next pull (or write) tries again
       this.deps.onProcessingFailed?.(error, this.scheduleRetry());
       throw error;
     }

@@ -32,12 +32,14 @@ export interface TransferReport {
   readonly refused: readonly { readonly key: string; readonly violation: RuleViolation }[];
   /** initiating halves changed after their responding store touched its half: kept as issues and messages to both stores */
   readonly conflicts: readonly { readonly key: string; readonly violation: RuleViolation }[];
+  /** transfers whose records another writer changed while they were decided: nothing written, decided again from the feed */
+  readonly raced: readonly string[];
 }
 
 type MutableReport = { -readonly [K in keyof TransferReport]: TransferReport[K] extends readonly (infer T)[] ? T[] : never };
 
 export function emptyTransferReport(): MutableReport {
-  return { created: [], updated: [], deleted: [], alreadyProcessed: [], pending: [], refused: [], conflicts: [] };
+  return { created: [], updated: [], deleted: [], alreadyProcessed: [], pending: [], refused: [], conflicts: [], raced: [] };
 }
 
 /**
@@ -125,9 +127,53 @@ async function processBatch(
   await records.preload([...responding, ...requisitions]);
   for (const [type, ids] of byType) await records.preloadLines(type, ids);
 
+  const planned: Planned[] = [];
+  for (const ref of refs) await processOne(storage, records, topology, siteId, ref, now, report, openKeys, planned);
+  if (planned.length === 0) return;
+
+  // What each transfer decided on must still be there when it writes: a responding store's site may
+  // have pushed (finalised, edited) in between. The rows are locked, compared with the versions read,
+  // and a transfer whose records moved writes nothing now: the change that moved them is in the feed
+  // after this batch and brings the transfer back, decided on what is there then.
+  const keys = planned.flatMap((p) => [...p.writes, ...p.basis]);
+  const now_ = new Map((await storage.records.lockMany(keys)).map((r) => [recordKey(r), sameVersion(r)]));
   const writes: SyncRecord[] = [];
-  for (const ref of refs) await processOne(storage, records, topology, siteId, ref, now, report, openKeys, writes);
+  for (const p of planned) {
+    const read = [...p.writes, ...p.basis];
+    const unchanged = await Promise.all(read.map(async (w) => (now_.get(recordKey(w)) ?? '') === sameVersion(await records.get(w.type, w.id))));
+    if (!unchanged.every(Boolean)) {
+      report.raced.push(p.key);
+      continue;
+    }
+    writes.push(...p.writes);
+    if (p.kind !== 'conflict') report[p.kind].push(p.key);
+  }
   if (writes.length > 0) await storage.records.upsert(writes, { sourceSiteId: siteId, viaSync: false });
+}
+
+/** What one transfer will write, once its basis is checked. */
+interface Planned {
+  readonly key: string;
+  readonly kind: 'created' | 'updated' | 'deleted' | 'conflict';
+  readonly writes: readonly SyncRecord[];
+  /** the responding half it was decided on (written or not): none of it may have moved */
+  readonly basis: readonly SyncRecord[];
+}
+
+/** A record's stored content as one comparable string (JSON with sorted keys: jsonb keeps its own order), or '' for none. */
+function sameVersion(record: SyncRecord | null | undefined): string {
+  if (!record) return '';
+  const sorted = (v: unknown): unknown =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+        )
+      : Array.isArray(v)
+        ? v.map(sorted)
+        : v;
+  return JSON.stringify([record.deleted === true, record.storeId ?? null, record.otherPartyStoreId ?? null, sorted(record.data)]);
 }
 
 /** The responding id suffixes of each record type a transfer writes (`.si`, `.ci` for transactions and their lines...). */
@@ -187,8 +233,8 @@ async function processOne(
   report: MutableReport,
   /** the issue keys open when the batch started: only those need resolving */
   openKeys: ReadonlySet<string>,
-  /** what the batch writes at its end */
-  writes: SyncRecord[],
+  /** what the batch writes at its end, per transfer */
+  planned: Planned[],
 ): Promise<void> {
   const doc = await loadDocument(records, ref.type, ref.id);
   if (!doc) return;
@@ -197,7 +243,7 @@ async function processOne(
   const found = await findTransfer(records, topology, doc.header);
   if (!found) return;
   const { kind, existing } = found;
-  const context = await respondingContext(records, topology, kind, doc.header);
+  const context = await respondingContext(records, topology, kind, doc.header, existing);
   const outcome = processInitiatingHalf(topology, siteId, doc, existing, context);
   if (!outcome.ok) {
     await storage.issues.report(key, outcome.error, now);
@@ -221,14 +267,13 @@ async function processOne(
       return;
     case 'conflict':
       await storage.issues.report(conflictKey, result.violation, now);
-      writes.push(...(await conflictMessages(records, doc.header, result.respondingHeaderId, result.violation)));
+      planned.push({ key, kind: 'conflict', writes: await conflictMessages(records, doc.header, result.respondingHeaderId, result.violation), basis: [] });
       report.conflicts.push({ key, violation: result.violation });
       return;
     case 'created':
     case 'updated':
     case 'deleted':
-      writes.push(...result.writes);
-      report[result.kind].push(key);
+      planned.push({ key, kind: result.kind, writes: result.writes, basis: existing ? [existing.header, ...existing.lines] : [] });
       return;
   }
 }

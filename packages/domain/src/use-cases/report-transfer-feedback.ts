@@ -3,13 +3,15 @@ import type { Topology } from '../topology';
 import type { Clock } from '../ports/services';
 import type { UnitOfWork } from '../ports/unit-of-work';
 import { consumeChanges } from './consume-changes';
-import { isTransferHeaderType } from '../transfers/transfer-documents';
+import { isTransferHeaderType, respondingId } from '../transfers/transfer-documents';
+import { decideEdit } from '../rules/edit-rules';
 import { initiatingRefOf, RESPONSE_FIELD, transferResponse } from '../transfers/transfer-feedback';
 
 export const TRANSFER_FEEDBACK = 'transfer-feedback';
 
 /**
- * On the site where the initiating store is active: when a responding half arrives or changes
+ * On the site that may edit the initiating header (where its store is active; the primary for a
+ * purchase order under centralised procurement): when a responding half arrives or changes
  * (numbered, touched, finalised, deleted), its initiating header shows it (`data.response`: state,
  * responding number, times). The initiating header is the initiating store's own data, so only that
  * site writes it, and the normal routing carries it to the other sites. Returns the headers updated.
@@ -23,14 +25,19 @@ export async function reportTransferFeedback(
   const updated: string[] = [];
   await consumeChanges(deps.unitOfWork, TRANSFER_FEEDBACK, options.batchSize ?? 2_000, async (storage, changes) => {
     for (const { record } of changes) {
-      // scanned without data: a header whose other party (the initiating store) is active here
-      if (!isTransferHeaderType(record.type) || !record.otherPartyStoreId || topology.store(record.otherPartyStoreId)?.activeSiteId !== siteId) continue;
+      // scanned without data: a header whose other party (the initiating store) is active here, or on the
+      // primary one answering a purchase order (which centralised procurement makes the primary's to edit)
+      if (!isTransferHeaderType(record.type) || !record.otherPartyStoreId) continue;
+      const here = topology.store(record.otherPartyStoreId)?.activeSiteId === siteId;
+      if (!here && !(topology.primary.id === siteId && record.id.endsWith(respondingId('', 'internal-order')))) continue;
       const responding = await storage.records.get(record.type, record.id);
       const ref = responding ? initiatingRefOf(responding) : null;
       if (!responding || !ref) continue;
-      const initiating = await storage.records.get(ref.type, ref.id);
+      // locked until this unit of work ends: a write of it in between (its site's user) is not overwritten
+      const [initiating] = await storage.records.lockMany([ref]);
       if (!initiating || initiating.deleted === true) continue;
       if (initiating.storeId !== responding.otherPartyStoreId || initiating.otherPartyStoreId !== responding.storeId) continue;
+      if (!decideEdit(topology, siteId, initiating).ok) continue; // the site that may edit it shows it
       const response = transferResponse(initiating, responding, deps.clock.now());
       if (!response) continue;
       await storage.records.upsert([{ ...initiating, data: { ...initiating.data, [RESPONSE_FIELD]: response } }], { sourceSiteId: siteId, viaSync: false });

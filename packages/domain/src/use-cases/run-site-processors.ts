@@ -66,6 +66,7 @@ export async function runSiteProcessors(
     transfers.pending = [...t.pending];
     transfers.refused = [...t.refused];
     transfers.conflicts.push(...t.conflicts);
+    transfers.raced.push(...t.raced);
     numbered.push(...n);
     receipts.push(...r);
     feedback.push(...f);

@@ -79,11 +79,25 @@ export async function loadDocument(records: RecordReader, type: TransferHeaderTy
   return { header, lines };
 }
 
-/** What building the responding half of `header` needs from storage and the topology besides the document. */
-export async function respondingContext(records: RecordReader, topology: Topology, kind: TransferKind, header: SyncRecord): Promise<RespondingContext> {
+/**
+ * What building the responding half of `header` needs from storage and the topology besides the
+ * document. Once a responding half exists, what it was made with stays (its requisition kind, its
+ * link to the requester's requisition): a later move of the store between a mobile and a desktop
+ * site, or a change of the response requisition, does not remake transfers already made.
+ */
+export async function respondingContext(
+  records: RecordReader,
+  topology: Topology,
+  kind: TransferKind,
+  header: SyncRecord,
+  existing: TransferDocument | null = null,
+): Promise<RespondingContext> {
+  const made = existing && existing.header.deleted !== true ? existing.header.data : null;
   const responding = header.otherPartyStoreId ? topology.store(header.otherPartyStoreId) : undefined;
-  const respondingOnMobile = responding ? topology.site(responding.activeSiteId)?.deviceType === 'mobile' : false;
+  const respondingOnMobile =
+    made && kind === 'mobile-requisition' ? made['kind'] === 'customer' : responding ? topology.site(responding.activeSiteId)?.deviceType === 'mobile' : false;
   if (kind !== 'stock-transfer') return { respondingOnMobile };
+  if (made && 'requisitionId' in made) return { respondingOnMobile, requesterRequisitionId: str(made, 'requisitionId') };
   // a customer invoice fulfilling a response requisition: the supplier invoice points at the requester's own requisition
   const responseId = str(header.data, 'requisitionId');
   const response = responseId ? await records.get('requisition', responseId) : null;
@@ -167,8 +181,8 @@ export async function transferEditRefusals(storage: SyncStorage, topology: Topol
     const lines = before.lines.map((l) => changed.get(`${l.type}:${l.id}`) ?? l);
     for (const r of changes) if (!(r.type === type && r.id === id) && !before.lines.some((l) => l.type === r.type && l.id === r.id)) lines.push(r);
     const after: TransferDocument = { header, lines };
-    const context = await respondingContext(storage.records, topology, kind, header);
-    const conflict = transferEditConflict(topology, before, after, existing, context);
+    const context = await respondingContext(storage.records, topology, kind, header, existing);
+    const conflict = transferEditConflict(topology, after, existing, context);
     if (conflict) refusals.push(conflict);
   }
   return refusals;

@@ -1,6 +1,6 @@
 import type { SiteId } from '../site';
 import type { Topology } from '../topology';
-import type { UnitOfWork } from '../ports/unit-of-work';
+import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
 import { consumeChanges } from './consume-changes';
 import { str } from '../transfers/transfer-documents';
 import { purchaseOrderReceipt } from '../transfers/transfer-rules';
@@ -30,6 +30,8 @@ export async function updatePurchaseOrderReceipts(
       const header = headerId ? await storage.records.get('goods_received', headerId) : null;
       const po = header ? str(header.data, 'purchaseOrderId') : null;
       if (po) orders.add(po);
+      // a deleted goods received whose tombstone does not name its order: its lines do
+      else if (header?.deleted === true) for (const order of await ordersOfLines(storage, header.id)) orders.add(order);
     }
     for (const orderId of orders) {
       const order = await storage.records.get('purchase_order', orderId);
@@ -49,4 +51,15 @@ export async function updatePurchaseOrderReceipts(
     }
   });
   return updated;
+}
+
+/** The purchase orders the lines of a goods received answer (through their purchase order lines). */
+async function ordersOfLines(storage: SyncStorage, goodsReceivedId: string): Promise<readonly string[]> {
+  const lines = await storage.records.findByField('goods_received_line', 'goodsReceivedId', goodsReceivedId);
+  const orderLines = lines.flatMap((l) => {
+    const id = str(l.data, 'purchaseOrderLineId');
+    return id ? [{ type: 'purchase_order_line', id }] : [];
+  });
+  const found = orderLines.length > 0 ? await storage.records.getMany(orderLines) : [];
+  return [...new Set(found.flatMap((l) => str(l.data, 'purchaseOrderId') ?? []))];
 }

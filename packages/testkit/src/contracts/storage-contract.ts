@@ -204,6 +204,22 @@ export function describeStorageContract(harness: StorageHarness): void {
         expect(await storage.records.getMany(many)).toHaveLength(1_200);
       });
 
+      it('locks many records by key: the stored versions, as getMany, inside a unit of work', async () => {
+        await storage.records.upsert([stockLine('a'), stockLine('b'), { ...stockLine('c'), type: 'transaction' }], LOCAL);
+        const keys = [
+          { type: 'transaction', id: 'c' },
+          { type: 'stock_line', id: 'b' },
+          { type: 'stock_line', id: 'missing' },
+          { type: 'stock_line', id: 'a' },
+        ];
+        const locked = await unitOfWork.run((s) => s.records.lockMany(keys));
+        expect(canonicalAll([...locked].sort((x, y) => recordKeyOrder(x, y)))).toEqual(
+          canonicalAll([...(await storage.records.getMany(keys))].sort((x, y) => recordKeyOrder(x, y))),
+        );
+        expect(locked).toHaveLength(3);
+        expect(await unitOfWork.run((s) => s.records.lockMany([]))).toEqual([]);
+      });
+
       it('round-trips every routing column, nested JSON data, unicode and the deleted flag, as the probe sees too', async () => {
         const full: SyncRecord = {
           type: 'transaction',
@@ -623,6 +639,36 @@ export function describeStorageContract(harness: StorageHarness): void {
         expect(await unitOfWork.run((s) => s.records.nextSerialNumber('D', 'transaction'))).toBe(1);
       });
 
+      (harness.concurrentConnections === true ? it : it.skip)(
+        'a record locked by one unit of work is written by another only after the first commits',
+        async () => {
+          await storage.records.upsert([stockLine('held', { quantity: 1 })], LOCAL);
+          const order: string[] = [];
+          let release: () => void = () => undefined;
+          const released = new Promise<void>((resolve) => (release = resolve));
+          let lockedIt: () => void = () => undefined;
+          const isLocked = new Promise<void>((resolve) => (lockedIt = resolve));
+          const locker = unitOfWork.run(async (s) => {
+            const [seen] = await s.records.lockMany([{ type: 'stock_line', id: 'held' }]);
+            lockedIt();
+            await released;
+            await s.records.upsert([stockLine('held', { quantity: (seen!.data['quantity'] as number) + 1 })], LOCAL);
+            order.push('locker');
+          });
+          await isLocked;
+          const writer = unitOfWork.run(async (s) => {
+            await s.records.upsert([stockLine('held', { quantity: 100 })], { sourceSiteId: 2, viaSync: true });
+            order.push('writer');
+          });
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          expect(order).toEqual([]); // the writer waits for the lock
+          release();
+          await Promise.all([locker, writer]);
+          expect(order).toEqual(['locker', 'writer']);
+          expect((await storage.records.get('stock_line', 'held'))!.data['quantity']).toBe(100);
+        },
+      );
+
       (harness.concurrentConnections === true ? it : it.skip)('commits two units of work run concurrently, and the feed has both records', async () => {
         // Each work waits (a little, at most) for the other to have written before it commits, so
         // that both transactions are open together.
@@ -831,4 +877,10 @@ export function describeStorageContract(harness: StorageHarness): void {
       });
     });
   });
+}
+
+function recordKeyOrder(a: Pick<SyncRecord, 'type' | 'id'>, b: Pick<SyncRecord, 'type' | 'id'>): number {
+  const x = `${a.type}\u0000${a.id}`;
+  const y = `${b.type}\u0000${b.id}`;
+  return x < y ? -1 : x > y ? 1 : 0;
 }

@@ -10,6 +10,11 @@ export class InMemoryRecordStore implements RecordStore {
     return Promise.resolve(record === undefined ? null : deepCopy(record));
   }
 
+  /** One writer at a time here: the stored versions, as getMany. */
+  lockMany(keys: readonly Pick<SyncRecord, 'type' | 'id'>[]): Promise<readonly SyncRecord[]> {
+    return this.getMany(keys);
+  }
+
   getMany(keys: readonly Pick<SyncRecord, 'type' | 'id'>[]): Promise<readonly SyncRecord[]> {
     const found = new Map<string, SyncRecord>();
     for (const { type, id } of keys) {
