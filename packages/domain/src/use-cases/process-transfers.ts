@@ -135,13 +135,12 @@ async function processBatch(
   // have pushed (finalised, edited) in between. The rows are locked, compared with the versions read,
   // and a transfer whose records moved writes nothing now: the change that moved them is in the feed
   // after this batch and brings the transfer back, decided on what is there then.
-  const keys = planned.flatMap((p) => [...p.writes, ...p.basis]);
+  const keys = planned.flatMap((p) => [...p.basis, ...p.absent]);
   const now_ = new Map((await storage.records.lockMany(keys)).map((r) => [recordKey(r), sameVersion(r)]));
   const writes: SyncRecord[] = [];
   for (const p of planned) {
-    const read = [...p.writes, ...p.basis];
-    const unchanged = await Promise.all(read.map(async (w) => (now_.get(recordKey(w)) ?? '') === sameVersion(await records.get(w.type, w.id))));
-    if (!unchanged.every(Boolean)) {
+    const unchanged = p.basis.every((r) => now_.get(recordKey(r)) === sameVersion(r)) && p.absent.every((k) => !now_.has(recordKey(k)));
+    if (!unchanged) {
       report.raced.push(p.key);
       continue;
     }
@@ -156,8 +155,10 @@ interface Planned {
   readonly key: string;
   readonly kind: 'created' | 'updated' | 'deleted' | 'conflict';
   readonly writes: readonly SyncRecord[];
-  /** the responding half it was decided on (written or not): none of it may have moved */
+  /** the responding half it was decided on, as read (written or not): none of it may have moved */
   readonly basis: readonly SyncRecord[];
+  /** the responding header it creates: it must still not exist */
+  readonly absent: readonly Pick<SyncRecord, 'type' | 'id'>[];
 }
 
 /** A record's stored content as one comparable string (JSON with sorted keys: jsonb keeps its own order), or '' for none. */
@@ -267,13 +268,25 @@ async function processOne(
       return;
     case 'conflict':
       await storage.issues.report(conflictKey, result.violation, now);
-      planned.push({ key, kind: 'conflict', writes: await conflictMessages(records, doc.header, result.respondingHeaderId, result.violation), basis: [] });
+      planned.push({
+        key,
+        kind: 'conflict',
+        writes: await conflictMessages(records, doc.header, result.respondingHeaderId, result.violation),
+        basis: [],
+        absent: [],
+      });
       report.conflicts.push({ key, violation: result.violation });
       return;
     case 'created':
     case 'updated':
     case 'deleted':
-      planned.push({ key, kind: result.kind, writes: result.writes, basis: existing ? [existing.header, ...existing.lines] : [] });
+      planned.push({
+        key,
+        kind: result.kind,
+        writes: result.writes,
+        basis: existing ? [existing.header, ...existing.lines] : [],
+        absent: existing ? [] : [{ type: result.writes[0]?.type ?? doc.header.type, id: result.respondingHeaderId }],
+      });
       return;
   }
 }
