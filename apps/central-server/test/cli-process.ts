@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** The apps' CLIs as real processes, for end-to-end tests that use them as an operator would. */
@@ -56,6 +57,52 @@ export async function startCentralProcess(dataDir: string, adminToken: string): 
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
+    },
+  };
+}
+
+/** A central process and two remote data files, driven through the CLIs only. */
+export interface CliNetwork {
+  readonly dir: string;
+  readonly url: string;
+  /** an admin command against the central (its output; a non-zero exit throws) */
+  admin(...args: string[]): Promise<string>;
+  /** a remote command on `file` in the network's directory (its output; a non-zero exit throws) */
+  remote(file: string, ...args: string[]): Promise<string>;
+  /** the same, run to its end whatever its exit code */
+  remoteRun(file: string, ...args: string[]): Promise<Run>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `sitesync-central serve` in a new directory, sites North (2) and South (3) with one password
+ * file, `stores` run to add stores and copies, then `north.sqlite` and `south.sqlite` initialised.
+ */
+export async function startCliNetwork(name: string, adminToken: string, stores: (admin: CliNetwork['admin']) => Promise<void>): Promise<CliNetwork> {
+  const dir = mkdtempSync(join(tmpdir(), `sitesync-${name}-`));
+  const central = await startCentralProcess(join(dir, 'central'), adminToken);
+  const admin = (...args: string[]) => ok(cli(CENTRAL_MAIN, [...args, '--url', central.url], { SITESYNC_ADMIN_TOKEN: adminToken }));
+  const remoteRun = (file: string, ...args: string[]) => cli(REMOTE_MAIN, ['--data', join(dir, file), ...args]);
+  const remote = (file: string, ...args: string[]) => ok(remoteRun(file, ...args));
+  const password = join(dir, 'password');
+  writeFileSync(password, 'a long site password\n', { mode: 0o600 });
+  for (const site of ['North', 'South']) await admin('site', 'add', '--name', site, '--password-file', password);
+  await stores(admin);
+  for (const [file, site] of [
+    ['north.sqlite', 'North'],
+    ['south.sqlite', 'South'],
+  ] as const) {
+    await remote(file, 'init', '--central-url', central.url, '--site-name', site, '--password-file', password);
+  }
+  return {
+    dir,
+    url: central.url,
+    admin,
+    remote,
+    remoteRun,
+    async stop() {
+      await central.stop();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,7 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CENTRAL_MAIN, cli, ok, REMOTE_MAIN, startCentralProcess } from './cli-process';
+import { CENTRAL_MAIN, cli, ok, REMOTE_MAIN, startCliNetwork, type CliNetwork } from './cli-process';
 
 /**
  * Scope changes as an operator meets them, with real processes only: `sitesync-central serve` on
@@ -17,7 +15,7 @@ const okRun = async (main: string, args: string[]): Promise<string> => ok(run(ma
 
 let dir: string;
 let url: string;
-let stopCentral: () => Promise<void>;
+let net: CliNetwork;
 
 const admin = (...args: string[]) => okRun(CENTRAL, [...args, '--url', url]);
 const remote = (file: string, ...args: string[]) => okRun(REMOTE, ['--data', join(dir, file), ...args]);
@@ -25,26 +23,15 @@ const ids = async (file: string, type: string): Promise<string[]> =>
   (JSON.parse(await remote(file, 'record', 'list', '--type', type)) as { id: string }[]).map((r) => r.id).sort();
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sitesync-cli-scope-'));
-  const central = await startCentralProcess(join(dir, 'central'), TOKEN);
-  url = central.url;
-  stopCentral = () => central.stop();
-  writeFileSync(join(dir, 'password'), 'a long site password\n', { mode: 0o600 });
-  for (const name of ['North', 'South']) await admin('site', 'add', '--name', name, '--password-file', join(dir, 'password'));
-  await admin('store', 'add', '--code', 'M', '--name', 'Moving store', '--active-site', '2');
-  await admin('store', 'add', '--code', 'S', '--name', 'South store', '--active-site', '3');
-  for (const [file, name] of [
-    ['north.sqlite', 'North'],
-    ['south.sqlite', 'South'],
-  ] as const) {
-    await remote(file, 'init', '--central-url', url, '--site-name', name, '--password-file', join(dir, 'password'));
-  }
+  net = await startCliNetwork('cli-scope', TOKEN, async (admin) => {
+    await admin('store', 'add', '--code', 'M', '--name', 'Moving store', '--active-site', '2');
+    await admin('store', 'add', '--code', 'S', '--name', 'South store', '--active-site', '3');
+  });
+  dir = net.dir;
+  url = net.url;
 }, 60_000);
 
-afterAll(async () => {
-  await stopCentral();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => net.stop());
 
 const stock = (id: string, storeId: string, packs = 1) => JSON.stringify({ id, storeId, data: { itemId: 'bcg', packs } });
 

@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CENTRAL_MAIN, cli, ok, REMOTE_MAIN, startCentralProcess } from './cli-process';
+import { startCliNetwork, type CliNetwork } from './cli-process';
 
 /**
  * A transfer as an operator meets it, with real processes only (issue 12): `sitesync-central serve`
@@ -10,41 +7,23 @@ import { CENTRAL_MAIN, cli, ok, REMOTE_MAIN, startCentralProcess } from './cli-p
  * and finalised; a later change of the sender is refused with the fix; a bad `record put` names the
  * record and the field.
  */
-const TOKEN = 'cli-transfers-admin-token';
-let dir: string;
-let url: string;
-let stopCentral: () => Promise<void>;
-
-const admin = (...args: string[]) => ok(cli(CENTRAL_MAIN, [...args, '--url', url], { SITESYNC_ADMIN_TOKEN: TOKEN }));
-const remoteRun = (file: string, ...args: string[]) => cli(REMOTE_MAIN, ['--data', join(dir, file), ...args]);
-const remote = (file: string, ...args: string[]) => ok(remoteRun(file, ...args));
+let net: CliNetwork;
+const remote = (file: string, ...args: string[]) => net.remote(file, ...args);
+const remoteRun = (file: string, ...args: string[]) => net.remoteRun(file, ...args);
 type Listed = { id: string; storeId: string; deleted?: boolean; data: Record<string, unknown> };
 const list = async (file: string, type: string): Promise<Map<string, Listed>> =>
   new Map((JSON.parse(await remote(file, 'record', 'list', '--type', type)) as Listed[]).map((r) => [r.id, r]));
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sitesync-cli-transfers-'));
-  const central = await startCentralProcess(join(dir, 'central'), TOKEN);
-  url = central.url;
-  stopCentral = () => central.stop();
-  writeFileSync(join(dir, 'password'), 'a long site password\n', { mode: 0o600 });
-  for (const name of ['North', 'South']) await admin('site', 'add', '--name', name, '--password-file', join(dir, 'password'));
-  await admin('store', 'add', '--code', 'A', '--name', 'North warehouse', '--active-site', '2');
-  await admin('store', 'add', '--code', 'B', '--name', 'South hospital', '--active-site', '3');
-  await admin('store', 'copy', '--store', 'A', '--site', '3', '--type', 'transfer');
-  await admin('store', 'copy', '--store', 'B', '--site', '2', '--type', 'transfer');
-  for (const [file, name] of [
-    ['north.sqlite', 'North'],
-    ['south.sqlite', 'South'],
-  ] as const) {
-    await remote(file, 'init', '--central-url', url, '--site-name', name, '--password-file', join(dir, 'password'));
-  }
+  net = await startCliNetwork('cli-transfers', 'cli-transfers-admin-token', async (admin) => {
+    await admin('store', 'add', '--code', 'A', '--name', 'North warehouse', '--active-site', '2');
+    await admin('store', 'add', '--code', 'B', '--name', 'South hospital', '--active-site', '3');
+    await admin('store', 'copy', '--store', 'A', '--site', '3', '--type', 'transfer');
+    await admin('store', 'copy', '--store', 'B', '--site', '2', '--type', 'transfer');
+  });
 }, 60_000);
 
-afterAll(async () => {
-  await stopCentral();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => net.stop());
 
 const invoice = JSON.stringify([
   {

@@ -1,4 +1,4 @@
-import { INDEXED_DATA_FIELDS } from '@sitesync/sql';
+import { INDEXED_DATA_FIELDS, splitNumberSequences } from '@sitesync/sql';
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 /** Forward-only migrations of the central's Postgres schema (server or PGlite), applied on open. */
@@ -105,19 +105,8 @@ export const POSTGRES_MIGRATIONS: Record<string, Migration> = {
     },
   },
   '0006_number_sequence_per_kind': {
-    // Transfers number each kind of document on its own (numberSequenceOf: transaction:supplier_invoice,
-    // transaction:customer_invoice, requisition:response, ...). Each new sequence starts where the
-    // shared per-type counter was, so no number already given is given again.
-    async up(db: Kysely<unknown>): Promise<void> {
-      for (const statement of [
-        sql`insert into sync_serial (store_id, type, last) select store_id, 'transaction:supplier_invoice', last from sync_serial where type = 'transaction'`,
-        sql`insert into sync_serial (store_id, type, last) select store_id, 'transaction:customer_invoice', last from sync_serial where type = 'transaction'`,
-        sql`insert into sync_serial (store_id, type, last) select store_id, 'requisition:response', last from sync_serial where type = 'requisition'`,
-        sql`insert into sync_serial (store_id, type, last) select store_id, 'requisition:customer', last from sync_serial where type = 'requisition'`,
-      ]) {
-        await statement.execute(db);
-      }
-    },
+    // each kind of document numbered on its own (transaction:supplier_invoice, ...), from the old counter
+    up: splitNumberSequences,
   },
 };
 

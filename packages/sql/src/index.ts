@@ -5,3 +5,4 @@ export * from './kysely-inbound-buffer';
 export * from './kysely-issue-log';
 export * from './kysely-settings';
 export * from './kysely-resync-queue';
+export * from './number-sequences';

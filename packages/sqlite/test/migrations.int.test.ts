@@ -19,3 +19,21 @@ describe('migration 0003: a remote file written before it', () => {
     await storage.destroy();
   });
 });
+
+describe('migration 0005: number sequences of a file written before it', () => {
+  it('starts each document kind where the shared counter of its type was: no number given before is given again', async () => {
+    const database = new Database(':memory:');
+    const old = new Kysely<unknown>({ dialect: new SqliteDialect({ database }) });
+    expect((await new Migrator({ db: old, provider: sqliteMigrationProvider }).migrateTo('0004_resync_queue')).error).toBeUndefined();
+    database.prepare('insert into sync_serial (store_id, type, last) values (?, ?, ?)').run('B', 'transaction', 12);
+    database.prepare('insert into sync_serial (store_id, type, last) values (?, ?, ?)').run('B', 'requisition', 4);
+
+    const storage = await openSqliteSyncStorage(database);
+    expect(await storage.storage.records.nextSerialNumber('B', 'transaction:supplier_invoice')).toBe(13);
+    expect(await storage.storage.records.nextSerialNumber('B', 'transaction:customer_invoice')).toBe(13);
+    expect(await storage.storage.records.nextSerialNumber('B', 'requisition:response')).toBe(5);
+    expect(await storage.storage.records.nextSerialNumber('B', 'goods_received')).toBe(1);
+    expect(await storage.storage.records.nextSerialNumber('C', 'transaction:supplier_invoice')).toBe(1);
+    await storage.destroy();
+  });
+});
