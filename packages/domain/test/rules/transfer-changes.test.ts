@@ -166,3 +166,24 @@ describe('changing a transferred half (docs/sync-rules.md table Y)', () => {
     expect(processInitiatingHalf(topology, CENTRAL, after, applied)).toMatchObject({ ok: true, value: { kind: 'already-processed' } });
   });
 });
+
+describe('details of changing a transferred half', () => {
+  it('a line deleted while the sender left the line count as it was is still carried (its tombstone counts as arrived)', () => {
+    const { before, made } = setupY();
+    const [l1, l2] = before.lines as [SyncRecord, SyncRecord];
+    const after: TransferDocument = { header: before.header, lines: [l1, tombstoneOf(l2)] }; // lineCount still 2
+    const result = processInitiatingHalf(topology, CENTRAL, after, made);
+    expect(result).toMatchObject({ ok: true, value: { kind: 'updated' } });
+  });
+
+  it('a copied field holding an object is the same copy whatever order its keys come back in (SQLite keeps it, jsonb sorts its own way)', () => {
+    const invoice = customerInvoice({ id: 'ci-tax', from: 'B', to: 'C', data: { tax: { rate: 0.15, name: 'VAT' } } });
+    const created = processInitiatingHalf(topology, CENTRAL, invoice, null);
+    if (!created.ok || created.value.kind !== 'created') throw new Error('expected created');
+    const [header, ...lines] = created.value.writes;
+    const reordered: SyncRecord = { ...header!, data: { ...header!.data, tax: { name: 'VAT', rate: 0.15 } } };
+    // still untouched: a change of the sender is carried, not reported as a conflict
+    const changed: TransferDocument = { header: invoice.header, lines: invoice.lines.map((l) => withData(l, { quantity: 99 })) };
+    expect(processInitiatingHalf(topology, CENTRAL, changed, { header: reordered, lines })).toMatchObject({ ok: true, value: { kind: 'updated' } });
+  });
+});
