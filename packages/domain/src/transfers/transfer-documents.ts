@@ -106,10 +106,12 @@ export function transferCopyDigest(data: SyncRecord['data']): string {
     .filter((k) => !NOT_COPIED.has(k))
     .sort();
   // nested objects with their keys sorted too: SQLite keeps the written order, Postgres' jsonb its own
-  const text = JSON.stringify(keys.map((k) => [k, data[k]]), (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
+  const text = JSON.stringify(
+    keys.map((k) => [k, data[k]]),
+    (_key, v: unknown) =>
+      v !== null && typeof v === 'object' && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+        : v,
   );
   let h1 = 0xdeadbeef;
   let h2 = 0x41c6ce57;
