@@ -127,6 +127,47 @@ admin(site.command('add').description('create a site'))
 admin(site.command('list').description('list the sites')).action(async (o: { url: string; adminToken?: string; dataDir: string }) =>
   print(await client(o).listSites()),
 );
+admin(site.command('set').description("change a site's code, name, type, sync interval, request size, server URL or Open mSupply central flag"))
+  .requiredOption('--site <id>', 'site id', Number)
+  .option('--code <code>', 'new code')
+  .option('--name <name>', 'new name (the remote signs in with it: update it there too, with sitesync-remote init)')
+  .addOption(new Option('--type <type>', 'device type').choices(['desktop', 'mobile']))
+  .option('--interval <minutes>', 'sync interval in minutes (at least 1)', Number)
+  .option('--request-size <records>', 'records per request (10 to 5000)', Number)
+  .option('--server-url <url>', "the site's own URL ('none' to clear)")
+  .addOption(new Option('--oms-central <on|off>', 'the site is the Open mSupply central server (at most one; needs --oms-central-url)').choices(['on', 'off']))
+  .option('--oms-central-url <url>', "the Open mSupply central server's URL, which remotes learn")
+  .action(
+    async (o: {
+      site: number;
+      code?: string;
+      name?: string;
+      type?: 'desktop' | 'mobile';
+      interval?: number;
+      requestSize?: number;
+      serverUrl?: string;
+      omsCentral?: 'on' | 'off';
+      omsCentralUrl?: string;
+      url: string;
+      adminToken?: string;
+      dataDir: string;
+    }) =>
+      print(
+        await client(o).patchSite(o.site, {
+          ...(o.code !== undefined ? { code: o.code } : {}),
+          ...(o.name !== undefined ? { name: o.name } : {}),
+          ...(o.type !== undefined ? { deviceType: o.type } : {}),
+          ...(o.interval !== undefined ? { syncIntervalMinutes: o.interval } : {}),
+          ...(o.requestSize !== undefined ? { requestSize: o.requestSize } : {}),
+          ...(o.serverUrl !== undefined ? { serverUrl: o.serverUrl === 'none' ? null : o.serverUrl } : {}),
+          ...(o.omsCentral !== undefined ? { omsCentral: o.omsCentral === 'on' } : {}),
+          ...(o.omsCentralUrl !== undefined ? { omsCentralUrl: o.omsCentralUrl } : {}),
+        }),
+      ),
+  );
+admin(site.command('remove').description('delete a site: refused while stores are active on it, and for the central itself; its id is never given again'))
+  .requiredOption('--site <id>', 'site id', Number)
+  .action(async (o: { site: number; url: string; adminToken?: string; dataDir: string }) => print(await client(o).deleteSite(o.site)));
 admin(site.command('unblock').description('unblock a site after failed logins'))
   .requiredOption('--site <id>', 'site id', Number)
   .action(async (o: { site: number; url: string; adminToken?: string; dataDir: string }) => print(await client(o).unblockSite(o.site)));

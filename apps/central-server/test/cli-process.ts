@@ -67,6 +67,8 @@ export interface CliNetwork {
   readonly url: string;
   /** an admin command against the central (its output; a non-zero exit throws) */
   admin(...args: string[]): Promise<string>;
+  /** the same, run to its end whatever its exit code */
+  adminRun(...args: string[]): Promise<Run>;
   /** a remote command on `file` in the network's directory (its output; a non-zero exit throws) */
   remote(file: string, ...args: string[]): Promise<string>;
   /** the same, run to its end whatever its exit code */
@@ -81,7 +83,8 @@ export interface CliNetwork {
 export async function startCliNetwork(name: string, adminToken: string, stores: (admin: CliNetwork['admin']) => Promise<void>): Promise<CliNetwork> {
   const dir = mkdtempSync(join(tmpdir(), `sitesync-${name}-`));
   const central = await startCentralProcess(join(dir, 'central'), adminToken);
-  const admin = (...args: string[]) => ok(cli(CENTRAL_MAIN, [...args, '--url', central.url], { SITESYNC_ADMIN_TOKEN: adminToken }));
+  const adminRun = (...args: string[]) => cli(CENTRAL_MAIN, [...args, '--url', central.url], { SITESYNC_ADMIN_TOKEN: adminToken });
+  const admin = (...args: string[]) => ok(adminRun(...args));
   const remoteRun = (file: string, ...args: string[]) => cli(REMOTE_MAIN, ['--data', join(dir, file), ...args]);
   const remote = (file: string, ...args: string[]) => ok(remoteRun(file, ...args));
   const password = join(dir, 'password');
@@ -98,6 +101,7 @@ export async function startCliNetwork(name: string, adminToken: string, stores: 
     dir,
     url: central.url,
     admin,
+    adminRun,
     remote,
     remoteRun,
     async stop() {

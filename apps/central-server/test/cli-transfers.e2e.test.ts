@@ -108,3 +108,31 @@ it('record put names the record and the field it cannot take, and never retypes 
   expect(tombstone.stderr).toMatch(/record\.tombstone-without-header/);
   expect((await list('north.sqlite', 'transaction_line')).get('ci-7-l1')!.deleted).toBeUndefined();
 });
+
+it('site set and site remove: fields changed, the Open mSupply central flagged, a site with stores not deleted, a spare one deleted', async () => {
+  const changed = JSON.parse(
+    await net.admin(
+      'site',
+      'set',
+      '--site',
+      '3',
+      '--interval',
+      '30',
+      '--request-size',
+      '1000',
+      '--oms-central',
+      'on',
+      '--oms-central-url',
+      'https://oms.example.org:8000',
+    ),
+  ) as Record<string, unknown>;
+  expect(changed).toMatchObject({ id: 3, syncIntervalMinutes: 30, requestSize: 1000, roles: ['oms-central'], omsCentralUrl: 'https://oms.example.org:8000' });
+
+  const refused = await net.adminRun('site', 'remove', '--site', '2');
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toMatch(/site 2 "North" still has store A "North warehouse" active on it\. Fix: Remove its stores first/);
+
+  const spare = JSON.parse(await net.admin('site', 'add', '--name', 'Spare', '--password', 'a long spare password')) as { id: number };
+  expect(JSON.parse(await net.admin('site', 'remove', '--site', String(spare.id)))).toMatchObject({ deleted: { id: spare.id, name: 'Spare' } });
+  expect((JSON.parse(await net.admin('site', 'list')) as { name: string }[]).map((s) => s.name)).toEqual(['central', 'North', 'South']);
+});

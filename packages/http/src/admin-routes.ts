@@ -14,12 +14,15 @@ import {
   type UnitOfWork,
 } from '@sitesync/domain';
 import express, { type RequestHandler } from 'express';
-import { addSiteRequestSchema, issuesQuerySchema, putRecordsRequestSchema, setPasswordRequestSchema } from './admin-wire';
+import { addSiteRequestSchema, issuesQuerySchema, patchSiteRequestSchema, putRecordsRequestSchema, setPasswordRequestSchema } from './admin-wire';
 import type { CentralAppLogger } from './create-central-app';
 import { SyncHttpError } from './error-codes';
 import { parseBody, parseQuery, parseSiteId, publicSite, sha256HexOf, siteOrNotFound, violationsOrValue } from './request-parsing';
 import { adminStoreRoutes } from './admin-store-routes';
 import { adminExportRoutes } from './admin-export-routes';
+
+/** The central's setting holding the highest site id it ever gave. */
+export const LAST_SITE_ID_SETTING = 'central.last-site-id';
 
 /** A site not synced for this long is listed as stale. */
 export const STALE_AFTER_MS = 30 * 24 * 60 * 60 * 1000;
@@ -63,7 +66,9 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
     const input = parseBody(addSiteRequestSchema, req.body);
     const hash = await hasher.hash(sha256HexOf(input.password));
     const site = await central.exclusiveTopology(async (topology) => {
-      const id = Math.max(0, ...topology.sites.map((s) => s.id)) + 1;
+      // ids are never given twice: a deleted site's cursors, queue and batch ids stay with its id
+      const last = Number((await storage.storage.settings.get(LAST_SITE_ID_SETTING)) ?? 0);
+      const id = Math.max(Number.isSafeInteger(last) ? last : 0, ...topology.sites.map((s) => s.id)) + 1;
       const siteInput: SiteInput = {
         id,
         name: input.name,
@@ -83,6 +88,7 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
       await storage.run(async (s) => {
         await s.topology.save(next);
         await s.topology.setPasswordHash(id, hash);
+        await s.settings.set(LAST_SITE_ID_SETTING, id);
       });
       return { next, value: next.site(id)! };
     });
@@ -110,6 +116,39 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
       logger.info({ siteId: id }, what);
       res.json(publicSite(site));
     };
+
+  admin.patch('/sites/:id', jsonBody, async (req, res) => {
+    const id = parseSiteId(req.params['id']);
+    const { omsCentral, ...fields } = parseBody(patchSiteRequestSchema, req.body);
+    const { value: site } = await central.changeTopology(async (topology) => {
+      const before = siteOrNotFound(topology, id);
+      const roles =
+        omsCentral === undefined
+          ? before.roles
+          : omsCentral
+            ? [...new Set([...before.roles, 'oms-central' as const])]
+            : before.roles.filter((r) => r !== 'oms-central');
+      const patch: Partial<Omit<Site, 'id'>> = { ...fields, roles, ...(omsCentral === false ? { omsCentralUrl: null } : {}) };
+      const next = violationsOrValue(topology.updateSite(id, patch));
+      return { next, value: next.site(id)! };
+    });
+    logger.info({ siteId: id, changed: Object.keys(req.body as object) }, 'site changed');
+    res.json(publicSite(site));
+  });
+
+  admin.delete('/sites/:id', async (req, res) => {
+    const id = parseSiteId(req.params['id']);
+    const { value: site } = await central.changeTopology(async (topology) => {
+      const site = siteOrNotFound(topology, id);
+      const next = violationsOrValue(topology.withoutSite(id, topology.central.id));
+      // its id is never given again (a new site must not inherit its cursors, queue or batch ids)
+      const last = Number((await storage.storage.settings.get(LAST_SITE_ID_SETTING)) ?? 0);
+      await storage.storage.settings.set(LAST_SITE_ID_SETTING, Math.max(Number.isSafeInteger(last) ? last : 0, ...topology.sites.map((s) => s.id)));
+      return { next, value: site };
+    });
+    logger.info({ siteId: id, siteName: site.name }, 'site deleted');
+    res.json({ deleted: publicSite(site) });
+  });
 
   admin.post('/sites/:id/unblock', sitePatch({ blocked: false, failedLoginCount: 0 }, 'site unblocked'));
   admin.post('/sites/:id/reset-hardware-id', sitePatch({ hardwareId: null }, 'site hardware id reset'));

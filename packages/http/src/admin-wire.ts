@@ -1,4 +1,4 @@
-import { COPY_TYPES, DEVICE_TYPES, MIN_SYNC_INTERVAL_MINUTES } from '@sitesync/domain';
+import { COPY_TYPES, DEVICE_TYPES, MAX_REQUEST_SIZE, MIN_REQUEST_SIZE, MIN_SYNC_INTERVAL_MINUTES } from '@sitesync/domain';
 import { z } from 'zod';
 import { MAX_RECORDS_PER_REQUEST, siteSchema, storableText, storeSchema, syncRecordSchema } from './wire';
 
@@ -21,6 +21,34 @@ export const addSiteRequestSchema = z.object({
   syncIntervalMinutes: z.number().min(MIN_SYNC_INTERVAL_MINUTES).exactOptional(),
 });
 export type AddSiteRequest = z.infer<typeof addSiteRequestSchema>;
+
+/** An absolute http(s) URL, up to 2,000 characters. */
+const httpUrl = z
+  .string()
+  .max(2000)
+  .refine((text) => /^https?:\/\/[^\s]+$/.test(text) && URL.canParse(text), 'an absolute http(s) URL, e.g. "https://oms.example.org:8000"');
+
+/**
+ * What an admin may change of a site (seed 003): everything but its id. `omsCentral` gives or takes
+ * the Open mSupply central flag (at most one site has it, and it needs `omsCentralUrl`).
+ */
+export const patchSiteRequestSchema = z
+  .object({
+    code: adminText.exactOptional(),
+    name: adminText.exactOptional(),
+    deviceType: z.enum(DEVICE_TYPES).exactOptional(),
+    syncIntervalMinutes: z
+      .int()
+      .min(MIN_SYNC_INTERVAL_MINUTES)
+      .max(7 * 24 * 60)
+      .exactOptional(),
+    requestSize: z.int().min(MIN_REQUEST_SIZE).max(MAX_REQUEST_SIZE).exactOptional(),
+    serverUrl: httpUrl.nullable().exactOptional(),
+    omsCentral: z.boolean().exactOptional(),
+    omsCentralUrl: httpUrl.nullable().exactOptional(),
+  })
+  .strict();
+export type PatchSiteRequest = z.infer<typeof patchSiteRequestSchema>;
 
 export const setPasswordRequestSchema = z.object({ password: z.string().min(1).max(1024) });
 export type SetPasswordRequest = z.infer<typeof setPasswordRequestSchema>;
@@ -96,6 +124,7 @@ export type AdminSite = z.infer<typeof adminSiteSchema>;
 
 export const adminSitesResponseSchema = z.object({ sites: z.array(adminSiteSchema) });
 export const adminSiteResponseSchema = siteSchema;
+export const deleteSiteResponseSchema = z.object({ deleted: siteSchema });
 export const adminStoresResponseSchema = z.object({ stores: z.array(storeSchema) });
 export const adminStoreResponseSchema = storeSchema;
 

@@ -15,6 +15,7 @@ import {
 import {
   adminIssuesResponseSchema,
   adminSiteResponseSchema,
+  deleteSiteResponseSchema,
   adminSitesResponseSchema,
   adminStoreResponseSchema,
   adminStoresResponseSchema,
@@ -25,6 +26,7 @@ import {
   type MoveStoreRequest,
   type MoveStoreResponse,
   type PatchStoreRequest,
+  type PatchSiteRequest,
   type RemoveStoreRequest,
   type AdminSite,
 } from './admin-wire';
@@ -160,6 +162,16 @@ export class AdminClient {
   /** Creates a site with the next free id; the answer never holds the password. */
   async addSite(input: AddSiteRequest): Promise<SiteJson> {
     return this.http.request('POST', '/admin/v1/sites', adminSiteResponseSchema, input);
+  }
+
+  /** Changes a site's editable fields (seed 003); the topology rules apply (422 with the violations). */
+  async patchSite(id: SiteId, patch: PatchSiteRequest): Promise<SiteJson> {
+    return this.http.request('PATCH', `/admin/v1/sites/${id}`, adminSiteResponseSchema, patch);
+  }
+
+  /** Deletes a site: refused while stores are active on it, and for the central's own site. */
+  async deleteSite(id: SiteId): Promise<{ readonly deleted: SiteJson }> {
+    return this.http.request('DELETE', `/admin/v1/sites/${id}`, deleteSiteResponseSchema);
   }
 
   async setPassword(id: SiteId, password: string): Promise<SiteJson> {

@@ -30,7 +30,7 @@ export class JsonHttpClient {
     this.fetchImpl = (input, init) => fetchImpl(input, init);
   }
 
-  async request<S extends z.ZodType>(method: 'GET' | 'POST' | 'PUT' | 'PATCH', path: string, schema: S, body?: unknown): Promise<z.output<S>> {
+  async request<S extends z.ZodType>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, schema: S, body?: unknown): Promise<z.output<S>> {
     const headers: Record<string, string> = { ...this.options.headers(), accept: 'application/json', 'accept-encoding': 'gzip' };
     let payload: Uint8Array | undefined;
     if (body !== undefined) {
