@@ -68,7 +68,7 @@ export function transferKindOf(topology: Topology, header: SyncRecord): Transfer
 /**
  * Completes, updates or deletes the responding half of the initiating half `doc` (header and its
  * lines, tombstones included) on `processingSiteId`. `existing` is the responding half stored now
- * (tombstones included), if any. Rules (docs/sync-rules.md table X, rows X5..X12):
+ * (tombstones included), if any. Rules (docs/sync-rules.md tables X and Y):
  * - no responding half yet: it is created once the initiating half is finalised/confirmed;
  * - the responding half is compared with what the transfer last wrote (each record carries the
  *   digest of its transferred content): when the initiating half changed what is copied (lines
