@@ -128,6 +128,13 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
           : omsCentral
             ? [...new Set([...before.roles, 'oms-central' as const])]
             : before.roles.filter((r) => r !== 'oms-central');
+      if (fields.omsCentralUrl && !roles.includes('oms-central')) {
+        throw SyncHttpError.of(
+          'validation_failed',
+          `omsCentralUrl is the URL of the Open mSupply central server, and site ${id} is not flagged as one: send "omsCentral": true with it.`,
+          [{ path: 'omsCentralUrl', message: 'only for the site flagged as the Open mSupply central server' }],
+        );
+      }
       const patch: Partial<Omit<Site, 'id'>> = { ...fields, roles, ...(omsCentral === false ? { omsCentralUrl: null } : {}) };
       const next = violationsOrValue(topology.updateSite(id, patch));
       return { next, value: next.site(id)! };

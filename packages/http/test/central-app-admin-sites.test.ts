@@ -51,6 +51,11 @@ describe('central app: editing and deleting sites', () => {
 
     const off = await request(central.app).patch(`/admin/v1/sites/${REMOTE1}`).set(adminHeaders).send({ omsCentral: false });
     expect(off.body).toMatchObject({ roles: [], omsCentralUrl: null });
+    // a URL alone on a site not flagged would tell remotes nothing: refused, naming the field and the fix
+    const urlOnly = await request(central.app).patch(`/admin/v1/sites/${REMOTE2}`).set(adminHeaders).send({ omsCentralUrl: 'https://oms.example.org' });
+    expect(urlOnly.status).toBe(400);
+    expect(errorOf(urlOnly.body).message).toMatch(/send "omsCentral": true with it/);
+    expect((await central.topology()).site(REMOTE2)).toMatchObject({ omsCentralUrl: null });
   });
 
   it('refuses what is not a site field, bad URLs and sizes with 400 naming the field; changes nothing', async () => {
