@@ -21,6 +21,18 @@ export interface SyncRecord {
   readonly data: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * JSON with the keys of every object sorted, at any depth: the same text for the same value whatever
+ * order an engine returns its keys in (SQLite keeps the written order, Postgres' jsonb its own).
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
 export function recordKey(record: Pick<SyncRecord, 'type' | 'id'>): string {
   return `${record.type}:${record.id}`;
 }

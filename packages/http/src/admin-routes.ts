@@ -24,6 +24,12 @@ import { adminExportRoutes } from './admin-export-routes';
 /** The central's setting holding the highest site id it ever gave. */
 export const LAST_SITE_ID_SETTING = 'central.last-site-id';
 
+/** The highest site id ever given: the setting, or a site of the topology (a central from before the setting). */
+async function highestSiteIdGiven(storage: SyncStorage, topology: Topology): Promise<number> {
+  const kept = Number((await storage.settings.get(LAST_SITE_ID_SETTING)) ?? 0);
+  return Math.max(Number.isSafeInteger(kept) ? kept : 0, ...topology.sites.map((s) => s.id));
+}
+
 /** A site not synced for this long is listed as stale. */
 export const STALE_AFTER_MS = 30 * 24 * 60 * 60 * 1000;
 
@@ -67,8 +73,7 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
     const hash = await hasher.hash(sha256HexOf(input.password));
     const site = await central.exclusiveTopology(async (topology) => {
       // ids are never given twice: a deleted site's cursors, queue and batch ids stay with its id
-      const last = Number((await storage.storage.settings.get(LAST_SITE_ID_SETTING)) ?? 0);
-      const id = Math.max(Number.isSafeInteger(last) ? last : 0, ...topology.sites.map((s) => s.id)) + 1;
+      const id = (await highestSiteIdGiven(storage.storage, topology)) + 1;
       const siteInput: SiteInput = {
         id,
         name: input.name,
@@ -149,8 +154,7 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
       const site = siteOrNotFound(topology, id);
       const next = violationsOrValue(topology.withoutSite(id, topology.central.id));
       // its id is never given again (a new site must not inherit its cursors, queue or batch ids)
-      const last = Number((await storage.storage.settings.get(LAST_SITE_ID_SETTING)) ?? 0);
-      await storage.storage.settings.set(LAST_SITE_ID_SETTING, Math.max(Number.isSafeInteger(last) ? last : 0, ...topology.sites.map((s) => s.id)));
+      await storage.storage.settings.set(LAST_SITE_ID_SETTING, await highestSiteIdGiven(storage.storage, topology));
       return { next, value: site };
     });
     logger.info({ siteId: id, siteName: site.name }, 'site deleted');

@@ -19,7 +19,7 @@ import {
   type TransferHeaderType,
   type TransferKind,
 } from './transfer-documents';
-import { detectTransfer, missingCopy, transferProcessingSite, type TransferViolation, type TransferViolationCode } from './transfer-rules';
+import { detectTransfer, missingCopy, processingSiteOf, transferProcessingSite, type TransferViolation, type TransferViolationCode } from './transfer-rules';
 
 export type TransferOutcome =
   | { readonly kind: 'not-a-transfer'; readonly reason: string }
@@ -292,10 +292,8 @@ export function transferEditConflict(
   existing: TransferDocument,
   context: RespondingContext = {},
 ): TransferViolation | null {
-  const own = after.header.storeId ? topology.store(after.header.storeId) : undefined;
-  const other = after.header.otherPartyStoreId ? topology.store(after.header.otherPartyStoreId) : undefined;
-  if (!own || !other) return null;
-  const processing = transferProcessingSite(topology, own, other).site.id;
-  const outcome = processInitiatingHalf(topology, processing, after, existing, context);
+  const processing = processingSiteOf(topology, after.header);
+  if (!processing) return null;
+  const outcome = processInitiatingHalf(topology, processing.id, after, existing, context);
   return outcome.ok && outcome.value.kind === 'conflict' ? outcome.value.violation : null;
 }

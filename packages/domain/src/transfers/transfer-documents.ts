@@ -1,4 +1,4 @@
-import type { SyncRecord } from '../record';
+import { canonicalJson, type SyncRecord } from '../record';
 import type { RuleViolation } from '../result';
 
 /** The kinds of transfer of seed 002's "Transfers" section. */
@@ -105,14 +105,7 @@ export function transferCopyDigest(data: SyncRecord['data']): string {
   const keys = Object.keys(data)
     .filter((k) => !NOT_COPIED.has(k))
     .sort();
-  // nested objects with their keys sorted too: SQLite keeps the written order, Postgres' jsonb its own
-  const text = JSON.stringify(
-    keys.map((k) => [k, data[k]]),
-    (_key, v: unknown) =>
-      v !== null && typeof v === 'object' && !Array.isArray(v)
-        ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-        : v,
-  );
+  const text = canonicalJson(keys.map((k) => [k, data[k]]));
   let h1 = 0xdeadbeef;
   let h2 = 0x41c6ce57;
   for (let i = 0; i < text.length; i++) {

@@ -108,6 +108,13 @@ export function transferProcessingSite(topology: Topology, initiating: Store, re
   return { site: topology.central, reason: 'The stores are active on different sites: the central completes the transfer and routes both halves.' };
 }
 
+/** The site that completes a transfer between the two stores `header` names (deleted or not), or null when one does not exist. */
+export function processingSiteOf(topology: Topology, header: SyncRecord): Site | null {
+  const own = header.storeId ? topology.store(header.storeId) : undefined;
+  const other = header.otherPartyStoreId ? topology.store(header.otherPartyStoreId) : undefined;
+  return own && other ? transferProcessingSite(topology, own, other).site : null;
+}
+
 /**
  * Both stores of a transfer exist on both sites: each needs a copy (transfer or collector) where
  * the other is active, or one half cannot reach the other site.

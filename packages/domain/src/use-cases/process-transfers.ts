@@ -1,4 +1,4 @@
-import { recordKey, type SyncRecord } from '../record';
+import { canonicalJson, recordKey, type SyncRecord } from '../record';
 import type { RuleViolation } from '../result';
 import type { SiteId } from '../site';
 import type { Topology } from '../topology';
@@ -8,7 +8,7 @@ import type { SyncIssue } from '../ports/issue-log';
 import type { Change } from '../ports/change-feed';
 import { isTransferHeaderType, respondingId, str, TRANSFER_KINDS, TRANSFER_LINE_TYPES, type TransferHeaderType } from '../transfers/transfer-documents';
 import { consumeChanges } from './consume-changes';
-import { detectTransfer, transferProcessingSite, type TransferViolation } from '../transfers/transfer-rules';
+import { detectTransfer, processingSiteOf, type TransferViolation } from '../transfers/transfer-rules';
 import { processInitiatingHalf } from '../transfers/transfer-changes';
 import { findTransfer, initiatingDocumentsOf, loadDocument, PreloadedRecords, respondingContext, type RecordReader } from './transfer-state';
 import { TRANSFER_HALVES } from '../transfers/transfer-feedback';
@@ -163,18 +163,7 @@ interface Planned {
 
 /** A record's stored content as one comparable string (JSON with sorted keys: jsonb keeps its own order), or '' for none. */
 function sameVersion(record: SyncRecord | null | undefined): string {
-  if (!record) return '';
-  const sorted = (v: unknown): unknown =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.keys(v)
-            .sort()
-            .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
-        )
-      : Array.isArray(v)
-        ? v.map(sorted)
-        : v;
-  return JSON.stringify([record.deleted === true, record.storeId ?? null, record.otherPartyStoreId ?? null, sorted(record.data)]);
+  return record ? canonicalJson([record.deleted === true, record.storeId ?? null, record.otherPartyStoreId ?? null, record.data]) : '';
 }
 
 /** The responding id suffixes of each record type a transfer writes (`.si`, `.ci` for transactions and their lines...). */
@@ -218,10 +207,8 @@ async function openTransferIssues(storage: SyncStorage): Promise<readonly SyncIs
 /** Who processes the transfer `header` starts (deleted or not): only that site touches its responding half. */
 function processedHere(topology: Topology, siteId: SiteId, header: SyncRecord): boolean {
   if (header.deleted !== true && detectTransfer(topology, header).kind === 'pending') return true; // reported as pending wherever it is looked at
-  const own = header.storeId ? topology.store(header.storeId) : undefined;
-  const other = header.otherPartyStoreId ? topology.store(header.otherPartyStoreId) : undefined;
-  if (!own || !other) return header.deleted !== true; // an unknown store is refused (and reported) where it is looked at
-  return transferProcessingSite(topology, own, other).site.id === siteId;
+  const site = processingSiteOf(topology, header);
+  return site ? site.id === siteId : header.deleted !== true; // an unknown store is refused (and reported) where it is looked at
 }
 
 async function processOne(

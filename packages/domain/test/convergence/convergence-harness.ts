@@ -1,5 +1,6 @@
 import {
   buildTopology,
+  canonicalJson as canonical,
   catalogueRow,
   decideEdit,
   detectTransfer,
@@ -424,15 +425,6 @@ function editRecord(kind: EditKind, store: string, n: number, version: number, t
 /** A patient's home store never changes through sync (owning column): fixed per patient. */
 function patientHome(topo: Topology, n: number): string {
   return topo.stores[(n % 3) % topo.stores.length]!.id;
-}
-
-/** JSON with object keys sorted: Postgres' jsonb keeps keys in its own order. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
 }
 
 async function allRecords(storage: Storage): Promise<Map<string, SyncRecord>> {

@@ -1,15 +1,12 @@
 import type { SyncRecord } from '@sitesync/domain';
+import type { RawRecordRow } from './storage-contract';
 
 /**
- * A record as the contract compares it. A routing column written absent and one written null are the
- * same, and so are `deleted` absent and false: an adapter may return either form, so both sides of a
- * comparison are put in this one (absent: null; deleted: false).
+ * A record's stored row as a probe returns it: a routing column written absent is null, `deleted`
+ * absent is false (an adapter may return either form).
  */
-export function canonical(record: SyncRecord | null | undefined): SyncRecord | null {
-  if (record === null || record === undefined) return null;
+export function rawRowOf(record: SyncRecord): RawRecordRow {
   return {
-    type: record.type,
-    id: record.id,
     storeId: record.storeId ?? null,
     otherPartyStoreId: record.otherPartyStoreId ?? null,
     patientId: record.patientId ?? null,
@@ -17,4 +14,10 @@ export function canonical(record: SyncRecord | null | undefined): SyncRecord | n
     deleted: record.deleted ?? false,
     data: record.data,
   };
+}
+
+/** A record as the contract compares it: its row in that one form, with its type and id (data typed as a record's). */
+export function canonical(record: SyncRecord | null | undefined): (SyncRecord & RawRecordRow) | null {
+  if (record === null || record === undefined) return null;
+  return { type: record.type, id: record.id, ...rawRowOf(record), data: record.data };
 }

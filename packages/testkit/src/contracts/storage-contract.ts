@@ -12,7 +12,7 @@ import type * as JestGlobals from '@jest/globals';
 import { seedExampleTopology } from '../builders/index';
 import { describeLedgerContract } from './ledger-contract';
 import { describeResyncContract } from './resync-contract';
-import { canonical } from './canonical-record';
+import { canonical, rawRowOf } from './canonical-record';
 
 // `@jest/globals` throws when it is loaded outside Jest, and the testkit is also used outside Jest
 // (the demo imports it). So it is loaded when a suite is declared, not when this module is: the type
@@ -80,18 +80,6 @@ function stockLine(id: string, data: Record<string, unknown> = {}): SyncRecord {
 }
 
 const canonicalAll = (records: readonly SyncRecord[]): (SyncRecord | null)[] => records.map((r) => canonical(r));
-
-/** What the probe must return for a record written as `record`. */
-function rowOf(record: SyncRecord): RawRecordRow {
-  return {
-    storeId: record.storeId ?? null,
-    otherPartyStoreId: record.otherPartyStoreId ?? null,
-    patientId: record.patientId ?? null,
-    homeStoreId: record.homeStoreId ?? null,
-    deleted: record.deleted ?? false,
-    data: record.data,
-  };
-}
 
 const violation = (code: string, message = `refused: ${code}`): RuleViolation => ({ code, rule: 'a rule of the contract', message, fix: `fix ${code}` });
 
@@ -263,8 +251,8 @@ export function describeStorageContract(harness: StorageHarness): void {
         expect(canonical(await storage.records.get('transaction', 'tx-deleted'))).toEqual(canonical(deleted));
         expect(canonical(await storage.records.get('item', 'item-1'))).toEqual(canonical(sparse));
 
-        expect(await probe.recordRow('transaction', full.id)).toEqual(rowOf(full));
-        expect(await probe.recordRow('transaction', 'tx-deleted')).toEqual(rowOf(deleted));
+        expect(await probe.recordRow('transaction', full.id)).toEqual(rawRowOf(full));
+        expect(await probe.recordRow('transaction', 'tx-deleted')).toEqual(rawRowOf(deleted));
         expect(await probe.recordRow('item', 'item-1')).toEqual({
           storeId: null,
           otherPartyStoreId: null,
@@ -382,7 +370,7 @@ export function describeStorageContract(harness: StorageHarness): void {
         await storage.records.upsert(batch, { sourceSiteId: 2, viaSync: true });
 
         expect(await Promise.all(batch.map((r) => probe.recordRow(r.type, r.id)))).toEqual(rowsOnce);
-        expect(rowsOnce).toEqual(batch.map(rowOf));
+        expect(rowsOnce).toEqual(batch.map(rawRowOf));
         expect(await probe.recordCount()).toBe(3);
         const feed = await readAll(storage);
         expect(idsOf(feed)).toEqual(['sl-1', 'sl-2', 'p-1']);
@@ -624,7 +612,7 @@ export function describeStorageContract(harness: StorageHarness): void {
         });
 
         expect(await probe.recordCount()).toBe(2);
-        expect(await probe.recordRow('stock_line', 'b')).toEqual(rowOf(stockLine('b')));
+        expect(await probe.recordRow('stock_line', 'b')).toEqual(rawRowOf(stockLine('b')));
         const feed = await readAll(storage);
         expect(idsOf(feed)).toEqual(['a', 'b']);
         expect(await probe.consumerCursor('push')).toBe(feed[1]!.cursor);

@@ -1,4 +1,4 @@
-import { describeStorageContract, type RawProbe } from '../../src/contracts/index';
+import { describeStorageContract, rawRowOf, type RawProbe } from '../../src/contracts/index';
 import { createInMemoryState, createInMemoryStorage, type InMemoryState } from '../../src/in-memory/index';
 
 /** Reads the in-memory state directly, as a SQL adapter's probe reads its tables. */
@@ -6,15 +6,7 @@ function inMemoryProbe(state: InMemoryState): RawProbe {
   return {
     recordRow(type, id) {
       const record = state.records.get(type)?.get(id);
-      if (record === undefined) return Promise.resolve(null);
-      return Promise.resolve({
-        storeId: record.storeId ?? null,
-        otherPartyStoreId: record.otherPartyStoreId ?? null,
-        patientId: record.patientId ?? null,
-        homeStoreId: record.homeStoreId ?? null,
-        deleted: record.deleted ?? false,
-        data: record.data,
-      });
+      return Promise.resolve(record === undefined ? null : rawRowOf(record));
     },
     recordCount() {
       let count = 0;
