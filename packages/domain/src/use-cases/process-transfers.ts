@@ -85,6 +85,7 @@ export async function processTransfers(
       const answered = viaSync || sourceSiteId !== siteId;
       for (const ref of full ? await initiatingDocumentsOf(records, full, { answered }) : []) headers.set(`${ref.type}:${ref.id}`, ref);
     }
+    if (headers.size === 0) return;
     const openKeys = new Set((await openTransferIssues(storage)).map((i) => i.key));
     await processBatch(storage, topology, siteId, [...headers.values()], deps.clock.now(), report, openKeys, records);
   });
@@ -197,10 +198,8 @@ function isTransferRecordType(type: string): boolean {
 
 /** The open issues of transfer headers (keyed `<header type>:<id>`, or with the conflict prefix), not the whole issue log. */
 async function openTransferIssues(storage: SyncStorage): Promise<readonly SyncIssue[]> {
-  const all: SyncIssue[] = [];
-  for (const prefix of ['', TRANSFER_CONFLICT_PREFIX]) {
-    for (const type of Object.keys(TRANSFER_LINE_TYPES)) all.push(...(await storage.issues.open({ prefix: `${prefix}${type}:` })));
-  }
+  const all: SyncIssue[] = [...(await storage.issues.open({ prefix: TRANSFER_CONFLICT_PREFIX }))];
+  for (const type of Object.keys(TRANSFER_LINE_TYPES)) all.push(...(await storage.issues.open({ prefix: `${type}:` })));
   return all;
 }
 
