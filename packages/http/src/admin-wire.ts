@@ -1,5 +1,6 @@
 import { COPY_TYPES, DEVICE_TYPES, MAX_REQUEST_SIZE, MIN_REQUEST_SIZE, MIN_SYNC_INTERVAL_MINUTES } from '@sitesync/domain';
 import { z } from 'zod';
+import { ADMIN_ROLES } from './admin-tokens';
 import { MAX_RECORDS_PER_REQUEST, siteSchema, storableText, storeSchema, syncRecordSchema } from './wire';
 
 const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
@@ -149,3 +150,21 @@ export const issuesQuerySchema = z.object({
 
 /** A page of issues; `next` is the `after` of the next page, null on the last one. */
 export const adminIssuesResponseSchema = z.object({ issues: z.array(syncIssueSchema), next: z.string().nullable() });
+
+/** Issue an admin API token with a role (the secret is answered once). */
+export const issueTokenRequestSchema = z.object({
+  role: z.enum(ADMIN_ROLES),
+  label: adminText,
+});
+export type IssueTokenRequest = z.infer<typeof issueTokenRequestSchema>;
+
+export const adminTokenInfoSchema = z.object({
+  id: z.string(),
+  role: z.enum(ADMIN_ROLES),
+  label: z.string(),
+  createdAt: z.string(),
+  rotatedAt: z.string().nullable(),
+});
+/** An issued (or rotated) token: its secret is shown here only. */
+export const issuedTokenSchema = adminTokenInfoSchema.extend({ token: z.string() });
+export const whoamiResponseSchema = z.object({ role: z.enum(ADMIN_ROLES), tokenId: z.string() });

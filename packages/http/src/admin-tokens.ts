@@ -1,0 +1,115 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Clock, SettingsStore } from '@sitesync/domain';
+import { AsyncMutex } from './async-mutex';
+
+/** What an admin token may do: `admin` everything, `viewer` read every list and report, change nothing. */
+export const ADMIN_ROLES = ['admin', 'viewer'] as const;
+export type AdminRole = (typeof ADMIN_ROLES)[number];
+
+/** The setting holding the issued tokens (their SHA-256, never the token). */
+export const ADMIN_TOKENS_SETTING = 'central.admin-tokens';
+/** The id of the token the central was started with (its data directory's `admin-token`, or --admin-token). */
+export const STARTUP_TOKEN_ID = 'startup';
+
+export interface AdminTokenInfo {
+  readonly id: string;
+  readonly role: AdminRole;
+  readonly label: string;
+  readonly createdAt: string;
+  readonly rotatedAt: string | null;
+}
+
+interface StoredToken extends AdminTokenInfo {
+  /** SHA-256 hex of the token: tokens are 32 random bytes, so a fast hash is enough to make a stolen database useless */
+  readonly digest: string;
+}
+
+export interface AdminCaller {
+  readonly role: AdminRole;
+  readonly tokenId: string;
+}
+
+/**
+ * The admin API's tokens: the one the central was started with (always admin; changed by restarting
+ * with another), and tokens issued through the API, kept hashed in the central's settings, each with
+ * a role, rotatable (same id and role, new secret) and revocable. Read from the database on every
+ * check, so every central process serving the database sees a rotation at once.
+ */
+export class AdminTokens {
+  private readonly startupDigest: Buffer;
+  private readonly mutex = new AsyncMutex();
+
+  constructor(
+    private readonly settings: SettingsStore,
+    private readonly clock: Clock,
+    startupToken: string,
+  ) {
+    this.startupDigest = digest(startupToken);
+  }
+
+  /** The caller a presented token identifies, or null. */
+  async callerOf(token: string): Promise<AdminCaller | null> {
+    const presented = digest(token);
+    if (timingSafeEqual(presented, this.startupDigest)) return { role: 'admin', tokenId: STARTUP_TOKEN_ID };
+    for (const stored of await this.stored()) {
+      if (timingSafeEqual(presented, Buffer.from(stored.digest, 'hex'))) return { role: stored.role, tokenId: stored.id };
+    }
+    return null;
+  }
+
+  async list(): Promise<AdminTokenInfo[]> {
+    const startup: AdminTokenInfo = { id: STARTUP_TOKEN_ID, role: 'admin', label: 'the token the central was started with', createdAt: '', rotatedAt: null };
+    return [startup, ...(await this.stored()).map(({ digest: _digest, ...info }) => info)];
+  }
+
+  /** Issues a token; the secret is returned once and never kept. */
+  async issue(role: AdminRole, label: string): Promise<AdminTokenInfo & { token: string }> {
+    return this.mutex.run(async () => {
+      const token = newToken();
+      const info: AdminTokenInfo = { id: randomUUID(), role, label, createdAt: this.clock.now().toISOString(), rotatedAt: null };
+      await this.save([...(await this.stored()), { ...info, digest: digest(token).toString('hex') }]);
+      return { ...info, token };
+    });
+  }
+
+  /** A new secret for an issued token (same id and role); the old one stops working at once. Null when there is no such token. */
+  async rotate(id: string): Promise<(AdminTokenInfo & { token: string }) | null> {
+    return this.mutex.run(async () => {
+      const tokens = await this.stored();
+      const old = tokens.find((t) => t.id === id);
+      if (!old) return null;
+      const token = newToken();
+      const { digest: _old, ...rest } = old;
+      const info: AdminTokenInfo = { ...rest, rotatedAt: this.clock.now().toISOString() };
+      await this.save(tokens.map((t) => (t.id === id ? { ...info, digest: digest(token).toString('hex') } : t)));
+      return { ...info, token };
+    });
+  }
+
+  /** Revokes an issued token; false when there is no such token. */
+  async revoke(id: string): Promise<boolean> {
+    return this.mutex.run(async () => {
+      const tokens = await this.stored();
+      if (!tokens.some((t) => t.id === id)) return false;
+      await this.save(tokens.filter((t) => t.id !== id));
+      return true;
+    });
+  }
+
+  private async stored(): Promise<StoredToken[]> {
+    const value = await this.settings.get(ADMIN_TOKENS_SETTING);
+    return Array.isArray(value) ? (value as StoredToken[]) : [];
+  }
+
+  private save(tokens: readonly StoredToken[]): Promise<void> {
+    return this.settings.set(ADMIN_TOKENS_SETTING, tokens);
+  }
+}
+
+function newToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}

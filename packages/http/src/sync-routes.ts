@@ -1,0 +1,157 @@
+import {
+  isPushConflict,
+  quarantinePrefix,
+  siteInfoFor,
+  siteSyncedBefore,
+  waitingFor,
+  type CentralService,
+  type Clock,
+  type SiteId,
+  type SyncStorage,
+  type UnitOfWork,
+} from '@sitesync/domain';
+import express, { type Request, type RequestHandler } from 'express';
+import type { CentralAppLogger } from './create-central-app';
+import { SyncHttpError } from './error-codes';
+import type { RequestBodyReader } from './request-body';
+import { parseBody, parseQuery, violationsOrValue } from './request-parsing';
+import type { SiteAuth } from './site-authentication';
+import { pullRequestSchema, pushRequestSchema, statusQuerySchema } from './wire';
+
+/** Refused records listed in a site's status at most (the admin issues route pages through all of them). */
+const STATUS_QUARANTINE_LIMIT = 200;
+
+export interface SyncRoutesDeps {
+  readonly storage: UnitOfWork & { readonly storage: SyncStorage };
+  readonly clock: Clock;
+  readonly logger: CentralAppLogger;
+  readonly central: CentralService;
+  readonly body: RequestBodyReader;
+  /** authenticates the site of a request (Basic auth, API version, hardware id), or throws the error to answer */
+  readonly authenticateSite: (req: Request) => Promise<SiteAuth>;
+  /** requests one site may have in progress at once */
+  readonly maxConcurrentPerSite: number;
+}
+
+/**
+ * The sync API a remote site calls (`/sync/v1`), each route behind the site's authentication:
+ * what a site may do in a sync cycle — learn its site info, push its changes, pull what is routed
+ * to it, and read its status.
+ */
+export function syncRoutes(deps: SyncRoutesDeps): express.Router {
+  const { storage, clock, logger, central, body, maxConcurrentPerSite } = deps;
+  const repository = storage.storage.topology;
+  const topologies = central.topologies;
+  const siteAuths = new WeakMap<Request, SiteAuth>();
+  const inFlight = new Map<SiteId, number>();
+
+  const requireSite: RequestHandler = async (req, _res, next) => {
+    siteAuths.set(req, await deps.authenticateSite(req));
+    next();
+  };
+
+  function siteAuthOf(req: Request): SiteAuth {
+    const auth = siteAuths.get(req);
+    if (!auth) throw new Error('sync route reached without site authentication');
+    return auth;
+  }
+
+  /**
+   * Counts the request towards its site's requests in progress; placed after the body is read, so
+   * uploads that stall cannot hold a site's slots (the server's request timeout ends them).
+   */
+  const siteSlot: RequestHandler = (req, res, next) => {
+    const siteId = siteAuthOf(req).site.id;
+    const running = inFlight.get(siteId) ?? 0;
+    if (running >= maxConcurrentPerSite) {
+      throw SyncHttpError.of(
+        'rate_limited',
+        `Site ${siteId} already has ${running} requests in progress (at most ${maxConcurrentPerSite}): wait for them to finish.`,
+        { retryAfterSeconds: 1 },
+      );
+    }
+    inFlight.set(siteId, running + 1);
+    res.once('close', () => {
+      const left = (inFlight.get(siteId) ?? 1) - 1;
+      if (left > 0) inFlight.set(siteId, left);
+      else inFlight.delete(siteId);
+    });
+    next();
+  };
+
+  const sync = express.Router();
+
+  sync.get('/site', requireSite, siteSlot, async (req, res) => {
+    const { site, topology } = siteAuthOf(req);
+    res.json(siteInfoFor(topology, site.id, await siteSyncedBefore(storage.storage, topology, site.id)));
+  });
+
+  sync.post('/push', requireSite, body.readJson, siteSlot, async (req, res) => {
+    const { site } = siteAuthOf(req);
+    const { batchId, records, more } = parseBody(pushRequestSchema, req.body);
+    const batch = { id: batchId, digest: body.digestOf(req), records };
+    // stores the batch, then runs the central's processors (their failure does not fail the push: it is stored)
+    const result = await central.push(
+      site.id,
+      batch,
+      (stored) => {
+        if (isPushConflict(stored)) return;
+        logger.info(
+          { siteId: site.id, batchId, received: records.length, accepted: stored.accepted, refused: stored.refused.length, replayed: stored.replayed === true },
+          'push received',
+        );
+      },
+      more === true ? { more } : {},
+    );
+    if (isPushConflict(result)) {
+      logger.warn({ siteId: site.id, batchId }, `push refused: ${result.conflict.message}`);
+      throw SyncHttpError.of('batch_conflict', `${result.conflict.message} ${result.conflict.fix}`, { batchId, code: result.conflict.code });
+    }
+    res.json(result);
+  });
+
+  sync.post('/pull', requireSite, body.readJson, siteSlot, async (req, res) => {
+    const { site } = siteAuthOf(req);
+    const { cursor, limit, queueCursor, reinitialising, unpushed } = parseBody(pullRequestSchema, req.body);
+    const request = {
+      cursor: BigInt(cursor),
+      limit,
+      ...(queueCursor !== undefined ? { queueCursor: BigInt(queueCursor) } : {}),
+      ...(reinitialising === true ? { reinitialising } : {}),
+      ...(unpushed !== undefined ? { unpushed } : {}),
+    };
+    const result = await central.pull(site.id, request);
+    if (result.remaining === 0) {
+      const now = clock.now();
+      await topologies.exclusive(async (current) => {
+        if (!current.site(site.id)) return { next: null, value: undefined };
+        const next = violationsOrValue(current.updateSite(site.id, { lastSyncedAt: now }));
+        await repository.saveSite(next.site(site.id)!);
+        return { next, value: undefined };
+      });
+    }
+    res.json({
+      records: result.records,
+      nextCursor: result.nextCursor.toString(),
+      remaining: result.remaining,
+      ...(result.nextQueueCursor !== undefined ? { drops: result.drops ?? [], nextQueueCursor: result.nextQueueCursor.toString() } : {}),
+    });
+  });
+
+  sync.get('/status', requireSite, siteSlot, async (req, res) => {
+    const { site, topology } = siteAuthOf(req);
+    const { cursor } = parseQuery(statusQuerySchema, req.query);
+    const waiting = await storage.run((s) => waitingFor(s, topology, site.id, BigInt(cursor)));
+    const quarantined = (await storage.storage.issues.open({ prefix: quarantinePrefix(site.id), limit: STATUS_QUARANTINE_LIMIT })).map((issue) => ({
+      key: issue.key,
+      code: issue.violation.code,
+      message: issue.violation.message,
+      fix: issue.violation.fix,
+      occurrences: issue.occurrences,
+      lastSeenAt: issue.lastSeenAt.toISOString(),
+    }));
+    res.json({ siteId: site.id, lastSyncedAt: site.lastSyncedAt?.toISOString() ?? null, waiting, quarantined });
+  });
+
+  return sync;
+}
