@@ -59,7 +59,7 @@ export class AdminTokens {
 
   async list(): Promise<AdminTokenInfo[]> {
     const startup: AdminTokenInfo = { id: STARTUP_TOKEN_ID, role: 'admin', label: 'the token the central was started with', createdAt: '', rotatedAt: null };
-    return [startup, ...(await this.stored()).map(({ digest: _digest, ...info }) => info)];
+    return [startup, ...(await this.stored()).map(infoOf)];
   }
 
   /** Issues a token; the secret is returned once and never kept. */
@@ -79,8 +79,7 @@ export class AdminTokens {
       const old = tokens.find((t) => t.id === id);
       if (!old) return null;
       const token = newToken();
-      const { digest: _old, ...rest } = old;
-      const info: AdminTokenInfo = { ...rest, rotatedAt: this.clock.now().toISOString() };
+      const info: AdminTokenInfo = { ...infoOf(old), rotatedAt: this.clock.now().toISOString() };
       await this.save(tokens.map((t) => (t.id === id ? { ...info, digest: digest(token).toString('hex') } : t)));
       return { ...info, token };
     });
@@ -104,6 +103,10 @@ export class AdminTokens {
   private save(tokens: readonly StoredToken[]): Promise<void> {
     return this.settings.set(ADMIN_TOKENS_SETTING, tokens);
   }
+}
+
+function infoOf(stored: StoredToken): AdminTokenInfo {
+  return { id: stored.id, role: stored.role, label: stored.label, createdAt: stored.createdAt, rotatedAt: stored.rotatedAt };
 }
 
 function newToken(): string {
