@@ -2,11 +2,15 @@ import { processorSummary, CentralService, type Clock, type PasswordHasher, type
 import compression from 'compression';
 import express from 'express';
 import { adminAuthentication } from './admin-authentication';
+import { adminExplainRoutes } from './admin-explain-routes';
+import { adminPage } from './admin-page';
 import { adminRoutes } from './admin-routes';
 import { adminTokenRoutes } from './admin-token-routes';
 import { AdminTokens } from './admin-tokens';
 import { errorHandler, notFound } from './error-handler';
 import { LoginThrottle, type LoginLimits } from './login-throttle';
+import { CentralMetrics } from './metrics';
+import { openApiDocument } from './openapi';
 import { requestBodyReader } from './request-body';
 import { SyncHttpError } from './error-codes';
 import { siteAuthenticator } from './site-authentication';
@@ -101,7 +105,9 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy ?? false);
   app.set('etag', false);
+  const metrics = new CentralMetrics();
   app.use(compression());
+  app.use(metrics.observe);
   app.use((req, _res, next) => {
     // HTTP/1.1 requires Host (RFC 9112 3.2); answered here, with the error body, rather than by Node's bare 400.
     if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) {
@@ -113,6 +119,11 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+
+  app.get('/metrics', metrics.serve);
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument());
   });
 
   app.use(
@@ -132,7 +143,9 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   admin.use(adminAuth.requireAdmin);
   admin.use(adminTokenRoutes({ tokens, callerOf: adminAuth.callerOf, jsonBody: body.readJson, logger }));
   admin.use(adminRoutes({ storage, hasher, clock, logger, central, topologies, jsonBody: body.readJson }));
+  admin.use(adminExplainRoutes());
   app.use('/admin/v1', admin);
+  app.use('/admin', adminPage());
 
   app.use(notFound);
   app.use(errorHandler(logger, body.limit));
