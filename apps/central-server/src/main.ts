@@ -1,20 +1,17 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { once } from 'node:events';
-import { createWriteStream, readFileSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { AdminClient, readSecret } from '@sitesync/http';
+import { readSecret, type AdminClient } from '@sitesync/http';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { startCentralServer } from './central-server';
+import { admin, client, print } from './cli-common';
 
 const logger = pino({ name: 'sitesync-central', level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination(2));
-const print = (value: unknown): void => {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-};
 
 const port = (v: string) => {
   const n = Number(v);
@@ -63,28 +60,6 @@ program
       process.once('SIGTERM', stop);
     },
   );
-
-/** Admin commands talk to a running central over its admin API, whatever its database. */
-function admin(command: Command): Command {
-  return command
-    .option('--url <url>', 'the central server', process.env['SITESYNC_CENTRAL_URL'] ?? 'http://127.0.0.1:8080')
-    .addOption(new Option('--admin-token <token>', 'admin token').env('SITESYNC_ADMIN_TOKEN'))
-    .option('--data-dir <dir>', 'read the admin token from this data directory', 'sitesync-central-data');
-}
-
-function client(options: { url: string; adminToken?: string; dataDir: string }): AdminClient {
-  let token = options.adminToken;
-  if (!token) {
-    try {
-      token = readFileSync(join(options.dataDir, 'admin-token'), 'utf8').trim();
-    } catch {
-      throw new InvalidArgumentError(
-        `no admin token: pass --admin-token, set SITESYNC_ADMIN_TOKEN, or run from where ${join(options.dataDir, 'admin-token')} exists`,
-      );
-    }
-  }
-  return new AdminClient({ baseUrl: options.url, adminToken: token });
-}
 
 const site = program.command('site').description('sync sites');
 admin(site.command('add').description('create a site'))

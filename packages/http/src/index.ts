@@ -19,3 +19,4 @@ export {
   type SiteExportTrailer,
 } from './admin-export-routes';
 export { ADMIN_ROLES, ADMIN_TOKENS_SETTING, AdminTokens, STARTUP_TOKEN_ID, type AdminCaller, type AdminRole, type AdminTokenInfo } from './admin-tokens';
+export * from './admin-client';
