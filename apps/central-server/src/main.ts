@@ -10,6 +10,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { startCentralServer } from './central-server';
 import { admin, client, print } from './cli-common';
+import { registerExplainCommand } from './explain-command';
 
 const logger = pino({ name: 'sitesync-central', level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination(2));
 
@@ -286,6 +287,7 @@ admin(program.command('issues').description('open issues: quarantined records, t
   async (o: { url: string; adminToken?: string; dataDir: string }) => print(await client(o).issues()),
 );
 
+registerExplainCommand(program);
 program.parseAsync().catch((error: unknown) => {
   // The message says what went wrong and what to do; the stack is for LOG_LEVEL=debug.
   logger.debug({ err: error }, 'command failed');

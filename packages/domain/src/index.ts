@@ -12,6 +12,7 @@ export * from './rules/routing-rules';
 export * from './rules/initialisation';
 export * from './rules/store-move';
 export * from './rules/patient-visibility';
+export * from './rules/explain';
 export * from './transfers/transfer-documents';
 export * from './transfers/transfer-rules';
 export * from './transfers/transfer-changes';

@@ -26,6 +26,7 @@ import {
   type ResyncPatientsResponse,
   type SiteExportHeaderJson,
 } from './admin-export-routes';
+import { explainIssueResponseSchema, explainRecordResponseSchema, type ExplainIssueResponse, type ExplainRecordResponse } from './admin-wire';
 import { isSyncErrorCode, SyncHttpError } from './error-codes';
 import { JsonHttpClient } from './http-json-client';
 import { errorBodySchema, SYNC_API_VERSION, type SiteJson } from './wire';
@@ -216,6 +217,16 @@ export class AdminClient {
       if (page.next === null) return all;
       after = page.next;
     }
+  }
+
+  /** For a record the central holds, every site's decision (receives it, may edit it) with the rule and the reason; not_found when it holds none. */
+  async explain(type: string, id: string): Promise<ExplainRecordResponse> {
+    return this.http.request('GET', `/admin/v1/records/${encodeURIComponent(type)}/${encodeURIComponent(id)}/explain`, explainRecordResponseSchema);
+  }
+
+  /** An open issue explained: for a refused push, the site, the rule, and what would make the central keep it. */
+  async explainIssue(key: string): Promise<ExplainIssueResponse> {
+    return this.http.request('GET', `/admin/v1/issues/explain?${new URLSearchParams({ key }).toString()}`, explainIssueResponseSchema);
   }
 }
 

@@ -168,3 +168,70 @@ export const adminTokenInfoSchema = z.object({
 /** An issued (or rotated) token: its secret is shown here only. */
 export const issuedTokenSchema = adminTokenInfoSchema.extend({ token: z.string() });
 export const whoamiResponseSchema = z.object({ role: z.enum(ADMIN_ROLES), tokenId: z.string() });
+
+/** One site's decisions about a record (`GET /admin/v1/records/:type/:id/explain`): the rule id and the reason of each. */
+export const siteDecisionSchema = z.object({
+  siteId: z.int(),
+  siteName: z.string(),
+  receives: z.boolean(),
+  rule: z.string(),
+  reason: z.string(),
+  mayEdit: z.boolean(),
+  editRule: z.string(),
+  editReason: z.string(),
+  editFix: z.string().nullable(),
+});
+export type SiteDecisionJson = z.infer<typeof siteDecisionSchema>;
+
+/** A record's routing columns and every site's decisions, by the rules a pull uses; `problems` hold the configuration to fix. */
+export const explainRecordResponseSchema = z.object({
+  record: z.object({
+    type: z.string(),
+    id: z.string(),
+    storeId: z.string().nullable(),
+    otherPartyStoreId: z.string().nullable(),
+    patientId: z.string().nullable(),
+    homeStoreId: z.string().nullable(),
+    deleted: z.boolean(),
+    label: z.string().nullable(),
+    category: z.string().nullable(),
+  }),
+  sites: z.array(siteDecisionSchema),
+  problems: z.array(ruleViolationSchema),
+});
+export type ExplainRecordResponse = z.infer<typeof explainRecordResponseSchema>;
+
+/** `GET /admin/v1/issues/explain?key=`: the key of an open issue (keys hold ':' and '/', so not in the path). */
+export const explainIssueQuerySchema = z.object({ key: z.string().min(1).max(1000) });
+
+/** An open issue explained: for a refused push (a quarantine key), the site, the rule, and what would make the central keep it. */
+export const explainIssueResponseSchema = z.object({
+  key: z.string(),
+  kind: z.string(),
+  violation: ruleViolationSchema,
+  firstSeenAt: isoDate,
+  lastSeenAt: isoDate,
+  occurrences: z.int().min(0),
+  quarantine: z
+    .object({
+      siteId: z.int(),
+      siteName: z.string().nullable(),
+      recordType: z.string(),
+      recordId: z.string(),
+      rule: z.string(),
+      code: z.string(),
+      ruleText: z.string(),
+      message: z.string(),
+      fix: z.string(),
+      editorSite: z.object({ siteId: z.int(), siteName: z.string().nullable() }).nullable(),
+      subject: explainRecordResponseSchema.nullable(),
+      now: z.union([
+        z.object({ refused: z.literal(false) }),
+        z.object({ refused: z.literal(true), code: z.string(), message: z.string(), fix: z.string() }),
+        z.null(),
+      ]),
+      needed: z.array(z.string()),
+    })
+    .nullable(),
+});
+export type ExplainIssueResponse = z.infer<typeof explainIssueResponseSchema>;

@@ -143,7 +143,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   admin.use(adminAuth.requireAdmin);
   admin.use(adminTokenRoutes({ tokens, callerOf: adminAuth.callerOf, jsonBody: body.readJson, logger }));
   admin.use(adminRoutes({ storage, hasher, clock, logger, central, topologies, jsonBody: body.readJson }));
-  admin.use(adminExplainRoutes());
+  admin.use(adminExplainRoutes({ storage, topologies }));
   app.use('/admin/v1', admin);
   app.use('/admin', adminPage());
 
