@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { buildTopology, CentralService, orThrow, processorSummary, TOKENS, type Clock, type PasswordHasher } from '@sitesync/domain';
-import { createCentralApp, hardenServer, ScryptPasswordHasher, SyncHttpError, TopologyCache } from '@sitesync/http';
+import { CentralMetrics, createCentralApp, hardenServer, ScryptPasswordHasher, SyncHttpError, TopologyCache } from '@sitesync/http';
 import { openPostgresSyncStorage, pglitePool, type PostgresSyncStorage } from '@sitesync/postgres';
 import { Container } from 'inversify';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
@@ -228,6 +228,9 @@ export async function startCentralServer(options: CentralServerOptions): Promise
   container.bind<Clock>(TOKENS.Clock).toConstantValue(clock);
   container.bind<PasswordHasher>(TOKENS.PasswordHasher).toConstantValue(options.hasher ?? new ScryptPasswordHasher());
 
+  // GET /metrics (docs/metrics-and-logs.md): the processor lag and failures come from the service's callbacks.
+  const metrics = new CentralMetrics({ processMetrics: true });
+
   // Every write on the central goes through this service, which runs the transfer processors after
   // it; processing that fails (the database went away after the write was stored) is tried again,
   // with backoff, until it succeeds: those transfers do not wait for the next write.
@@ -242,11 +245,13 @@ export async function startCentralServer(options: CentralServerOptions): Promise
         return { cancel: () => clearTimeout(timer) };
       },
     },
-    onProcessed(report, reason) {
+    onProcessed(report, reason, lagMs) {
+      metrics.processed(reason, lagMs);
       const summary = processorSummary(report);
       if (summary) logger.info({ reason, ...summary }, 'transfers processed');
     },
     onProcessingFailed(error, retryInMs) {
+      metrics.processingFailed();
       logger.warn({ err: error, retryInMs }, retryInMs === null ? 'transfer processing failed' : 'transfer processing failed; it is tried again');
     },
   });
@@ -265,6 +270,9 @@ export async function startCentralServer(options: CentralServerOptions): Promise
     adminToken,
     logger,
     central,
+    metrics,
+    // one line per request with its x-request-id (docs/metrics-and-logs.md)
+    requestLogger: logger,
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
   });
   // Without Host, Node itself would answer an empty 400: Express answers it with the JSON error body instead.

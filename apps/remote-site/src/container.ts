@@ -3,10 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { TOKENS, type Clock, type IdGenerator } from '@sitesync/domain';
-import { HttpCentralSyncGateway } from '@sitesync/http';
+import { HttpCentralSyncGateway, SyncHttpError, type HttpExchange } from '@sitesync/http';
 import { openSqliteSyncStorage, type SqliteSyncStorage } from '@sitesync/sqlite';
 import Database from 'better-sqlite3';
 import { Container } from 'inversify';
+import { pino } from 'pino';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { RemoteSite, type GatewayFactory } from './remote-site';
 
@@ -49,11 +50,41 @@ export function fetchTrusting(caFile: string): typeof fetch {
   return ((input: string | URL, init?: RequestInit) => undiciFetch(input, { ...(init as object), dispatcher } as never)) as unknown as typeof fetch;
 }
 
+/** Where the remote logs each request it sends the central: pino's `debug` and `warn` are enough. */
+export interface RequestLog {
+  debug(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/**
+ * Logs one request to the central with its `x-request-id`, which the central logs too: debug when
+ * it succeeded, warn when it failed (with the error code the central answered, or the network error).
+ */
+export function logExchange(log: RequestLog, exchange: HttpExchange): void {
+  const { method, path, requestId, status, durationMs, error } = exchange;
+  const line = { requestId, method, path, status, durationMs };
+  if (!('error' in exchange)) {
+    log.debug(line, `${method} ${path} ${status ?? ''} in ${durationMs} ms`);
+    return;
+  }
+  const code = error instanceof SyncHttpError ? error.code : null;
+  const message = error instanceof Error ? error.message : String(error);
+  log.warn({ ...line, code }, `${method} ${path} failed (${status === null ? 'no answer' : `HTTP ${status}`}): ${message}`);
+}
+
 /**
  * The remote site's composition root: the SQLite file (WAL, synchronous NORMAL), its storage with
  * migrations applied, the HTTP gateway to the central, and the RemoteSite that uses them.
  */
-export async function composeRemoteSite(dataFile: string, overrides: { gatewayFor?: GatewayFactory; clock?: Clock } = {}): Promise<RemoteComposition> {
+export async function composeRemoteSite(
+  dataFile: string,
+  overrides: {
+    gatewayFor?: GatewayFactory;
+    clock?: Clock;
+    /** where each request to the central is logged with its request id; default a pino logger on stderr at LOG_LEVEL (info) */
+    requestLog?: RequestLog;
+  } = {},
+): Promise<RemoteComposition> {
   const warnings = dataFile === ':memory:' ? [] : ownerOnly(dataFile);
   const database = new Database(dataFile);
   if (dataFile !== ':memory:') chmodSync(dataFile, 0o600); // a new file: SQLite gives its -wal and -shm the same mode
@@ -62,6 +93,8 @@ export async function composeRemoteSite(dataFile: string, overrides: { gatewayFo
   database.pragma('busy_timeout = 5000');
   const storage = await openSqliteSyncStorage(database);
 
+  let requestLog = overrides.requestLog;
+  const log = (): RequestLog => (requestLog ??= pino({ name: 'sitesync-remote', level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination(2)));
   const container = new Container();
   container.bind<Clock>(TOKENS.Clock).toConstantValue(overrides.clock ?? { now: () => new Date() });
   container.bind<IdGenerator>(TOKENS.IdGenerator).toConstantValue({ next: () => randomUUID() });
@@ -77,6 +110,7 @@ export async function composeRemoteSite(dataFile: string, overrides: { gatewayFo
           appName: APP_NAME,
           appVersion: APP_VERSION,
           ...(config.caFile ? { fetch: fetchTrusting(config.caFile) } : {}),
+          onExchange: (exchange) => logExchange(log(), exchange),
         })),
   );
   container

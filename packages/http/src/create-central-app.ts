@@ -1,6 +1,7 @@
 import { processorSummary, CentralService, type Clock, type PasswordHasher, type SyncStorage, type UnitOfWork } from '@sitesync/domain';
 import compression from 'compression';
 import express from 'express';
+import type { Logger } from 'pino';
 import { adminAuthentication } from './admin-authentication';
 import { adminExplainRoutes } from './admin-explain-routes';
 import { adminPage } from './admin-page';
@@ -9,13 +10,17 @@ import { adminTokenRoutes } from './admin-token-routes';
 import { AdminTokens } from './admin-tokens';
 import { errorHandler, notFound } from './error-handler';
 import { LoginThrottle, type LoginLimits } from './login-throttle';
-import { CentralMetrics } from './metrics';
+import { CentralMetrics, type WaitingBySite } from './metrics';
 import { openApiDocument } from './openapi';
 import { requestBodyReader } from './request-body';
+import { requestLogging } from './request-log';
 import { SyncHttpError } from './error-codes';
 import { siteAuthenticator } from './site-authentication';
 import { syncRoutes } from './sync-routes';
 import { TopologyCache } from './topology-cache';
+import { waitingBySiteOf } from './waiting-by-site';
+
+export { CentralMetrics, type CentralMetricsOptions, type WaitingBySite } from './metrics';
 
 export interface CentralAppLogger {
   info(obj: object, msg?: string): void;
@@ -47,6 +52,16 @@ export interface CentralAppDeps {
    * the outcome logged).
    */
   readonly central?: CentralService;
+  /**
+   * The Prometheus metrics `GET /metrics` answers (docs/metrics-and-logs.md); give one when `central`
+   * is given, and feed it that service's `onProcessed`/`onProcessingFailed` (`processed`,
+   * `processingFailed`). Without it the app makes its own.
+   */
+  readonly metrics?: CentralMetrics;
+  /** Records waiting per site for the `sitesync_records_waiting` gauge, read at each scrape; default `waitingFor` over the topology. */
+  readonly waitingBySite?: WaitingBySite;
+  /** One log line per request, with its request id (pino-http); without it requests are not logged (their id is still answered). */
+  readonly requestLogger?: Logger;
 }
 
 const DEFAULT_BODY_LIMIT = '16mb';
@@ -75,6 +90,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   const { storage, hasher, clock } = deps;
   const logger = deps.logger ?? stderrLogger;
   const body = requestBodyReader(deps.bodyLimit ?? DEFAULT_BODY_LIMIT);
+  const metrics = deps.metrics ?? new CentralMetrics();
 
   const central =
     deps.central ??
@@ -82,11 +98,15 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
       unitOfWork: storage,
       clock,
       topologies: new TopologyCache(storage, clock),
-      onProcessed: (report, reason) => {
+      onProcessed: (report, reason, lagMs) => {
+        metrics.processed(reason, lagMs);
         const summary = processorSummary(report);
         if (summary) logger.info({ reason, ...summary }, 'transfers processed');
       },
-      onProcessingFailed: (error) => logger.error({ err: error }, 'processing after a write failed (the write itself was stored)'),
+      onProcessingFailed: (error) => {
+        metrics.processingFailed();
+        logger.error({ err: error }, 'processing after a write failed (the write itself was stored)');
+      },
     });
   const topologies = central.topologies;
 
@@ -105,9 +125,9 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy ?? false);
   app.set('etag', false);
-  const metrics = new CentralMetrics();
+  app.use(requestLogging(deps.requestLogger));
   app.use(compression());
-  app.use(metrics.observe);
+  app.use(metrics.observe({ siteIdByName: async (name) => (await topologies.load()).siteByName(name)?.id }));
   app.use((req, _res, next) => {
     // HTTP/1.1 requires Host (RFC 9112 3.2); answered here, with the error body, rather than by Node's bare 400.
     if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) {
@@ -121,7 +141,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
     res.json({ status: 'ok' });
   });
 
-  app.get('/metrics', metrics.serve);
+  app.get('/metrics', adminAuth.requireAdmin, metrics.serve(deps.waitingBySite ?? waitingBySiteOf(storage, topologies)));
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });

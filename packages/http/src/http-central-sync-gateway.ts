@@ -1,7 +1,9 @@
 import { pushConflict, type CentralSyncGateway, type PullRequest, type PullResult, type PushOutcome, type SiteInfo, type SyncRecord } from '@sitesync/domain';
 import { SyncHttpError } from './error-codes';
-import { JsonHttpClient } from './http-json-client';
+import { JsonHttpClient, type HttpExchange } from './http-json-client';
 import { HEADERS, pullResponseSchema, pushResponseSchema, siteInfoResponseSchema, statusResponseSchema, SYNC_API_VERSION, type StatusResponse } from './wire';
+
+export type { HttpExchange } from './http-json-client';
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
@@ -20,6 +22,11 @@ export interface HttpCentralSyncGatewayOptions {
   /** per request, default 60000 */
   readonly timeoutMs?: number;
   readonly fetch?: typeof fetch;
+  /**
+   * told of every request once it is answered or failed, with the `x-request-id` it was sent with
+   * (a new UUID per request, logged by the central too): log it to find both sides' lines of one request
+   */
+  readonly onExchange?: (exchange: HttpExchange) => void;
 }
 
 /**
@@ -44,6 +51,7 @@ export class HttpCentralSyncGateway implements CentralSyncGateway {
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       headers: () => headers,
       ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
+      ...(options.onExchange !== undefined ? { onExchange: options.onExchange } : {}),
     });
   }
 

@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { z } from 'zod';
 import { isSyncErrorCode, SyncHttpError } from './error-codes';
-import { errorBodySchema, SYNC_API_VERSION } from './wire';
+import { errorBodySchema, HEADERS, SYNC_API_VERSION } from './wire';
 
 const gzipAsync = promisify(gzip);
 
@@ -12,6 +14,22 @@ export interface JsonHttpClientOptions {
   readonly fetch?: typeof fetch;
   /** headers sent with every request */
   readonly headers: () => Readonly<Record<string, string>>;
+  /** told of every request once it is answered or failed, with the request id it was sent with */
+  readonly onExchange?: (exchange: HttpExchange) => void;
+}
+
+/**
+ * One request of a client and how it ended: `requestId` is the `x-request-id` it was sent with (the
+ * central logs it too), `status` the HTTP status (null when none came: network failure, timeout),
+ * `error` what the request threw (absent when it succeeded).
+ */
+export interface HttpExchange {
+  readonly method: string;
+  readonly path: string;
+  readonly requestId: string;
+  readonly status: number | null;
+  readonly durationMs: number;
+  readonly error?: unknown;
 }
 
 /**
@@ -30,8 +48,42 @@ export class JsonHttpClient {
     this.fetchImpl = (input, init) => fetchImpl(input, init);
   }
 
+  /**
+   * Sends one request with a new `x-request-id` (a UUID; the same one when it is sent again on a
+   * fresh connection), and tells `onExchange` how it ended.
+   */
   async request<S extends z.ZodType>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, schema: S, body?: unknown): Promise<z.output<S>> {
-    const headers: Record<string, string> = { ...this.options.headers(), accept: 'application/json', 'accept-encoding': 'gzip' };
+    const requestId = randomUUID();
+    const started = performance.now();
+    const answered = { status: null as number | null };
+    const report = (error?: { readonly error: unknown }): void => {
+      const durationMs = Math.round(performance.now() - started);
+      this.options.onExchange?.({ method, path, requestId, status: answered.status, durationMs, ...(error ?? {}) });
+    };
+    try {
+      const value = await this.exchange(method, path, schema, body, requestId, answered);
+      report();
+      return value;
+    } catch (error) {
+      report({ error });
+      throw error;
+    }
+  }
+
+  private async exchange<S extends z.ZodType>(
+    method: string,
+    path: string,
+    schema: S,
+    body: unknown,
+    requestId: string,
+    answered: { status: number | null },
+  ): Promise<z.output<S>> {
+    const headers: Record<string, string> = {
+      ...this.options.headers(),
+      accept: 'application/json',
+      'accept-encoding': 'gzip',
+      [HEADERS.requestId]: requestId,
+    };
     let payload: Uint8Array | undefined;
     if (body !== undefined) {
       payload = await gzipAsync(Buffer.from(JSON.stringify(body), 'utf8'));
@@ -54,6 +106,7 @@ export class JsonHttpClient {
       if (!isConnectionReset(error)) throw error;
       response = await send();
     }
+    answered.status = response.status;
     const text = await response.text();
     if (!response.ok) throw errorFrom(method, path, response.status, text);
     let json: unknown;

@@ -10,6 +10,8 @@ export const HEADERS = {
   apiVersion: 'x-sitesync-api-version',
   appName: 'x-sitesync-app-name',
   appVersion: 'x-sitesync-app-version',
+  /** the id of one request, sent by the clients, echoed by the central and logged on both sides (docs/metrics-and-logs.md) */
+  requestId: 'x-request-id',
 } as const;
 
 /** The most records one push, pull or admin write carries. */

@@ -40,8 +40,12 @@ export interface CentralServiceDeps {
   readonly topologies: CentralTopologySource;
   /** runs the retry of failed processing; without it a failed run waits for the next write */
   readonly scheduler?: RetryScheduler;
-  /** after each processing run that succeeded (whether or not it did anything) */
-  readonly onProcessed?: (report: ProcessorReport, reason: ProcessingReason) => void;
+  /**
+   * after each processing run that succeeded (whether or not it did anything); `lagMs` is how long
+   * after the earliest write it covers it ended (by `clock`: from the call that asked for processing,
+   * a deferred push's or a failed run's included, to the end of the run), the central's processor lag
+   */
+  readonly onProcessed?: (report: ProcessorReport, reason: ProcessingReason, lagMs: number) => void;
   /** after each processing run that failed; `retryInMs` is the delay of the retry it scheduled, null when it scheduled none */
   readonly onProcessingFailed?: (error: unknown, retryInMs: number | null) => void;
 }
@@ -69,6 +73,8 @@ export class CentralService {
   /** a push said more would follow: its processing is owed */
   private deferred = false;
   private deferredRun: { cancel(): void } | null = null;
+  /** when the earliest write no run has started to cover asked for processing (for `lagMs`) */
+  private owedSince: number | null = null;
   private readonly pulls = new PullServer();
 
   constructor(private readonly deps: CentralServiceDeps) {
@@ -106,6 +112,7 @@ export class CentralService {
   /** Processing owed to a push that said more would follow: a flag the next run clears, and a run at the latest after DEFERRED_MS. */
   private defer(): void {
     this.deferred = true;
+    this.owedSince ??= this.deps.clock.now().getTime();
     const { scheduler } = this.deps;
     if (!scheduler || this.closed || this.deferredRun) return;
     this.deferredRun = scheduler.schedule(() => {
@@ -148,6 +155,7 @@ export class CentralService {
    * after reporting it and scheduling a retry; null when the central has no topology yet.
    */
   process(reason: ProcessingReason): Promise<ProcessorReport | null> {
+    this.owedSince ??= this.deps.clock.now().getTime();
     if (!this.running && !this.next) {
       this.running = this.runOnce(reason).finally(() => (this.running = null));
       return this.running;
@@ -180,6 +188,8 @@ export class CentralService {
     const { unitOfWork, clock } = this.deps;
     const owed = this.deferred;
     this.deferred = false; // this run covers every push stored before it
+    const since = this.owedSince ?? clock.now().getTime();
+    this.owedSince = null;
     try {
       // the topology as stored, not through the source: processing (at start too) does not fill its cache
       const topology = await unitOfWork.storage.topology.load();
@@ -187,10 +197,11 @@ export class CentralService {
       this.retryMs = FIRST_RETRY_MS;
       this.retry?.cancel(); // this run did what the retry would have
       this.retry = null;
-      if (report) this.deps.onProcessed?.(report, reason);
+      if (report) this.deps.onProcessed?.(report, reason, Math.max(0, clock.now().getTime() - since));
       return report;
     } catch (error) {
       if (owed) this.deferred = true; // still owed: the next pull (or write) tries again
+      this.owedSince = Math.min(since, this.owedSince ?? since); // the retry's lag counts from the first write
       this.deps.onProcessingFailed?.(error, this.scheduleRetry());
       throw error;
     }
