@@ -34,3 +34,4 @@ export * from './use-cases/report-transfer-feedback';
 export * from './use-cases/transfer-state';
 export * from './use-cases/site-export';
 export * from './use-cases/central-service';
+export * from './use-cases/retry-issue';

@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
-import { type CopyType, type SiteId, type Store, type SyncIssue, type SyncRecord } from '@sitesync/domain';
+import { type CopyType, type SiteId, type Store, type SyncRecord } from '@sitesync/domain';
 import {
   adminIssuesResponseSchema,
+  issueRetryResponseSchema,
+  syncIssueSchema,
+  type IssueRetryResponse,
+  type SyncIssueJson,
   adminSiteResponseSchema,
   deleteSiteResponseSchema,
   adminSitesResponseSchema,
@@ -207,16 +211,32 @@ export class AdminClient {
     }
   }
 
-  /** Every open issue (or those whose key starts with `prefix`), fetched a page at a time. */
-  async issues(prefix?: string): Promise<readonly SyncIssue[]> {
-    const all: SyncIssue[] = [];
+  /** Every open issue (or those whose key starts with `prefix`, of a code, acknowledged or not), fetched a page at a time. */
+  async issues(filter: { readonly prefix?: string; readonly code?: string; readonly acknowledged?: boolean } = {}): Promise<readonly SyncIssueJson[]> {
+    const all: SyncIssueJson[] = [];
     for (let after: string | null = null; ;) {
-      const query: URLSearchParams = new URLSearchParams({ limit: '1000', ...(prefix ? { prefix } : {}), ...(after !== null ? { after } : {}) });
+      const query: URLSearchParams = new URLSearchParams({
+        limit: '1000',
+        ...(filter.prefix ? { prefix: filter.prefix } : {}),
+        ...(filter.code ? { code: filter.code } : {}),
+        ...(filter.acknowledged !== undefined ? { acknowledged: String(filter.acknowledged) } : {}),
+        ...(after !== null ? { after } : {}),
+      });
       const page: z.infer<typeof adminIssuesResponseSchema> = await this.http.request('GET', `/admin/v1/issues?${query.toString()}`, adminIssuesResponseSchema);
       all.push(...page.issues);
       if (page.next === null) return all;
       after = page.next;
     }
+  }
+
+  /** Marks an open issue acknowledged (it stays open until its problem goes away). */
+  async acknowledgeIssue(key: string): Promise<SyncIssueJson> {
+    return this.http.request('POST', '/admin/v1/issues/acknowledge', syncIssueSchema, { key });
+  }
+
+  /** Retries an issue: a refused record checked again now, or the transfer processing run again. */
+  async retryIssue(key: string): Promise<IssueRetryResponse> {
+    return this.http.request('POST', '/admin/v1/issues/retry', issueRetryResponseSchema, { key });
   }
 
   /** For a record the central holds, every site's decision (receives it, may edit it) with the rule and the reason; not_found when it holds none. */

@@ -8,16 +8,15 @@ import {
   type PasswordHasher,
   type Site,
   type SiteInput,
-  type SyncIssue,
   type SyncStorage,
   type Topology,
   type UnitOfWork,
 } from '@sitesync/domain';
 import express, { type RequestHandler } from 'express';
-import { addSiteRequestSchema, issuesQuerySchema, patchSiteRequestSchema, putRecordsRequestSchema, setPasswordRequestSchema } from './admin-wire';
+import { addSiteRequestSchema, patchSiteRequestSchema, putRecordsRequestSchema, setPasswordRequestSchema } from './admin-wire';
 import type { CentralAppLogger } from './create-central-app';
 import { SyncHttpError } from './error-codes';
-import { parseBody, parseQuery, parseSiteId, publicSite, sha256HexOf, siteOrNotFound, violationsOrValue } from './request-parsing';
+import { parseBody, parseSiteId, publicSite, sha256HexOf, siteOrNotFound, violationsOrValue } from './request-parsing';
 import { adminStoreRoutes } from './admin-store-routes';
 import { adminExportRoutes } from './admin-export-routes';
 
@@ -179,17 +178,6 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
       );
     }
     res.json({ written: result.value.written });
-  });
-
-  admin.get('/issues', async (req, res) => {
-    const { prefix, after, limit } = parseQuery(issuesQuerySchema, req.query);
-    const issues: readonly SyncIssue[] = await storage.storage.issues.open({
-      limit: limit + 1,
-      ...(prefix !== undefined ? { prefix } : {}),
-      ...(after !== undefined ? { afterKey: after } : {}),
-    });
-    const page = issues.slice(0, limit);
-    res.json({ issues: page, next: issues.length > limit ? page[page.length - 1]!.key : null });
   });
 
   return admin;

@@ -1,4 +1,4 @@
-import { COPY_TYPES, DEVICE_TYPES, MAX_REQUEST_SIZE, MIN_REQUEST_SIZE, MIN_SYNC_INTERVAL_MINUTES } from '@sitesync/domain';
+import { COPY_TYPES, ISSUE_RETRY_OUTCOMES, DEVICE_TYPES, MAX_REQUEST_SIZE, MIN_REQUEST_SIZE, MIN_SYNC_INTERVAL_MINUTES } from '@sitesync/domain';
 import { z } from 'zod';
 import { ADMIN_ROLES } from './admin-tokens';
 import { MAX_RECORDS_PER_REQUEST, siteSchema, storableText, storeSchema, syncRecordSchema } from './wire';
@@ -138,15 +138,41 @@ export const syncIssueSchema = z.object({
   firstSeenAt: isoDate,
   lastSeenAt: isoDate,
   occurrences: z.int().min(0),
+  acknowledgedAt: isoDate.nullable(),
+  /** the admin token id that acknowledged it */
+  acknowledgedBy: z.string().nullable(),
+  /** whether POST /admin/v1/issues/retry can do something for it */
+  retryable: z.boolean(),
+  /** the site whose push was refused (quarantine issues), or null */
+  siteId: z.int().nullable(),
+  /** the record the issue is about (its identity and owner; `explain` gives the rest), or null */
+  record: z.object({ type: z.string(), id: z.string(), storeId: z.string().nullable(), deleted: z.boolean() }).nullable(),
 });
 export type SyncIssueJson = z.infer<typeof syncIssueSchema>;
 
-/** `GET /admin/v1/issues?prefix=&after=&limit=`: open issues in key order, a page at a time. */
+const booleanText = z.enum(['true', 'false']).transform((text) => text === 'true');
+
+/** `GET /admin/v1/issues?prefix=&after=&limit=&code=&acknowledged=`: open issues in key order, a page at a time. */
 export const issuesQuerySchema = z.object({
   prefix: z.string().min(1).max(500).exactOptional(),
   after: z.string().min(1).max(1000).exactOptional(),
   limit: z.coerce.number().int().min(1).max(1000).default(500),
+  /** only issues of this rule code, e.g. push.local-data */
+  code: z.string().min(1).max(200).exactOptional(),
+  /** only acknowledged (true) or not yet acknowledged (false) issues */
+  acknowledged: booleanText.exactOptional(),
 });
+
+/** `POST /admin/v1/issues/acknowledge` and `/retry`: the issue's key (keys hold ':' and '/', so not in the path). */
+export const issueKeyRequestSchema = z.object({ key: z.string().min(1).max(1000) });
+
+/** What a retry did: resolved, still refused (with the reason now), still open, not retryable (why), not found. */
+export const issueRetryResponseSchema = z.object({
+  key: z.string(),
+  outcome: z.enum(ISSUE_RETRY_OUTCOMES),
+  violation: ruleViolationSchema.exactOptional(),
+});
+export type IssueRetryResponse = z.infer<typeof issueRetryResponseSchema>;
 
 /** A page of issues; `next` is the `after` of the next page, null on the last one. */
 export const adminIssuesResponseSchema = z.object({ issues: z.array(syncIssueSchema), next: z.string().nullable() });

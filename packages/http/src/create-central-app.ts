@@ -4,6 +4,7 @@ import express from 'express';
 import type { Logger } from 'pino';
 import { adminAuthentication } from './admin-authentication';
 import { adminExplainRoutes } from './admin-explain-routes';
+import { adminIssueRoutes } from './admin-issue-routes';
 import { adminPage } from './admin-page';
 import { adminRoutes } from './admin-routes';
 import { adminTokenRoutes } from './admin-token-routes';
@@ -162,6 +163,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   const admin = express.Router();
   admin.use(adminAuth.requireAdmin);
   admin.use(adminTokenRoutes({ tokens, callerOf: adminAuth.callerOf, jsonBody: body.readJson, logger }));
+  admin.use(adminIssueRoutes({ storage, central, clock, callerOf: adminAuth.callerOf, jsonBody: body.readJson, logger }));
   admin.use(adminRoutes({ storage, hasher, clock, logger, central, topologies, jsonBody: body.readJson }));
   admin.use(adminExplainRoutes({ storage, topologies }));
   app.use('/admin/v1', admin);

@@ -23,6 +23,9 @@ import {
   setCopyTypeRequestSchema,
   setPasswordRequestSchema,
   whoamiResponseSchema,
+  issueKeyRequestSchema,
+  issueRetryResponseSchema,
+  syncIssueSchema,
 } from './admin-wire';
 import { resyncPatientsResponseSchema, siteExportHeaderSchema, siteExportTrailerSchema } from './admin-export-routes';
 import {
@@ -86,6 +89,9 @@ export const API_SCHEMAS = {
   PutRecordsRequest: putRecordsRequestSchema,
   PutRecordsResponse: putRecordsResponseSchema,
   IssuesPage: adminIssuesResponseSchema,
+  IssueKeyRequest: issueKeyRequestSchema,
+  SyncIssue: syncIssueSchema,
+  IssueRetry: issueRetryResponseSchema,
   ExplainRecord: explainRecordResponseSchema,
   ExplainIssue: explainIssueResponseSchema,
 } as const satisfies Record<string, z.ZodType>;

@@ -66,6 +66,12 @@ export interface SyncIssueTable {
   first_seen_at: Time;
   last_seen_at: Time;
   occurrences: number;
+  /** the violation's code, for filtering (migration 0006 sqlite / 0007 postgres) */
+  code: string | null;
+  /** the record the issue is about, JSON, or null */
+  subject: ColumnType<unknown, string | null, string | null>;
+  acknowledged_at: ColumnType<Date | string | null, Date | string | null, Date | string | null>;
+  acknowledged_by: string | null;
 }
 
 export interface SyncSiteTable {

@@ -95,6 +95,20 @@ export const SQLITE_MIGRATIONS: Record<string, Migration> = {
     // each kind of document numbered on its own (transaction:supplier_invoice, ...), from the old counter
     up: splitNumberSequences,
   },
+  '0006_issue_subject_and_acknowledgement': {
+    // issues keep the refused record (an admin may retry it), its code (to filter by) and who acknowledged them
+    async up(db: Kysely<unknown>): Promise<void> {
+      for (const statement of [
+        sql`alter table sync_issue add column code text`,
+        sql`alter table sync_issue add column subject text`,
+        sql`alter table sync_issue add column acknowledged_at text`,
+        sql`alter table sync_issue add column acknowledged_by text`,
+        sql`update sync_issue set code = json_extract(violation, '$.code')`,
+      ]) {
+        await statement.execute(db);
+      }
+    },
+  },
 };
 
 export const sqliteMigrationProvider: MigrationProvider = {

@@ -1,6 +1,6 @@
 export type { Change, ChangeFeed } from './change-feed';
 export type { BufferedRecord, InboundBuffer, RecordError } from './inbound-buffer';
-export type { IssueLog, IssueQuery, SyncIssue } from './issue-log';
+export type { IssueLog, IssueQuery, IssueReport, SyncIssue } from './issue-log';
 export type { PushLedger, PushReceipt } from './push-ledger';
 export type { SettingsStore } from './settings-store';
 export type { ChangeOrigin, RecordSelector, RecordStore } from './record-store';

@@ -6,6 +6,7 @@ import { isPushConflict, type Clock, type PullRequest, type PullResult, type Pus
 import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
 import { acceptPush, PullServer } from './central-sync';
 import { recordLocalChange, type LocalChangeRefusal, type RecordedChange } from './record-local-change';
+import { isRetryable, notRetryable, quarantinedSiteOf, retryQuarantined, type IssueRetry } from './retry-issue';
 import { runSiteProcessors, type ProcessorReport } from './run-site-processors';
 import type { ScopeChangeReport } from './scope-changes';
 
@@ -146,6 +147,26 @@ export class CentralService {
     });
     if (changed) await this.processQuietly('topology');
     return value;
+  }
+
+  /**
+   * An admin retries an issue: a refused record is checked again as a push of its site now (and the
+   * processors run when it was stored); any other retryable issue (a transfer, a number) is retried
+   * by running the processors, after which it is resolved or still open.
+   */
+  async retryIssue(key: string): Promise<IssueRetry> {
+    const { unitOfWork, clock } = this.deps;
+    const issue = await unitOfWork.storage.issues.get(key);
+    if (!issue) return { key, outcome: 'not-found' };
+    if (!isRetryable(issue)) return { key, outcome: 'not-retryable', violation: notRetryable(issue) };
+    if (quarantinedSiteOf(key) !== null) {
+      const retried = await unitOfWork.run(async (s) => retryQuarantined(s, await this.topologies.current(s), key, clock.now()));
+      if (retried.outcome === 'resolved') await this.processQuietly('records');
+      return retried;
+    }
+    await this.processQuietly('retry');
+    const after = await unitOfWork.storage.issues.get(key);
+    return after ? { key, outcome: 'still-open', violation: after.violation } : { key, outcome: 'resolved' };
   }
 
   /**

@@ -1,6 +1,6 @@
 import type { SyncRecord } from '../record';
 import { recordKey } from '../record';
-import { printable } from '../record-limits';
+import { printable, recordContentProblem } from '../record-limits';
 import type { RoutingContext } from '../rules/routing-rules';
 import type { SiteId } from '../site';
 import { describeSite } from '../site';
@@ -66,7 +66,8 @@ export async function acceptPush(storage: SyncStorage, topology: Topology, siteI
     const refusal = pushRefusal(topology, siteId, record, context);
     if (refusal) {
       refused.push({ recordType: record.type, recordId: record.id, code: refusal.code, message: refusal.message, fix: refusal.fix });
-      await storage.issues.report(quarantineKey(siteId, record), refusal, now);
+      // the record is kept so that an admin can retry it, unless it was refused for its content (which no storage may hold)
+      await storage.issues.report(quarantineKey(siteId, record), refusal, now, recordContentProblem(record) === null ? { subject: record } : {});
     } else {
       accepted.push(record);
     }
@@ -109,7 +110,7 @@ async function keepQuarantineBounded(storage: SyncStorage, topology: Topology, s
       fix: `Look at the refusals of ${site} (its status, or the central's issues) and fix the site: it keeps sending records it may not send.`,
     },
     now,
-    dropped,
+    { count: dropped },
   );
 }
 

@@ -59,7 +59,7 @@ export function describeLedgerContract(context: LedgerContractContext): void {
       const { issues } = context.storage();
       const at = new Date('2026-03-01T00:00:00.000Z');
       for (const key of ['quarantine:2:a', 'quarantine:2:b', 'quarantine:20:a', 'quarantine:3:a', 'transfer:x']) await issues.report(key, violation(1), at);
-      await issues.report('quarantine:2:b', violation(2), at, 5);
+      await issues.report('quarantine:2:b', violation(2), at, { count: 5 });
       expect((await issues.open({ prefix: 'quarantine:2:' })).map((i) => [i.key, i.occurrences])).toEqual([
         ['quarantine:2:a', 1],
         ['quarantine:2:b', 6],
@@ -71,6 +71,31 @@ export function describeLedgerContract(context: LedgerContractContext): void {
       await issues.resolveMany(['quarantine:2:a', 'quarantine:3:a', 'never-opened']);
       expect((await issues.open()).map((i) => i.key)).toEqual(['quarantine:20:a', 'quarantine:2:b', 'transfer:x']);
       await issues.resolveMany([]);
+    });
+
+    it('keeps the refused record, filters by code and acknowledgement, and keeps an acknowledgement through re-reports', async () => {
+      const { issues } = context.storage();
+      const at = new Date('2026-03-01T00:00:00.000Z');
+      const record = { type: 'transaction', id: 'inv-1', storeId: 'S1', data: { nested: { n: 1 }, list: [1, 'a'] } };
+      await issues.report('quarantine:2:transaction:inv-1', violation(1), at, { subject: record });
+      await issues.report('transfer:x', { ...violation(2), code: 'transfer.store-has-no-copy' }, at);
+      expect(await issues.get('quarantine:2:transaction:inv-1')).toMatchObject({ subject: record, acknowledgedAt: null, acknowledgedBy: null });
+      expect(await issues.get('transfer:x')).toMatchObject({ subject: null });
+      expect(await issues.get('never')).toBeNull();
+      expect((await issues.open({ code: 'transfer.store-has-no-copy' })).map((i) => i.key)).toEqual(['transfer:x']);
+
+      const later = new Date('2026-03-02T00:00:00.000Z');
+      expect(await issues.acknowledge('transfer:x', later, 'token-1')).toBe(true);
+      expect(await issues.acknowledge('never', later, 'token-1')).toBe(false);
+      expect((await issues.open({ acknowledged: true })).map((i) => [i.key, i.acknowledgedAt?.toISOString(), i.acknowledgedBy])).toEqual([
+        ['transfer:x', later.toISOString(), 'token-1'],
+      ]);
+      expect((await issues.open({ acknowledged: false })).map((i) => i.key)).toEqual(['quarantine:2:transaction:inv-1']);
+      // seen again: still acknowledged, counted; a report without a record keeps the one kept
+      await issues.report('transfer:x', { ...violation(3), code: 'transfer.store-has-no-copy' }, later);
+      await issues.report('quarantine:2:transaction:inv-1', violation(4), later, { count: 0 });
+      expect(await issues.get('transfer:x')).toMatchObject({ acknowledgedBy: 'token-1', occurrences: 2 });
+      expect(await issues.get('quarantine:2:transaction:inv-1')).toMatchObject({ subject: record, occurrences: 1, violation: violation(4) });
     });
 
     it('takes a prefix literally: no wildcard, no collation', async () => {

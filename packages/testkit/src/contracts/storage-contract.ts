@@ -765,7 +765,16 @@ export function describeStorageContract(harness: StorageHarness): void {
         await storage.issues.report('transaction:tx-1', violation('transfer.second'), second);
 
         expect(await storage.issues.open()).toEqual([
-          { key: 'transaction:tx-1', violation: violation('transfer.second'), firstSeenAt: first, lastSeenAt: second, occurrences: 2 },
+          {
+            key: 'transaction:tx-1',
+            violation: violation('transfer.second'),
+            firstSeenAt: first,
+            lastSeenAt: second,
+            occurrences: 2,
+            subject: null,
+            acknowledgedAt: null,
+            acknowledgedBy: null,
+          },
         ]);
         expect(await probe.issueKeys()).toEqual(['transaction:tx-1']);
       });

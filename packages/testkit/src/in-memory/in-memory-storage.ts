@@ -5,6 +5,7 @@ import {
   type ChangeFeed,
   type InboundBuffer,
   type IssueLog,
+  type IssueReport,
   type IssueQuery,
   type PushReceipt,
   type RecordError,
@@ -286,16 +287,30 @@ export class InMemoryInboundBuffer implements InboundBuffer {
 export class InMemoryIssueLog implements IssueLog {
   constructor(private readonly state: InMemoryState) {}
 
-  report(key: string, violation: RuleViolation, at: Date, count = 1): Promise<void> {
+  report(key: string, violation: RuleViolation, at: Date, options: IssueReport = {}): Promise<void> {
     const existing = this.state.issues.get(key);
     const seen = new Date(at.getTime());
+    const count = options.count ?? 1;
+    const subject = options.subject !== undefined ? deepCopy(options.subject) : (existing?.subject ?? null);
     this.state.issues.set(
       key,
       existing === undefined
-        ? { key, violation: deepCopy(violation), firstSeenAt: seen, lastSeenAt: seen, occurrences: count }
-        : { key, violation: deepCopy(violation), firstSeenAt: existing.firstSeenAt, lastSeenAt: seen, occurrences: existing.occurrences + count },
+        ? { key, violation: deepCopy(violation), firstSeenAt: seen, lastSeenAt: seen, occurrences: count, subject, acknowledgedAt: null, acknowledgedBy: null }
+        : { ...existing, violation: deepCopy(violation), lastSeenAt: seen, occurrences: existing.occurrences + count, subject },
     );
     return Promise.resolve();
+  }
+
+  acknowledge(key: string, at: Date, by: string): Promise<boolean> {
+    const existing = this.state.issues.get(key);
+    if (!existing) return Promise.resolve(false);
+    this.state.issues.set(key, { ...existing, acknowledgedAt: new Date(at.getTime()), acknowledgedBy: by });
+    return Promise.resolve(true);
+  }
+
+  get(key: string): Promise<SyncIssue | null> {
+    const issue = this.state.issues.get(key);
+    return Promise.resolve(issue ? deepCopy(issue) : null);
   }
 
   resolve(key: string): Promise<void> {
@@ -309,9 +324,10 @@ export class InMemoryIssueLog implements IssueLog {
   }
 
   open(query: IssueQuery = {}): Promise<readonly SyncIssue[]> {
-    const { prefix = '', afterKey, limit } = query;
+    const { prefix = '', afterKey, limit, code, acknowledged } = query;
     const issues = [...this.state.issues.values()]
       .filter((i) => i.key.startsWith(prefix) && (afterKey === undefined || i.key > afterKey))
+      .filter((i) => (code === undefined || i.violation.code === code) && (acknowledged === undefined || (i.acknowledgedAt !== null) === acknowledged))
       .sort((a, b) => compare(a.key, b.key))
       .slice(0, limit ?? Number.MAX_SAFE_INTEGER);
     return Promise.resolve(deepCopy(issues));
