@@ -36,6 +36,8 @@ export interface Site {
   readonly failedLoginCount: number;
   readonly blocked: boolean;
   readonly lastSyncedAt: Date | null;
+  /** when the site last started a sync cycle (asked for its site info), whether or not it caught up */
+  readonly lastConnectedAt?: Date | null;
 }
 
 /** What a caller must give to describe a site; everything else has the documented default. */
@@ -58,6 +60,7 @@ export function siteFromInput(input: SiteInput): Site {
     failedLoginCount: input.failedLoginCount ?? 0,
     blocked: input.blocked ?? false,
     lastSyncedAt: input.lastSyncedAt ?? null,
+    lastConnectedAt: input.lastConnectedAt ?? null,
   };
 }
 

@@ -4,6 +4,8 @@ import {
   adminIssuesResponseSchema,
   issueRetryResponseSchema,
   syncIssueSchema,
+  syncReportSchema,
+  type SyncReport,
   type IssueRetryResponse,
   type SyncIssueJson,
   adminSiteResponseSchema,
@@ -227,6 +229,11 @@ export class AdminClient {
       if (page.next === null) return all;
       after = page.next;
     }
+  }
+
+  /** The sync report: per site and per store, last connected, last synced, waiting, stale. */
+  async report(): Promise<SyncReport> {
+    return this.http.request('GET', '/admin/v1/report', syncReportSchema);
   }
 
   /** Marks an open issue acknowledged (it stays open until its problem goes away). */

@@ -1,7 +1,6 @@
 import {
   buildTopology,
   hasRole,
-  waitingFor,
   type CentralService,
   type CentralTopologySource,
   type Clock,
@@ -19,6 +18,8 @@ import { SyncHttpError } from './error-codes';
 import { parseBody, parseSiteId, publicSite, sha256HexOf, siteOrNotFound, violationsOrValue } from './request-parsing';
 import { adminStoreRoutes } from './admin-store-routes';
 import { adminExportRoutes } from './admin-export-routes';
+import { adminReportRoutes, isStale } from './admin-report-routes';
+import { waitingBySite } from './waiting-by-site';
 
 /** The central's setting holding the highest site id it ever gave. */
 export const LAST_SITE_ID_SETTING = 'central.last-site-id';
@@ -29,8 +30,7 @@ async function highestSiteIdGiven(storage: SyncStorage, topology: Topology): Pro
   return Math.max(Number.isSafeInteger(kept) ? kept : 0, ...topology.sites.map((s) => s.id));
 }
 
-/** A site not synced for this long is listed as stale. */
-export const STALE_AFTER_MS = 30 * 24 * 60 * 60 * 1000;
+export { STALE_AFTER_MS } from './admin-report-routes';
 
 export interface AdminRoutesDeps {
   readonly storage: UnitOfWork & { readonly storage: SyncStorage };
@@ -53,15 +53,12 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
   admin.get('/sites', async (_req, res) => {
     const topology = await loadTopology();
     const now = clock.now().getTime();
-    const waiting = await storage.run(async (s) => {
-      const counts = new Map<number, number>();
-      for (const site of topology.sites) if (!hasRole(site, 'central')) counts.set(site.id, await waitingFor(s, topology, site.id));
-      return counts;
-    });
+    const waiting = await waitingBySite(storage, topology);
     res.json({
       sites: topology.sites.map((site) => ({
         ...publicSite(site),
-        stale: !hasRole(site, 'central') && (site.lastSyncedAt === null || now - site.lastSyncedAt.getTime() > STALE_AFTER_MS),
+        lastConnectedAt: site.lastConnectedAt?.toISOString() ?? null,
+        stale: isStale(site, now),
         waiting: waiting.get(site.id) ?? null,
       })),
     });
@@ -165,6 +162,7 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
 
   admin.use(adminStoreRoutes(deps));
   admin.use(adminExportRoutes(deps));
+  admin.use(adminReportRoutes(deps));
 
   admin.post('/records', jsonBody, async (req, res) => {
     const { records } = parseBody(putRecordsRequestSchema, req.body);

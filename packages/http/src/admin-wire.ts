@@ -116,6 +116,8 @@ export type PutRecordsResponse = z.infer<typeof putRecordsResponseSchema>;
 
 /** A site as admins list it: never a password or its hash. */
 export const adminSiteSchema = siteSchema.extend({
+  /** when the site last started a sync cycle, whether or not it caught up (lastSyncedAt) */
+  lastConnectedAt: isoDate.nullable(),
   /** not synced for 30 days, or never (always false for the central itself) */
   stale: z.boolean(),
   /** records waiting for the site: its resync queue plus the feed after the cursor it last pulled from */
@@ -261,3 +263,31 @@ export const explainIssueResponseSchema = z.object({
     .nullable(),
 });
 export type ExplainIssueResponse = z.infer<typeof explainIssueResponseSchema>;
+
+/** `GET /admin/v1/report`: per site and per store, when it last connected and caught up; stale over `staleAfterDays`. */
+export const syncReportSchema = z.object({
+  generatedAt: isoDate,
+  staleAfterDays: z.number(),
+  sites: z.array(
+    z.object({
+      siteId: z.int(),
+      name: z.string(),
+      lastConnectedAt: isoDate.nullable(),
+      lastSyncedAt: isoDate.nullable(),
+      waiting: z.int().min(0).nullable(),
+      stale: z.boolean(),
+    }),
+  ),
+  stores: z.array(
+    z.object({
+      storeId: z.string(),
+      code: z.string(),
+      name: z.string(),
+      siteId: z.int(),
+      siteName: z.string(),
+      lastSyncedAt: isoDate.nullable(),
+      stale: z.boolean(),
+    }),
+  ),
+});
+export type SyncReport = z.infer<typeof syncReportSchema>;

@@ -206,6 +206,15 @@ export const ADMIN_API_ROUTES = [
     answer: { status: 200, description: 'A page of issues; `next` is the `after` of the next page.', json: 'IssuesPage' },
   },
   {
+    method: 'get',
+    path: '/admin/v1/report',
+    operationId: 'syncReport',
+    tag: 'sites',
+    summary: 'The sync report: per site and per store, when it last connected and caught up, and what waits; over a month is stale',
+    security: 'viewer',
+    answer: { status: 200, description: 'The report.', json: 'SyncReport' },
+  },
+  {
     method: 'post',
     path: '/admin/v1/issues/acknowledge',
     operationId: 'acknowledgeIssue',

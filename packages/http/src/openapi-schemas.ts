@@ -26,6 +26,7 @@ import {
   issueKeyRequestSchema,
   issueRetryResponseSchema,
   syncIssueSchema,
+  syncReportSchema,
 } from './admin-wire';
 import { resyncPatientsResponseSchema, siteExportHeaderSchema, siteExportTrailerSchema } from './admin-export-routes';
 import {
@@ -92,6 +93,7 @@ export const API_SCHEMAS = {
   IssueKeyRequest: issueKeyRequestSchema,
   SyncIssue: syncIssueSchema,
   IssueRetry: issueRetryResponseSchema,
+  SyncReport: syncReportSchema,
   ExplainRecord: explainRecordResponseSchema,
   ExplainIssue: explainIssueResponseSchema,
 } as const satisfies Record<string, z.ZodType>;

@@ -79,10 +79,22 @@ export function syncRoutes(deps: SyncRoutesDeps): express.Router {
     next();
   };
 
+  /** Keeps when a site connected or caught up (under the topology lock: the site may be edited meanwhile). */
+  async function saveSiteTime(siteId: SiteId, times: { readonly lastSyncedAt?: Date; readonly lastConnectedAt?: Date }): Promise<void> {
+    await topologies.exclusive(async (current) => {
+      if (!current.site(siteId)) return { next: null, value: undefined };
+      const next = violationsOrValue(current.updateSite(siteId, times));
+      await repository.saveSite(next.site(siteId)!);
+      return { next, value: undefined };
+    });
+  }
+
   const sync = express.Router();
 
   sync.get('/site', requireSite, siteSlot, async (req, res) => {
     const { site, topology } = siteAuthOf(req);
+    // a cycle starts with the site info: the site connected, whether or not it catches up
+    await saveSiteTime(site.id, { lastConnectedAt: clock.now() });
     res.json(siteInfoFor(topology, site.id, await siteSyncedBefore(storage.storage, topology, site.id)));
   });
 
@@ -121,15 +133,7 @@ export function syncRoutes(deps: SyncRoutesDeps): express.Router {
       ...(unpushed !== undefined ? { unpushed } : {}),
     };
     const result = await central.pull(site.id, request);
-    if (result.remaining === 0) {
-      const now = clock.now();
-      await topologies.exclusive(async (current) => {
-        if (!current.site(site.id)) return { next: null, value: undefined };
-        const next = violationsOrValue(current.updateSite(site.id, { lastSyncedAt: now }));
-        await repository.saveSite(next.site(site.id)!);
-        return { next, value: undefined };
-      });
-    }
+    if (result.remaining === 0) await saveSiteTime(site.id, { lastSyncedAt: clock.now() });
     res.json({
       records: result.records,
       nextCursor: result.nextCursor.toString(),

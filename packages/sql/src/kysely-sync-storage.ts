@@ -59,8 +59,12 @@ export class KyselyTopologyRepository implements TopologyRepository {
     const stores = await this.db.selectFrom('sync_store').select(['id', 'doc']).orderBy('id').execute();
     const built = buildTopology({
       sites: sites.map((row) => {
-        const doc = parseJson(row.doc) as Site & { lastSyncedAt: string | null };
-        return { ...doc, lastSyncedAt: doc.lastSyncedAt === null ? null : parseTime(doc.lastSyncedAt) };
+        const doc = parseJson(row.doc) as Site & { lastSyncedAt: string | null; lastConnectedAt?: string | null };
+        return {
+          ...doc,
+          lastSyncedAt: doc.lastSyncedAt === null ? null : parseTime(doc.lastSyncedAt),
+          lastConnectedAt: doc.lastConnectedAt == null ? null : parseTime(doc.lastConnectedAt),
+        };
       }),
       stores: stores.map((row) => parseJson(row.doc) as Topology['stores'][number]),
     });
