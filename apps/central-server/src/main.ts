@@ -10,6 +10,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { startCentralServer } from './central-server';
 import { admin, client, print } from './cli-common';
+import { registerAdminCommands } from './admin-commands';
 import { registerExplainCommand } from './explain-command';
 
 const logger = pino({ name: 'sitesync-central', level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination(2));
@@ -283,10 +284,7 @@ admin(store.command('list').description('list the stores')).action(async (o: { u
   print(await client(o).listStores()),
 );
 
-admin(program.command('issues').description('open issues: quarantined records, transfers that could not be completed')).action(
-  async (o: { url: string; adminToken?: string; dataDir: string }) => print(await client(o).issues()),
-);
-
+registerAdminCommands(program);
 registerExplainCommand(program);
 program.parseAsync().catch((error: unknown) => {
   // The message says what went wrong and what to do; the stack is for LOG_LEVEL=debug.

@@ -4,6 +4,11 @@ import {
   adminIssuesResponseSchema,
   issueRetryResponseSchema,
   syncIssueSchema,
+  adminTokenInfoSchema,
+  issuedTokenSchema,
+  revokedTokenSchema,
+  type AdminTokenInfoJson,
+  type IssuedTokenJson,
   syncReportSchema,
   type SyncReport,
   type IssueRetryResponse,
@@ -37,6 +42,7 @@ import { isSyncErrorCode, SyncHttpError } from './error-codes';
 import { JsonHttpClient } from './http-json-client';
 import { errorBodySchema, SYNC_API_VERSION, type SiteJson } from './wire';
 
+import type { AdminRole } from './admin-tokens';
 import { DEFAULT_TIMEOUT_MS } from './http-central-sync-gateway';
 
 export interface AdminClientOptions {
@@ -229,6 +235,26 @@ export class AdminClient {
       if (page.next === null) return all;
       after = page.next;
     }
+  }
+
+  /** The admin API's tokens (never their secrets). */
+  async listTokens(): Promise<readonly AdminTokenInfoJson[]> {
+    return this.http.request('GET', '/admin/v1/tokens', adminTokenInfoSchema.array());
+  }
+
+  /** Issues a token with a role; its secret is in this answer only. */
+  async issueToken(role: AdminRole, label: string): Promise<IssuedTokenJson> {
+    return this.http.request('POST', '/admin/v1/tokens', issuedTokenSchema, { role, label });
+  }
+
+  /** A new secret for an issued token (same id and role); the old one stops working at once. */
+  async rotateToken(id: string): Promise<IssuedTokenJson> {
+    return this.http.request('POST', `/admin/v1/tokens/${encodeURIComponent(id)}/rotate`, issuedTokenSchema);
+  }
+
+  /** Revokes an issued token. */
+  async revokeToken(id: string): Promise<void> {
+    await this.http.request('DELETE', `/admin/v1/tokens/${encodeURIComponent(id)}`, revokedTokenSchema);
   }
 
   /** The sync report: per site and per store, last connected, last synced, waiting, stale. */

@@ -42,7 +42,7 @@ export function adminTokenRoutes(deps: AdminTokenRoutesDeps): express.Router {
   admin.delete('/tokens/:id', async (req, res) => {
     if (!(await tokens.revoke(req.params['id']!))) throw noSuchToken(req.params['id']!);
     logger.info({ tokenId: req.params['id'], by: callerOf(req).tokenId }, 'admin token revoked');
-    res.status(204).end();
+    res.json({ revoked: req.params['id'] });
   });
 
   return admin;

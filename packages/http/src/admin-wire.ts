@@ -195,6 +195,9 @@ export const adminTokenInfoSchema = z.object({
 });
 /** An issued (or rotated) token: its secret is shown here only. */
 export const issuedTokenSchema = adminTokenInfoSchema.extend({ token: z.string() });
+export type AdminTokenInfoJson = z.infer<typeof adminTokenInfoSchema>;
+export type IssuedTokenJson = z.infer<typeof issuedTokenSchema>;
+export const revokedTokenSchema = z.object({ revoked: z.string() });
 export const whoamiResponseSchema = z.object({ role: z.enum(ADMIN_ROLES), tokenId: z.string() });
 
 /** One site's decisions about a record (`GET /admin/v1/records/:type/:id/explain`): the rule id and the reason of each. */

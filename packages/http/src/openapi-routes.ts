@@ -210,7 +210,7 @@ export const API_ROUTES = [
     summary: 'Revoke an issued token',
     security: 'admin',
     params: tokenId,
-    answer: { status: 204, description: 'Revoked.' },
+    answer: { status: 200, description: 'Revoked.', json: 'RevokedToken' },
   },
   ...ADMIN_API_ROUTES,
 ] as const satisfies readonly ApiRoute[];

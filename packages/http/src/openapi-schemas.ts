@@ -27,6 +27,7 @@ import {
   issueRetryResponseSchema,
   syncIssueSchema,
   syncReportSchema,
+  revokedTokenSchema,
 } from './admin-wire';
 import { resyncPatientsResponseSchema, siteExportHeaderSchema, siteExportTrailerSchema } from './admin-export-routes';
 import {
@@ -94,6 +95,7 @@ export const API_SCHEMAS = {
   SyncIssue: syncIssueSchema,
   IssueRetry: issueRetryResponseSchema,
   SyncReport: syncReportSchema,
+  RevokedToken: revokedTokenSchema,
   ExplainRecord: explainRecordResponseSchema,
   ExplainIssue: explainIssueResponseSchema,
 } as const satisfies Record<string, z.ZodType>;

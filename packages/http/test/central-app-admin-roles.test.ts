@@ -69,7 +69,7 @@ describe('central app: admin and view-only tokens', () => {
     expect(errorOf((await request(central.app).get('/admin/v1/sites').set(bearer(viewer.token))).body).code).toBe('admin_auth_failed');
     expect((await request(central.app).get('/admin/v1/sites').set(bearer(rotated.token))).status).toBe(200);
 
-    await request(central.app).delete(`/admin/v1/tokens/${viewer.id}`).set(adminHeaders).expect(204);
+    expect((await request(central.app).delete(`/admin/v1/tokens/${viewer.id}`).set(adminHeaders).expect(200)).body).toEqual({ revoked: viewer.id });
     expect((await request(central.app).get('/admin/v1/sites').set(bearer(rotated.token))).status).toBe(401);
     const startup = await request(central.app).delete('/admin/v1/tokens/startup').set(adminHeaders);
     expect(startup.status).toBe(404);

@@ -1,0 +1,52 @@
+import { ADMIN_ROLES, type AdminRole } from '@sitesync/http';
+import { Option, type Command } from 'commander';
+import { admin, client, print, type AdminOptions } from './cli-common';
+
+/** The issue log (filter, acknowledge, retry), the sync report and the admin API's tokens. */
+export function registerAdminCommands(program: Command): void {
+  admin(program.command('issues').description('open issues: quarantined records, transfers that could not be completed, transfer conflicts'))
+    .option('--prefix <prefix>', 'only keys starting with this, e.g. quarantine:2: for the refusals of site 2')
+    .option('--code <code>', 'only issues of this rule code, e.g. edit.store-not-active-here')
+    .addOption(new Option('--acknowledged <yes|no>', 'only acknowledged (yes) or not yet acknowledged (no) issues').choices(['yes', 'no']))
+    .action(async (o: AdminOptions & { prefix?: string; code?: string; acknowledged?: 'yes' | 'no' }) =>
+      print(
+        await client(o).issues({
+          ...(o.prefix !== undefined ? { prefix: o.prefix } : {}),
+          ...(o.code !== undefined ? { code: o.code } : {}),
+          ...(o.acknowledged !== undefined ? { acknowledged: o.acknowledged === 'yes' } : {}),
+        }),
+      ),
+    );
+
+  const issue = program.command('issue').description('act on one open issue');
+  admin(issue.command('acknowledge').description('mark an issue acknowledged (it stays open until its problem goes away)'))
+    .requiredOption('--key <key>', 'the issue key, as `issues` lists it')
+    .action(async (o: AdminOptions & { key: string }) => print(await client(o).acknowledgeIssue(o.key)));
+  admin(issue.command('retry').description('retry an issue: a refused record checked again now, or the transfer processing run again'))
+    .requiredOption('--key <key>', 'the issue key, as `issues` lists it')
+    .action(async (o: AdminOptions & { key: string }) => {
+      const retried = await client(o).retryIssue(o.key);
+      print(retried);
+      if (retried.outcome !== 'resolved') process.exitCode = 3; // done, but the problem stands
+    });
+
+  admin(program.command('report').description('the sync report: per site and per store, last connected, last synced, waiting, stale (over 30 days)')).action(
+    async (o: AdminOptions) => print(await client(o).report()),
+  );
+
+  const token = program.command('token').description("the admin API's tokens: admin or view-only, kept hashed");
+  admin(token.command('list').description('the tokens (never their secrets)')).action(async (o: AdminOptions) => print(await client(o).listTokens()));
+  admin(token.command('issue').description('issue a token; its secret is printed once'))
+    .addOption(new Option('--role <role>', 'admin: everything; viewer: read every list and report').choices([...ADMIN_ROLES]).makeOptionMandatory())
+    .requiredOption('--label <label>', 'who or what it is for')
+    .action(async (o: AdminOptions & { role: AdminRole; label: string }) => print(await client(o).issueToken(o.role, o.label)));
+  admin(token.command('rotate').description('a new secret for a token (printed once); the old one stops working at once'))
+    .requiredOption('--id <id>', 'the token id, as `token list` shows it')
+    .action(async (o: AdminOptions & { id: string }) => print(await client(o).rotateToken(o.id)));
+  admin(token.command('revoke').description('revoke a token'))
+    .requiredOption('--id <id>', 'the token id')
+    .action(async (o: AdminOptions & { id: string }) => {
+      await client(o).revokeToken(o.id);
+      print({ revoked: o.id });
+    });
+}

@@ -1,0 +1,79 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HEADERS, sha256Hex, SYNC_API_VERSION } from '@sitesync/http';
+import { CENTRAL_MAIN, cli, ok, startCentralProcess } from './cli-process';
+
+/**
+ * The issue log, the report and the tokens as an operator uses them (issue 13): the built
+ * `sitesync-central` against a central process. North (site 2) pushes a stock line of South's store
+ * B: refused, kept, then retried after the admin moves B to North.
+ */
+const TOKEN = 'cli-admin-extras-token';
+const PASSWORD = 'a long site password';
+let dir: string;
+let central: Awaited<ReturnType<typeof startCentralProcess>>;
+const run = (token: string, ...args: string[]) => cli(CENTRAL_MAIN, [...args, '--url', central.url], { SITESYNC_ADMIN_TOKEN: token });
+const admin = (...args: string[]) => ok(run(TOKEN, ...args));
+const KEY = 'quarantine:2:stock_line:sl-b1';
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'sitesync-cli-extras-'));
+  central = await startCentralProcess(join(dir, 'central'), TOKEN);
+  const password = join(dir, 'password');
+  writeFileSync(password, `${PASSWORD}\n`, { mode: 0o600 });
+  for (const site of ['North', 'South']) await admin('site', 'add', '--name', site, '--password-file', password);
+  await admin('store', 'add', '--code', 'A', '--name', 'North warehouse', '--active-site', '2');
+  await admin('store', 'add', '--code', 'B', '--name', 'South hospital', '--active-site', '3');
+  const res = await fetch(`${central.url}/sync/v1/push`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Basic ${Buffer.from(`North:${sha256Hex(PASSWORD)}`).toString('base64')}`,
+      [HEADERS.hardwareId]: 'north-hw',
+      [HEADERS.apiVersion]: String(SYNC_API_VERSION),
+    },
+    body: JSON.stringify({ batchId: 'north-1', records: [{ type: 'stock_line', id: 'sl-b1', storeId: 'B', data: { itemId: 'amox' } }] }),
+  });
+  expect(((await res.json()) as { refused: unknown[] }).refused).toHaveLength(1);
+}, 60_000);
+
+afterAll(async () => {
+  await central.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('filters, acknowledges and retries an issue: exit 3 while still refused, 0 once resolved', async () => {
+  const listed = JSON.parse(await admin('issues', '--code', 'edit.store-not-active-here')) as { key: string; retryable: boolean }[];
+  expect(listed).toEqual([expect.objectContaining({ key: KEY, retryable: true })]);
+  expect(JSON.parse(await admin('issues', '--acknowledged', 'yes'))).toEqual([]);
+  expect(JSON.parse(await admin('issue', 'acknowledge', '--key', KEY))).toMatchObject({ key: KEY, acknowledgedBy: 'startup' });
+
+  const still = await run(TOKEN, 'issue', 'retry', '--key', KEY);
+  expect(still.code).toBe(3);
+  expect(JSON.parse(still.stdout)).toMatchObject({ outcome: 'still-refused', violation: { code: 'edit.store-not-active-here' } });
+
+  await admin('store', 'move', '--store', 'B', '--to-site', '2', '--force');
+  expect(JSON.parse(await admin('issue', 'retry', '--key', KEY))).toEqual({ key: KEY, outcome: 'resolved' });
+  const gone = await run(TOKEN, 'issue', 'retry', '--key', KEY);
+  expect(gone.code).toBe(1);
+  expect(gone.stderr).toContain('no open issue');
+});
+
+it('prints the sync report, and a view-only token reads it but is refused a change with the reason', async () => {
+  const report = JSON.parse(await admin('report')) as { sites: { siteId: number; stale: boolean }[]; staleAfterDays: number };
+  expect(report.staleAfterDays).toBe(30);
+  expect(report.sites.find((s) => s.siteId === 3)).toMatchObject({ stale: true });
+
+  const viewer = JSON.parse(await admin('token', 'issue', '--role', 'viewer', '--label', 'district')) as { id: string; token: string };
+  expect(JSON.parse(await ok(run(viewer.token, 'report'))).sites).toHaveLength(3);
+  const refused = await run(viewer.token, 'site', 'unblock', '--site', '2');
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toContain('view-only');
+
+  const rotated = JSON.parse(await admin('token', 'rotate', '--id', viewer.id)) as { token: string };
+  expect((await run(viewer.token, 'report')).code).toBe(1);
+  expect((await run(rotated.token, 'report')).code).toBe(0);
+  await admin('token', 'revoke', '--id', viewer.id);
+  expect((JSON.parse(await admin('token', 'list')) as { id: string }[]).map((t) => t.id)).toEqual(['startup']);
+});
