@@ -299,6 +299,9 @@ describe('InMemoryStorage', () => {
         firstSeenAt: at('2026-01-01T10:00:00Z'),
         lastSeenAt: at('2026-01-02T10:00:00Z'),
         occurrences: 2,
+        subject: null,
+        acknowledgedAt: null,
+        acknowledgedBy: null,
       });
       expect(open[0]?.occurrences).toBe(1);
 
