@@ -2,6 +2,8 @@ export * from './vocabulary';
 export * from './result';
 export * from './site';
 export * from './store';
+export * from './procurement';
+export * from './primary-role';
 export * from './topology';
 export * from './catalogue';
 export * from './record';

@@ -38,6 +38,13 @@ export interface Site {
   readonly lastSyncedAt: Date | null;
   /** when the site last started a sync cycle (asked for its site info), whether or not it caught up */
   readonly lastConnectedAt?: Date | null;
+  /**
+   * The centralised procurement preference (seed 002). On the primary it is the network's: switched
+   * on there, purchase orders and payments of every store are entered on the primary. On any other
+   * site `null` follows the primary, and `false` (or `true`) overrides it for the stores active there
+   * (local procurement). See `centralisedProcurementFor`.
+   */
+  readonly centralisedProcurement?: boolean | null;
 }
 
 /** What a caller must give to describe a site; everything else has the documented default. */
@@ -61,6 +68,7 @@ export function siteFromInput(input: SiteInput): Site {
     blocked: input.blocked ?? false,
     lastSyncedAt: input.lastSyncedAt ?? null,
     lastConnectedAt: input.lastConnectedAt ?? null,
+    centralisedProcurement: input.centralisedProcurement ?? null,
   };
 }
 

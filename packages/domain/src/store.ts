@@ -19,7 +19,12 @@ export interface Store {
   readonly isDispensary: boolean;
   /** dispensary stores only: when off, transactions, prescriptions, stock lines and stocktakes stay off the central */
   readonly includeTransactionsInSync: boolean;
-  /** purchase orders (and payments) for this store are entered on the primary */
+  /**
+   * Purchase orders (and payments) for this store are entered on the primary. Derived by every
+   * topology from the sites' centralised procurement preference (`centralisedProcurementFor`) when
+   * the primary or the store's active site has one; as given otherwise (a remote's copy of the
+   * topology, a central from before the preference).
+   */
   readonly centralisedProcurement: boolean;
   /** copy types on other sites; a site not listed holds no copy ("none") */
   readonly copies: readonly StoreCopy[];

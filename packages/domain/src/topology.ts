@@ -10,6 +10,7 @@ import {
   type SiteId,
   type SiteInput,
 } from './site';
+import { withProcurementPreference } from './procurement';
 import { describeStore, storeFromInput, type Store, type StoreId, type StoreInput } from './store';
 import type { CopyType, SiteRole, SyncType } from './vocabulary';
 
@@ -251,7 +252,7 @@ function validate(sites: readonly Site[], stores: readonly Store[]): Result<Topo
     if (active.length > 1) problems.push(violation('topology.mobile-site-several-stores', { site, stores: active }));
   }
 
-  return problems.length > 0 ? err(problems) : ok(Topology.unchecked(sites, stores));
+  return problems.length > 0 ? err(problems) : ok(Topology.unchecked(sites, withProcurementPreference(sites, stores)));
 }
 
 function siteFieldViolations(site: Site): TopologyViolation[] {

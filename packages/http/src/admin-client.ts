@@ -28,6 +28,9 @@ import {
   type PatchSiteRequest,
   type RemoveStoreRequest,
   type AdminSite,
+  type AdminSiteJson,
+  makePrimaryResponseSchema,
+  type MakePrimaryResponse,
 } from './admin-wire';
 import type { z } from 'zod';
 import {
@@ -40,7 +43,7 @@ import {
 import { explainIssueResponseSchema, explainRecordResponseSchema, type ExplainIssueResponse, type ExplainRecordResponse } from './admin-wire';
 import { isSyncErrorCode, SyncHttpError } from './error-codes';
 import { JsonHttpClient } from './http-json-client';
-import { errorBodySchema, SYNC_API_VERSION, type SiteJson } from './wire';
+import { errorBodySchema, SYNC_API_VERSION } from './wire';
 
 import type { AdminRole } from './admin-tokens';
 import { DEFAULT_TIMEOUT_MS } from './http-central-sync-gateway';
@@ -72,30 +75,35 @@ export class AdminClient {
   }
 
   /** Creates a site with the next free id; the answer never holds the password. */
-  async addSite(input: AddSiteRequest): Promise<SiteJson> {
+  async addSite(input: AddSiteRequest): Promise<AdminSiteJson> {
     return this.http.request('POST', '/admin/v1/sites', adminSiteResponseSchema, input);
   }
 
   /** Changes a site's editable fields (seed 003); the topology rules apply (422 with the violations). */
-  async patchSite(id: SiteId, patch: PatchSiteRequest): Promise<SiteJson> {
+  async patchSite(id: SiteId, patch: PatchSiteRequest): Promise<AdminSiteJson> {
     return this.http.request('PATCH', `/admin/v1/sites/${id}`, adminSiteResponseSchema, patch);
   }
 
   /** Deletes a site: refused while stores are active on it, and for the central's own site. */
-  async deleteSite(id: SiteId): Promise<{ readonly deleted: SiteJson }> {
+  async deleteSite(id: SiteId): Promise<{ readonly deleted: AdminSiteJson }> {
     return this.http.request('DELETE', `/admin/v1/sites/${id}`, deleteSiteResponseSchema);
   }
 
-  async setPassword(id: SiteId, password: string): Promise<SiteJson> {
+  async setPassword(id: SiteId, password: string): Promise<AdminSiteJson> {
     return this.http.request('PUT', `/admin/v1/sites/${id}/password`, adminSiteResponseSchema, { password });
   }
 
-  async unblockSite(id: SiteId): Promise<SiteJson> {
+  async unblockSite(id: SiteId): Promise<AdminSiteJson> {
     return this.http.request('POST', `/admin/v1/sites/${id}/unblock`, adminSiteResponseSchema, {});
   }
 
-  async resetHardwareId(id: SiteId): Promise<SiteJson> {
+  async resetHardwareId(id: SiteId): Promise<AdminSiteJson> {
     return this.http.request('POST', `/admin/v1/sites/${id}/reset-hardware-id`, adminSiteResponseSchema, {});
+  }
+
+  /** Moves the primary role (mirrored sync) to site `id`; refused while the old primary has unpushed changes or records wait for the new one, unless `force`. */
+  async makePrimary(id: SiteId, options: { readonly force?: boolean } = {}): Promise<MakePrimaryResponse> {
+    return this.http.request('POST', `/admin/v1/sites/${id}/make-primary`, makePrimaryResponseSchema, { force: options.force ?? false });
   }
 
   async listStores(): Promise<readonly Store[]> {

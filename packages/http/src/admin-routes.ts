@@ -17,6 +17,7 @@ import type { CentralAppLogger } from './create-central-app';
 import { SyncHttpError } from './error-codes';
 import { parseBody, parseSiteId, publicSite, sha256HexOf, siteOrNotFound, violationsOrValue } from './request-parsing';
 import { adminStoreRoutes } from './admin-store-routes';
+import { adminPrimaryRoutes } from './admin-primary-routes';
 import { adminExportRoutes } from './admin-export-routes';
 import { adminReportRoutes, isStale } from './admin-report-routes';
 import { waitingBySite } from './waiting-by-site';
@@ -160,6 +161,7 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
   admin.post('/sites/:id/unblock', sitePatch({ blocked: false, failedLoginCount: 0 }, 'site unblocked'));
   admin.post('/sites/:id/reset-hardware-id', sitePatch({ hardwareId: null }, 'site hardware id reset'));
 
+  admin.use(adminPrimaryRoutes(deps));
   admin.use(adminStoreRoutes(deps));
   admin.use(adminExportRoutes(deps));
   admin.use(adminReportRoutes(deps));

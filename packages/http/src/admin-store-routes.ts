@@ -7,8 +7,24 @@ import { parseBody, parseSiteId, siteOrNotFound, violationsOrValue } from './req
 import { sitePullState, waitingFor } from '@sitesync/domain';
 
 /** Per site id, how many records a topology change queued to it (sent or dropped at its next pull). */
-function queuedOf(scope: ScopeChangeReport | null): Record<string, number> {
+export function queuedOf(scope: ScopeChangeReport | null): Record<string, number> {
   return Object.fromEntries([...(scope?.queued ?? new Map<number, number>())].map(([siteId, n]) => [String(siteId), n]));
+}
+
+/**
+ * Centralised procurement is a preference of the primary, followed by every satellite unless it
+ * overrides it (`PATCH /admin/v1/sites/:id`), not a setting of one store: refused when sent here.
+ */
+function refuseStoreProcurement(topology: Topology, input: { readonly centralisedProcurement?: boolean }): void {
+  if (input.centralisedProcurement === undefined) return;
+  const primary = topology.primary;
+  throw SyncHttpError.of(
+    'validation_failed',
+    `"centralisedProcurement" is not a store setting: it is the centralised procurement preference of the primary (site ${primary.id} "${primary.name}"), which every satellite follows unless it overrides it for the stores active there. ` +
+      `Set it on the primary with PATCH /admin/v1/sites/${primary.id} {"centralisedProcurement": true} (CLI: site set --site ${primary.id} --centralised-procurement on), ` +
+      'or override it for one site with PATCH /admin/v1/sites/N {"centralisedProcurement": false} (null follows the primary again); leave the field out here.',
+    [{ path: 'centralisedProcurement', message: 'a site preference (PATCH /admin/v1/sites/:id), not a store setting' }],
+  );
 }
 
 function storeOrNotFound(topology: Topology, storeId: string) {
@@ -34,6 +50,7 @@ export function adminStoreRoutes(deps: AdminRoutesDeps): express.Router {
   admin.post('/stores', jsonBody, async (req, res) => {
     const input = parseBody(addStoreRequestSchema, req.body);
     const { value: store, scope } = await central.changeTopology(async (topology) => {
+      refuseStoreProcurement(topology, input);
       const centralId = topology.central.id;
       const copies = [...(input.copies ?? [])];
       if (input.activeSiteId !== centralId && !copies.some((c) => c.siteId === centralId)) {
@@ -47,7 +64,6 @@ export function adminStoreRoutes(deps: AdminRoutesDeps): express.Router {
         activeSiteId: input.activeSiteId,
         ...(input.isDispensary !== undefined ? { isDispensary: input.isDispensary } : {}),
         ...(input.includeTransactionsInSync !== undefined ? { includeTransactionsInSync: input.includeTransactionsInSync } : {}),
-        ...(input.centralisedProcurement !== undefined ? { centralisedProcurement: input.centralisedProcurement } : {}),
         copies,
       };
       const next = violationsOrValue(topology.withStore(storeInput));
@@ -62,6 +78,7 @@ export function adminStoreRoutes(deps: AdminRoutesDeps): express.Router {
     const patch = parseBody(patchStoreRequestSchema, req.body);
     const { value: store, scope } = await central.changeTopology(async (topology) => {
       storeOrNotFound(topology, storeId);
+      refuseStoreProcurement(topology, patch);
       const next = violationsOrValue(topology.updateStore(storeId, patch));
       return { next, value: next.store(storeId)! };
     });

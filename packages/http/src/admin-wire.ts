@@ -47,8 +47,19 @@ export const patchSiteRequestSchema = z
     serverUrl: httpUrl.nullable().exactOptional(),
     omsCentral: z.boolean().exactOptional(),
     omsCentralUrl: httpUrl.nullable().exactOptional(),
+    /** the centralised procurement preference: the network's on the primary; elsewhere true/false overrides it, null follows the primary */
+    centralisedProcurement: z.boolean().nullable().exactOptional(),
   })
   .strict();
+
+/** Moves the primary role (mirrored sync) to an existing site. */
+export const makePrimaryRequestSchema = z
+  .object({
+    /** move although the old primary had changes not pushed, or records still wait for the new one */
+    force: z.boolean().default(false),
+  })
+  .strict();
+export type MakePrimaryRequest = z.input<typeof makePrimaryRequestSchema>;
 export type PatchSiteRequest = z.infer<typeof patchSiteRequestSchema>;
 
 export const setPasswordRequestSchema = z.object({ password: z.string().min(1).max(1024) });
@@ -62,6 +73,7 @@ export const addStoreRequestSchema = z.object({
   activeSiteId: siteIdSchema,
   isDispensary: z.boolean().exactOptional(),
   includeTransactionsInSync: z.boolean().exactOptional(),
+  /** refused with a pointer to the site preference (`PATCH /admin/v1/sites/:id`): kept here so that the refusal can say so */
   centralisedProcurement: z.boolean().exactOptional(),
   /** the store's copy type on the central (default collector); ignored when the store is active on the central */
   centralCopy: z.enum(['collector', 'transfer']).exactOptional(),
@@ -114,8 +126,16 @@ export type PutRecordsRequest = z.infer<typeof putRecordsRequestSchema>;
 export const putRecordsResponseSchema = z.object({ written: z.int().min(0) });
 export type PutRecordsResponse = z.infer<typeof putRecordsResponseSchema>;
 
-/** A site as admins list it: never a password or its hash. */
-export const adminSiteSchema = siteSchema.extend({
+/** A site as the admin API answers it: never a password or its hash. */
+export const adminSiteResponseSchema = siteSchema.extend({
+  /** the centralised procurement preference: the network's on the primary; elsewhere an override, or null to follow the primary */
+  centralisedProcurement: z.boolean().nullable(),
+});
+
+export type AdminSiteJson = z.infer<typeof adminSiteResponseSchema>;
+
+/** A site as admins list it. */
+export const adminSiteSchema = adminSiteResponseSchema.extend({
   /** when the site last started a sync cycle, whether or not it caught up (lastSyncedAt) */
   lastConnectedAt: isoDate.nullable(),
   /** not synced for 30 days, or never (always false for the central itself) */
@@ -126,8 +146,7 @@ export const adminSiteSchema = siteSchema.extend({
 export type AdminSite = z.infer<typeof adminSiteSchema>;
 
 export const adminSitesResponseSchema = z.object({ sites: z.array(adminSiteSchema) });
-export const adminSiteResponseSchema = siteSchema;
-export const deleteSiteResponseSchema = z.object({ deleted: siteSchema });
+export const deleteSiteResponseSchema = z.object({ deleted: adminSiteResponseSchema });
 export const adminStoresResponseSchema = z.object({ stores: z.array(storeSchema) });
 export const adminStoreResponseSchema = storeSchema;
 
@@ -294,3 +313,6 @@ export const syncReportSchema = z.object({
   ),
 });
 export type SyncReport = z.infer<typeof syncReportSchema>;
+
+export const makePrimaryResponseSchema = z.object({ from: adminSiteResponseSchema, to: adminSiteResponseSchema, queued: queuedSchema });
+export type MakePrimaryResponse = z.infer<typeof makePrimaryResponseSchema>;

@@ -86,6 +86,20 @@ export const ADMIN_API_ROUTES = [
     errors: topologyChange,
   },
   {
+    method: 'post',
+    path: '/admin/v1/sites/{id}/make-primary',
+    operationId: 'makeSitePrimary',
+    tag: 'sites',
+    summary: 'Move the primary role (mirrored sync) to this site',
+    description:
+      "The site must hold every store (a collector or transfer copy of each). Refused (`precondition_failed`) while the old primary had changes not pushed at its last sync or records still wait for the new one, unless `force` is true. The network's centralised procurement preference moves with the role.",
+    security: 'admin',
+    params: siteId,
+    body: 'MakePrimaryRequest',
+    answer: { status: 200, description: 'The old and the new primary, and what the change queued per site.', json: 'MakePrimaryResponse' },
+    errors: [...topologyChange, 'precondition_failed'],
+  },
+  {
     method: 'get',
     path: '/admin/v1/sites/{id}/export',
     operationId: 'exportSite',

@@ -25,6 +25,7 @@ export function publicSite(site: Site): Record<string, unknown> {
     failedLoginCount: site.failedLoginCount,
     blocked: site.blocked,
     lastSyncedAt: site.lastSyncedAt?.toISOString() ?? null,
+    centralisedProcurement: site.centralisedProcurement ?? null,
   };
 }
 

@@ -35,7 +35,12 @@ export function setup(name: string): Topology {
       return result.value;
     }
     case 'procurement': {
-      const result = seedExampleTopology().updateStore('D', { centralisedProcurement: true });
+      const result = seedExampleTopology().updateSite(1, { centralisedProcurement: true });
+      if (!result.ok) throw new Error(JSON.stringify(result.error));
+      return result.value;
+    }
+    case 'procurement-local': {
+      const result = setup('procurement').updateSite(3, { centralisedProcurement: false });
       if (!result.ok) throw new Error(JSON.stringify(result.error));
       return result.value;
     }
