@@ -13,6 +13,7 @@ export * from './rules/edit-rules';
 export * from './rules/routing-rules';
 export * from './rules/initialisation';
 export * from './rules/store-move';
+export * from './rules/store-creation';
 export * from './rules/patient-visibility';
 export * from './rules/explain';
 export * from './transfers/transfer-documents';

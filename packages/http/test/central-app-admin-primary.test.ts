@@ -156,3 +156,51 @@ describe('central app: moving the primary role', () => {
     expect((await central.topology()).primary.id).toBe(CENTRAL);
   });
 });
+
+/** Seed 002 "Mirrored sync": stores are created on the primary, reach the central, and get their site assigned there. */
+describe('central app: stores created on a mirrored primary', () => {
+  async function mirrored(): Promise<TestCentral> {
+    const central = await createTestCentral();
+    for (const store of ['D', 'E'])
+      await request(central.app).put(`/admin/v1/stores/${store}/copies/${REMOTE1}`).set(adminHeaders).send({ type: 'collector' }).expect(200);
+    await request(central.app).post(`/admin/v1/sites/${REMOTE1}/make-primary`).set(adminHeaders).send({ force: true }).expect(200);
+    return central;
+  }
+
+  it('a store record pushed by the primary for a new store adds the store, active on the primary; an admin then assigns its site', async () => {
+    const central = await mirrored();
+    const pushed = await push(central, REMOTE1, 'new-store', [
+      storeRecord('store', 'N', { code: 'N-01', name: 'North clinic' }, 'N'),
+      storeRecord('store_preference', 'N', { pickingOrder: 'fefo' }, 'N-prefs'),
+    ]);
+    expect(pushed.body).toMatchObject({ accepted: 2, refused: [] });
+    expect((await central.topology()).store('N')).toMatchObject({
+      code: 'N-01',
+      name: 'North clinic',
+      activeSiteId: REMOTE1,
+      copies: [{ siteId: CENTRAL, type: 'collector' }],
+    });
+
+    const assigned = await request(central.app).post('/admin/v1/stores/N/move').set(adminHeaders).send({ toSiteId: REMOTE2, oldSiteCopy: 'collector' });
+    expect(assigned.status).toBe(200);
+    expect(assigned.body.store).toMatchObject({ activeSiteId: REMOTE2 });
+    // the store's new site receives the store record and its preferences
+    const pulled = await request(central.app).post('/sync/v1/pull').set(headersOf(REMOTE2)).send({ cursor: '0', limit: 100 }).expect(200);
+    const ids = (pulled.body as { records: { type: string; id: string }[] }).records.map((r) => `${r.type}:${r.id}`);
+    expect(ids).toEqual(expect.arrayContaining(['store:N', 'store_preference:N-prefs']));
+  });
+
+  it('a store record for an unknown store is refused from any other site, and from the central, and adds nothing', async () => {
+    const central = await mirrored();
+    const fromSatellite = await push(central, REMOTE2, 'rogue-store', [storeRecord('store', 'Z', { name: 'Rogue' }, 'Z')]);
+    expect(fromSatellite.body).toMatchObject({ accepted: 0, refused: [expect.objectContaining({ recordId: 'Z', code: 'record.unknown-store' })] });
+    const onCentral = await request(central.app)
+      .post('/admin/v1/records')
+      .set(adminHeaders)
+      .send({ records: [storeRecord('store', 'Y', { name: 'Y' }, 'Y')] });
+    expect(onCentral.status).toBe(422);
+    const topology = await central.topology();
+    expect(topology.store('Z')).toBeUndefined();
+    expect(topology.store('Y')).toBeUndefined();
+  });
+});

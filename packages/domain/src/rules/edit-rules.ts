@@ -5,6 +5,7 @@ import { describeSite, hasRole, type Site, type SiteId } from '../site';
 import { describeStore } from '../store';
 import type { Topology } from '../topology';
 import { classifyRecord, type RecordViolation } from './classify';
+import { topologyForRecord } from './store-creation';
 
 /** The rows of the "who may edit" decision table in docs/sync-rules.md. */
 export const EDIT_RULES = [
@@ -55,7 +56,9 @@ export interface EditPermission {
  * May `siteId` add, edit or delete `record`? The answer names the rule; a refusal names the site
  * that may edit it and what to do.
  */
-export function decideEdit(topology: Topology, siteId: SiteId, record: SyncRecord): Result<EditPermission, EditViolation | RecordViolation> {
+export function decideEdit(given: Topology, siteId: SiteId, record: SyncRecord): Result<EditPermission, EditViolation | RecordViolation> {
+  // a store record that creates its store on a mirrored primary is decided with that store
+  const topology = topologyForRecord(given, siteId, record);
   const site = topology.site(siteId);
   if (!site) {
     return err({

@@ -4,6 +4,7 @@ import { describeSite, hasRole, type Site, type SiteId } from '../site';
 import { describeStore, type Store, type StoreId } from '../store';
 import type { Topology } from '../topology';
 import { classifyRecord, type ClassifiedRecord, type RecordViolation } from './classify';
+import { topologyForRecord } from './store-creation';
 
 /** The rows of the "where a change goes" decision table in docs/sync-rules.md. */
 export const ROUTING_RULES = [
@@ -79,7 +80,8 @@ export function decideReceipt(topology: Topology, siteId: SiteId, record: SyncRe
 }
 
 /** Where a change made on `originSiteId` goes, and why it goes nowhere else. */
-export function routeChange(topology: Topology, originSiteId: SiteId, record: SyncRecord, context: RoutingContext = {}): Result<Routing, RecordViolation> {
+export function routeChange(given: Topology, originSiteId: SiteId, record: SyncRecord, context: RoutingContext = {}): Result<Routing, RecordViolation> {
+  const topology = topologyForRecord(given, originSiteId, record);
   const classified = classifyRecord(topology, record);
   if (!classified.ok) return classified;
   if (!topology.site(originSiteId)) {

@@ -4,6 +4,7 @@ import type { SiteId } from '../site';
 import type { Topology } from '../topology';
 import { isPushConflict, type Clock, type PullRequest, type PullResult, type PushBatch, type PushOutcome } from '../ports/services';
 import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
+import { withStoresCreatedOnPrimary } from '../rules/store-creation';
 import { acceptPush, PullServer } from './central-sync';
 import { recordLocalChange, type LocalChangeRefusal, type RecordedChange } from './record-local-change';
 import { isRetryable, notRetryable, quarantinedSiteOf, retryQuarantined, type IssueRetry } from './retry-issue';
@@ -89,6 +90,7 @@ export class CentralService {
    */
   async push(siteId: SiteId, batch: PushBatch, stored?: (outcome: PushOutcome) => void, options: { readonly more?: boolean } = {}): Promise<PushOutcome> {
     const { unitOfWork, clock } = this.deps;
+    if (batch.records.some((r) => r.type === 'store')) await this.addStoresCreatedOnPrimary(siteId, batch);
     const outcome = await unitOfWork.run(async (s) => acceptPush(s, await this.topologies.current(s), siteId, batch, clock.now()));
     stored?.(outcome);
     if (isPushConflict(outcome) || outcome.replayed === true || outcome.accepted === 0) return outcome;
@@ -108,6 +110,15 @@ export class CentralService {
     if (this.deferred) await this.processQuietly('push');
     const { unitOfWork } = this.deps;
     return unitOfWork.run((s) => this.pulls.pull(s, (inside) => this.topologies.current(inside), siteId, request));
+  }
+
+  /**
+   * Mirrored sync: the stores a mirrored primary created (its `store` records naming stores the
+   * central does not know) join the topology before its push is checked, active on the primary
+   * with a collector copy on the central, for an admin to assign their site (`store move`).
+   */
+  private async addStoresCreatedOnPrimary(siteId: SiteId, batch: PushBatch): Promise<void> {
+    await this.topologies.change(async (topology) => ({ next: withStoresCreatedOnPrimary(topology, siteId, batch.records), value: null }));
   }
 
   /** Processing owed to a push that said more would follow: a flag the next run clears, and a run at the latest after DEFERRED_MS. */
