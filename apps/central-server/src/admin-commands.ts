@@ -1,5 +1,6 @@
 import { ADMIN_ROLES, type AdminRole } from '@sitesync/http';
 import { Option, type Command } from 'commander';
+import { issuedTokenText, issuesText, issueText, reportText, retryText, tokensText } from './admin-views';
 import { admin, client, print, type AdminOptions } from './cli-common';
 
 /** The issue log (filter, acknowledge, retry), the sync report and the admin API's tokens. */
@@ -10,43 +11,47 @@ export function registerAdminCommands(program: Command): void {
     .addOption(new Option('--acknowledged <yes|no>', 'only acknowledged (yes) or not yet acknowledged (no) issues').choices(['yes', 'no']))
     .action(async (o: AdminOptions & { prefix?: string; code?: string; acknowledged?: 'yes' | 'no' }) =>
       print(
+        o,
         await client(o).issues({
           ...(o.prefix !== undefined ? { prefix: o.prefix } : {}),
           ...(o.code !== undefined ? { code: o.code } : {}),
           ...(o.acknowledged !== undefined ? { acknowledged: o.acknowledged === 'yes' } : {}),
         }),
+        issuesText,
       ),
     );
 
   const issue = program.command('issue').description('act on one open issue');
   admin(issue.command('acknowledge').description('mark an issue acknowledged (it stays open until its problem goes away)'))
     .requiredOption('--key <key>', 'the issue key, as `issues` lists it')
-    .action(async (o: AdminOptions & { key: string }) => print(await client(o).acknowledgeIssue(o.key)));
+    .action(async (o: AdminOptions & { key: string }) => print(o, await client(o).acknowledgeIssue(o.key), issueText));
   admin(issue.command('retry').description('retry an issue: a refused record checked again now, or the transfer processing run again'))
     .requiredOption('--key <key>', 'the issue key, as `issues` lists it')
     .action(async (o: AdminOptions & { key: string }) => {
       const retried = await client(o).retryIssue(o.key);
-      print(retried);
+      print(o, retried, retryText);
       if (retried.outcome !== 'resolved') process.exitCode = 3; // done, but the problem stands
     });
 
   admin(program.command('report').description('the sync report: per site and per store, last connected, last synced, waiting, stale (over 30 days)')).action(
-    async (o: AdminOptions) => print(await client(o).report()),
+    async (o: AdminOptions) => print(o, await client(o).report(), reportText),
   );
 
   const token = program.command('token').description("the admin API's tokens: admin or view-only, kept hashed");
-  admin(token.command('list').description('the tokens (never their secrets)')).action(async (o: AdminOptions) => print(await client(o).listTokens()));
+  admin(token.command('list').description('the tokens (never their secrets)')).action(async (o: AdminOptions) =>
+    print(o, await client(o).listTokens(), tokensText),
+  );
   admin(token.command('issue').description('issue a token; its secret is printed once'))
     .addOption(new Option('--role <role>', 'admin: everything; viewer: read every list and report').choices([...ADMIN_ROLES]).makeOptionMandatory())
     .requiredOption('--label <label>', 'who or what it is for')
-    .action(async (o: AdminOptions & { role: AdminRole; label: string }) => print(await client(o).issueToken(o.role, o.label)));
+    .action(async (o: AdminOptions & { role: AdminRole; label: string }) => print(o, await client(o).issueToken(o.role, o.label), issuedTokenText));
   admin(token.command('rotate').description('a new secret for a token (printed once); the old one stops working at once'))
     .requiredOption('--id <id>', 'the token id, as `token list` shows it')
-    .action(async (o: AdminOptions & { id: string }) => print(await client(o).rotateToken(o.id)));
+    .action(async (o: AdminOptions & { id: string }) => print(o, await client(o).rotateToken(o.id), issuedTokenText));
   admin(token.command('revoke').description('revoke a token'))
     .requiredOption('--id <id>', 'the token id')
     .action(async (o: AdminOptions & { id: string }) => {
       await client(o).revokeToken(o.id);
-      print({ revoked: o.id });
+      print(o, { revoked: o.id }, (r) => `revoked token ${r.revoked}\n`);
     });
 }

@@ -2,25 +2,39 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdminClient } from '@sitesync/http';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { fields } from './cli-table';
 
 /** The options every admin command has. */
 export interface AdminOptions {
   readonly url: string;
   readonly adminToken?: string;
   readonly dataDir: string;
+  /** print the API's answer as JSON instead of text */
+  readonly json?: boolean;
 }
 
-/** Prints a command's answer as JSON. */
-export const print = (value: unknown): void => {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-};
+/**
+ * Prints a command's answer: as text (`text`, by default a key-value block of its fields), or as the
+ * API's JSON with `--json`, for scripts.
+ */
+export function print<T>(options: { readonly json?: boolean }, value: T, text: (value: T) => string = (v) => `${fields(v as object)}\n`): void {
+  process.stdout.write(options.json ? `${JSON.stringify(value, null, 2)}\n` : text(value));
+}
+
+/** `--progress` / `--no-progress` for a long command (cli-progress.ts). */
+export function withProgress(command: Command): Command {
+  return command
+    .option('--progress', 'show progress on stderr even when it is not a terminal')
+    .option('--no-progress', 'no progress on stderr, even on a terminal');
+}
 
 /** Admin commands talk to a running central over its admin API, whatever its database. */
 export function admin(command: Command): Command {
   return command
     .option('--url <url>', 'the central server', process.env['SITESYNC_CENTRAL_URL'] ?? 'http://127.0.0.1:8080')
     .addOption(new Option('--admin-token <token>', 'admin token').env('SITESYNC_ADMIN_TOKEN'))
-    .option('--data-dir <dir>', 'read the admin token from this data directory', 'sitesync-central-data');
+    .option('--data-dir <dir>', 'read the admin token from this data directory', 'sitesync-central-data')
+    .option('--json', "print the API's answer as JSON (for scripts) instead of a table");
 }
 
 export function client(options: { url: string; adminToken?: string; dataDir: string }): AdminClient {

@@ -1,15 +1,12 @@
 import type { ExplainIssueResponse, ExplainRecordResponse } from '@sitesync/http';
 import { InvalidArgumentError, type Command } from 'commander';
-import { admin, client, print } from './cli-common';
+import { admin, client, print, type AdminOptions } from './cli-common';
+import { table } from './cli-table';
 
-interface ExplainOptions {
+interface ExplainOptions extends AdminOptions {
   readonly type?: string;
   readonly id?: string;
   readonly issue?: string;
-  readonly json?: boolean;
-  readonly url: string;
-  readonly adminToken?: string;
-  readonly dataDir: string;
 }
 
 /**
@@ -26,31 +23,22 @@ export function registerExplainCommand(program: Command): void {
     .option('--type <type>', 'record type, e.g. transaction')
     .option('--id <id>', 'record id')
     .option('--issue <key>', 'explain an open issue instead, e.g. quarantine:2:stock_line:sl-1 (see `issues`)')
-    .option('--json', 'print the JSON answer')
     .action(async (o: ExplainOptions) => {
       if (o.issue !== undefined) {
         if (o.type !== undefined || o.id !== undefined) throw new InvalidArgumentError('explain: give either --issue, or --type and --id, not both');
         const answer = await client(o).explainIssue(o.issue);
-        if (o.json) print(answer);
-        else process.stdout.write(issueText(answer));
+        print(o, answer, issueText);
         return;
       }
       if (o.type === undefined || o.id === undefined) {
         throw new InvalidArgumentError('explain: give --type and --id of a record the central holds (or --issue KEY for an open issue)');
       }
       const answer = await client(o).explain(o.type, o.id);
-      if (o.json) print(answer);
-      else process.stdout.write(recordText(answer));
+      print(o, answer, recordText);
     });
 }
 
 const yesNo = (value: boolean) => (value ? 'yes' : 'no');
-
-/** Columns padded to their widest cell. */
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
-}
 
 /** A record's decisions, one line per site. */
 export function recordText(answer: ExplainRecordResponse): string {

@@ -44,36 +44,36 @@ afterAll(async () => {
 });
 
 it('filters, acknowledges and retries an issue: exit 3 while still refused, 0 once resolved', async () => {
-  const listed = JSON.parse(await admin('issues', '--code', 'edit.store-not-active-here')) as { key: string; retryable: boolean }[];
+  const listed = JSON.parse(await admin('issues', '--code', 'edit.store-not-active-here', '--json')) as { key: string; retryable: boolean }[];
   expect(listed).toEqual([expect.objectContaining({ key: KEY, retryable: true })]);
-  expect(JSON.parse(await admin('issues', '--acknowledged', 'yes'))).toEqual([]);
-  expect(JSON.parse(await admin('issue', 'acknowledge', '--key', KEY))).toMatchObject({ key: KEY, acknowledgedBy: 'startup' });
+  expect(JSON.parse(await admin('issues', '--acknowledged', 'yes', '--json'))).toEqual([]);
+  expect(JSON.parse(await admin('issue', 'acknowledge', '--key', KEY, '--json'))).toMatchObject({ key: KEY, acknowledgedBy: 'startup' });
 
-  const still = await run(TOKEN, 'issue', 'retry', '--key', KEY);
+  const still = await run(TOKEN, 'issue', 'retry', '--key', KEY, '--json');
   expect(still.code).toBe(3);
   expect(JSON.parse(still.stdout)).toMatchObject({ outcome: 'still-refused', violation: { code: 'edit.store-not-active-here' } });
 
   await admin('store', 'move', '--store', 'B', '--to-site', '2', '--force');
-  expect(JSON.parse(await admin('issue', 'retry', '--key', KEY))).toEqual({ key: KEY, outcome: 'resolved' });
+  expect(JSON.parse(await admin('issue', 'retry', '--key', KEY, '--json'))).toEqual({ key: KEY, outcome: 'resolved' });
   const gone = await run(TOKEN, 'issue', 'retry', '--key', KEY);
   expect(gone.code).toBe(1);
   expect(gone.stderr).toContain('no open issue');
 });
 
 it('prints the sync report, and a view-only token reads it but is refused a change with the reason', async () => {
-  const report = JSON.parse(await admin('report')) as { sites: { siteId: number; stale: boolean }[]; staleAfterDays: number };
+  const report = JSON.parse(await admin('report', '--json')) as { sites: { siteId: number; stale: boolean }[]; staleAfterDays: number };
   expect(report.staleAfterDays).toBe(30);
   expect(report.sites.find((s) => s.siteId === 3)).toMatchObject({ stale: true });
 
-  const viewer = JSON.parse(await admin('token', 'issue', '--role', 'viewer', '--label', 'district')) as { id: string; token: string };
-  expect(JSON.parse(await ok(run(viewer.token, 'report'))).sites).toHaveLength(3);
+  const viewer = JSON.parse(await admin('token', 'issue', '--role', 'viewer', '--label', 'district', '--json')) as { id: string; token: string };
+  expect(JSON.parse(await ok(run(viewer.token, 'report', '--json'))).sites).toHaveLength(3);
   const refused = await run(viewer.token, 'site', 'unblock', '--site', '2');
   expect(refused.code).toBe(1);
   expect(refused.stderr).toContain('view-only');
 
-  const rotated = JSON.parse(await admin('token', 'rotate', '--id', viewer.id)) as { token: string };
+  const rotated = JSON.parse(await admin('token', 'rotate', '--id', viewer.id, '--json')) as { token: string };
   expect((await run(viewer.token, 'report')).code).toBe(1);
   expect((await run(rotated.token, 'report')).code).toBe(0);
   await admin('token', 'revoke', '--id', viewer.id);
-  expect((JSON.parse(await admin('token', 'list')) as { id: string }[]).map((t) => t.id)).toEqual(['startup']);
+  expect((JSON.parse(await admin('token', 'list', '--json')) as { id: string }[]).map((t) => t.id)).toEqual(['startup']);
 });

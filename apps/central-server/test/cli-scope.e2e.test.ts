@@ -40,10 +40,10 @@ it('a store moved with `store move` ends with all its data on the new site; the 
   await remote('north.sqlite', 'sync');
   await remote('south.sqlite', 'sync');
   expect(await ids('south.sqlite', 'stock_line')).toEqual([]);
-  const sites = JSON.parse(await admin('site', 'list')) as { id: number; waiting: number | null }[];
+  const sites = JSON.parse(await admin('site', 'list', '--json')) as { id: number; waiting: number | null }[];
   expect(sites.find((s) => s.id === 2)?.waiting).toBe(0);
 
-  const moved = JSON.parse(await admin('store', 'move', '--store', 'M', '--to-site', '3', '--old-site-copy', 'none')) as {
+  const moved = JSON.parse(await admin('store', 'move', '--store', 'M', '--to-site', '3', '--old-site-copy', 'none', '--json')) as {
     store: { activeSiteId: number };
     queued: Record<string, number>;
   };

@@ -124,6 +124,7 @@ it('site set and site remove: fields changed, the Open mSupply central flagged, 
       'on',
       '--oms-central-url',
       'https://oms.example.org:8000',
+      '--json',
     ),
   ) as Record<string, unknown>;
   expect(changed).toMatchObject({ id: 3, syncIntervalMinutes: 30, requestSize: 1000, roles: ['oms-central'], omsCentralUrl: 'https://oms.example.org:8000' });
@@ -132,7 +133,7 @@ it('site set and site remove: fields changed, the Open mSupply central flagged, 
   expect(refused.code).toBe(1);
   expect(refused.stderr).toMatch(/site 2 "North" still has store A "North warehouse" active on it\. Fix: Remove its stores first/);
 
-  const spare = JSON.parse(await net.admin('site', 'add', '--name', 'Spare', '--password', 'a long spare password')) as { id: number };
-  expect(JSON.parse(await net.admin('site', 'remove', '--site', String(spare.id)))).toMatchObject({ deleted: { id: spare.id, name: 'Spare' } });
-  expect((JSON.parse(await net.admin('site', 'list')) as { name: string }[]).map((s) => s.name)).toEqual(['central', 'North', 'South']);
+  const spare = JSON.parse(await net.admin('site', 'add', '--name', 'Spare', '--password', 'a long spare password', '--json')) as { id: number };
+  expect(JSON.parse(await net.admin('site', 'remove', '--site', String(spare.id), '--json'))).toMatchObject({ deleted: { id: spare.id, name: 'Spare' } });
+  expect((JSON.parse(await net.admin('site', 'list', '--json')) as { name: string }[]).map((s) => s.name)).toEqual(['central', 'North', 'South']);
 });

@@ -306,7 +306,10 @@ describe.each(ENGINES)('site export and import with the central on $name', (engi
 
     const out = join(dir, 'x4-export.ndjson.gz');
     const admin = ['--url', c.central.url, '--admin-token', 'e2e-admin-token'];
-    const printed = JSON.parse(await ok(cli(CENTRAL_MAIN, ['site', 'export', '--site', String(x.id), '--out', out, ...admin]))) as Record<string, unknown>;
+    const printed = JSON.parse(await ok(cli(CENTRAL_MAIN, ['site', 'export', '--site', String(x.id), '--out', out, '--json', ...admin]))) as Record<
+      string,
+      unknown
+    >;
     expect(printed).toMatchObject({ siteId: x.id, siteName: x.name, file: out });
     expect(statSync(out).mode & 0o777).toBe(0o600);
     expect(readFileSync(out).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
@@ -341,7 +344,7 @@ describe.each(ENGINES)('site export and import with the central on $name', (engi
     const listed = JSON.parse(await ok(cli(REMOTE_MAIN, [...remote, 'record', 'list', '--type', 'stock_line']))) as SyncRecord[];
     expect(listed.map((r) => r.id)).toEqual(['x4-sl-1', 'x4-sl-2']);
 
-    const resync = JSON.parse(await ok(cli(CENTRAL_MAIN, ['store', 'resync-patients', '--store', 'X4A', ...admin]))) as unknown;
+    const resync = JSON.parse(await ok(cli(CENTRAL_MAIN, ['store', 'resync-patients', '--store', 'X4A', '--json', ...admin]))) as unknown;
     expect(resync).toEqual({ storeId: 'X4A', examined: 0, queued: {} });
   });
 });
