@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { Container } from 'inversify';
 import { pino } from 'pino';
 import { Agent, fetch as undiciFetch } from 'undici';
+import type { DeviceIdentity } from './hardware-id';
 import { RemoteSite, type GatewayFactory } from './remote-site';
 
 export const REMOTE_TOKENS = Object.freeze({
@@ -83,6 +84,12 @@ export async function composeRemoteSite(
     clock?: Clock;
     /** where each request to the central is logged with its request id; default a pino logger on stderr at LOG_LEVEL (info) */
     requestLog?: RequestLog;
+    /**
+     * this device's hardware id, computed when a request needs it (the CLI gives `deviceIdentity`:
+     * the machine id, or `--hardware-id` / `SITESYNC_HARDWARE_ID`); absent, the id given to init
+     * and kept in the data file is sent
+     */
+    device?: () => DeviceIdentity;
   } = {},
 ): Promise<RemoteComposition> {
   const warnings = dataFile === ':memory:' ? [] : ownerOnly(dataFile);
@@ -109,6 +116,7 @@ export async function composeRemoteSite(
           hardwareId: config.hardwareId,
           appName: APP_NAME,
           appVersion: APP_VERSION,
+          ...(config.timeoutMs !== undefined ? { timeoutMs: config.timeoutMs } : {}),
           ...(config.caFile ? { fetch: fetchTrusting(config.caFile) } : {}),
           onExchange: (exchange) => logExchange(log(), exchange),
         })),
@@ -116,7 +124,7 @@ export async function composeRemoteSite(
   container
     .bind<RemoteSite>(REMOTE_TOKENS.RemoteSite)
     .toResolvedValue(
-      (s: SqliteSyncStorage, g: GatewayFactory, c: Clock, ids: IdGenerator) => new RemoteSite(s, g, c, ids, dataFile),
+      (s: SqliteSyncStorage, g: GatewayFactory, c: Clock, ids: IdGenerator) => new RemoteSite(s, g, c, ids, dataFile, overrides.device),
       [REMOTE_TOKENS.Storage, REMOTE_TOKENS.GatewayFactory, TOKENS.Clock, TOKENS.IdGenerator],
     );
 

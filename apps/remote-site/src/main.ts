@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import { randomUUID } from 'node:crypto';
 import { existsSync, renameSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readSecret, sha256Hex, syncRecordSchema } from '@sitesync/http';
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { composeRemoteSite } from './container';
-import type { SyncOutcome } from './remote-site';
+import { deviceIdentity, HARDWARE_ID_ENV, type DeviceIdentity } from './hardware-id';
+import type { RemoteStatus, SyncOutcome } from './remote-site';
 import { checkSiteExportFile } from './site-import';
 import { describeStorageError } from './storage-errors';
 import type { SyncRecord } from '@sitesync/domain';
@@ -18,12 +18,23 @@ const program = new Command()
   .name('sitesync-remote')
   .description('A sitesync remote site: SQLite storage and push-then-pull sync with the central server.')
   .option('--data <file>', 'the SQLite data file of this site', process.env['SITESYNC_DATA'] ?? 'sitesync-remote.sqlite')
+  .option(
+    '--hardware-id <id>',
+    `this device's hardware id, instead of the one derived from the machine id (/etc/machine-id); or set ${HARDWARE_ID_ENV}. For containers: the same id on every run`,
+  )
   .showHelpAfterError();
 
 const dataFile = (): string => program.opts<{ data: string }>().data;
 
+/** This device's hardware id, computed once per run when a request needs it (never taken from the data file). */
+let device: DeviceIdentity | undefined;
+const thisDevice = (): DeviceIdentity => {
+  const option = program.opts<{ hardwareId?: string }>().hardwareId;
+  return (device ??= deviceIdentity(option !== undefined ? { option } : {}));
+};
+
 async function withSite<T>(work: (site: Awaited<ReturnType<typeof composeRemoteSite>>['site']) => Promise<T>): Promise<T> {
-  const composition = await composeRemoteSite(dataFile());
+  const composition = await composeRemoteSite(dataFile(), { device: thisDevice });
   for (const warning of composition.warnings) logger.warn(warning);
   try {
     return await work(composition.site);
@@ -91,7 +102,6 @@ program
         centralUrl,
         siteName,
         passwordSha256,
-        hardwareId: previous?.hardwareId ?? randomUUID(),
         insecure: options.insecure === true || previous?.insecure === true,
         caFile,
       };
@@ -140,6 +150,46 @@ async function setAside(file: string) {
 }
 
 program
+  .command('update')
+  .description(
+    "give this data file the site's new name, the central's new URL or the site's new password (after they changed on the central); checked with the central before anything is saved; the data is kept",
+  )
+  .option('--site-name <name>', 'the site name as it is on the central now')
+  .option('--central-url <url>', 'the central server as it is reached now, e.g. https://central.example:8443')
+  .option('--password-file <file>', 'a file holding the new site password (or set SITESYNC_SITE_PASSWORD); only its SHA-256 is kept')
+  .option('--password <password>', 'the new site password on the command line (visible to other users in the process list: prefer --password-file)')
+  .option('--ca-file <file>', "a PEM file of the CA that signed the central's certificate (https:// with a private CA)")
+  .option('--insecure', 'allow plain http:// to a central on another machine (credentials and records cross the network unencrypted)')
+  .action(async (options: { siteName?: string; centralUrl?: string; password?: string; passwordFile?: string; caFile?: string; insecure?: boolean }) => {
+    const passwordGiven = options.password !== undefined || options.passwordFile !== undefined || process.env['SITESYNC_SITE_PASSWORD'] !== undefined;
+    if (!passwordGiven && options.siteName === undefined && options.centralUrl === undefined && options.caFile === undefined && options.insecure !== true) {
+      throw new InvalidArgumentError(
+        'update needs what changed on the central: --site-name NAME, --central-url URL, and/or a new password (--password-file FILE, SITESYNC_SITE_PASSWORD or --password)',
+      );
+    }
+    const passwordSha256 = passwordGiven
+      ? sha256Hex(
+          await readSecret('site password', {
+            envName: 'SITESYNC_SITE_PASSWORD',
+            flagName: '--password',
+            ...(options.passwordFile !== undefined ? { file: options.passwordFile } : {}),
+            ...(options.password !== undefined ? { flag: options.password } : {}),
+          }),
+        )
+      : undefined;
+    const { after, changed } = await withSite((site) =>
+      site.update({
+        ...(options.siteName !== undefined ? { siteName: options.siteName } : {}),
+        ...(options.centralUrl !== undefined ? { centralUrl: options.centralUrl } : {}),
+        ...(passwordSha256 !== undefined ? { passwordSha256 } : {}),
+        ...(options.caFile !== undefined ? { caFile: resolve(options.caFile) } : {}),
+        ...(options.insecure === true ? { insecure: true } : {}),
+      }),
+    );
+    process.stdout.write(`updated ${changed.join(', ')}: site ${after.siteId} "${after.siteName}" of ${after.centralUrl}; the central accepted them\n`);
+  });
+
+program
   .command('sync')
   .description('run one sync cycle now: push this site’s changes, then pull')
   .action(async () => {
@@ -178,8 +228,18 @@ program
 
 program
   .command('status')
-  .description('records waiting to push, last sync, failed records and why')
-  .action(async () => print(await withSite((site) => site.status())));
+  .description('records waiting to push, records waiting on the central, last sync, failed records and why')
+  .action(async () => {
+    const status = await withSite((site) => site.status());
+    print({ summary: summaryOf(status), ...status });
+  });
+
+/** The status in two lines a person reads first: outgoing and incoming. */
+function summaryOf(status: RemoteStatus): string[] {
+  const incoming =
+    status.incoming.waiting === null ? `incoming: unknown: ${status.incoming.error}` : `incoming: ${status.incoming.waiting} waiting on the central`;
+  return [`outgoing: ${status.waitingToPush} waiting to push`, incoming];
+}
 
 const record = program.command('record').description('enter and read records from scripts');
 record

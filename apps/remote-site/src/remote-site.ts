@@ -21,6 +21,8 @@ import {
   type Topology,
 } from '@sitesync/domain';
 import type { SqliteSyncStorage } from '@sitesync/sqlite';
+import { CentralRefusalError, explainCentralRefusal, type RefusalContext } from './central-refusals';
+import type { DeviceIdentity } from './hardware-id';
 import { describeStorageError } from './storage-errors';
 import { checkSiteExportFile, importSiteExport, SiteExportFileError, type CheckedSiteExport } from './site-import';
 
@@ -35,6 +37,12 @@ export interface RemoteConfig {
   readonly siteName: string;
   /** what the site authenticates with: the SHA-256 hex of its password, never the password */
   readonly passwordSha256: string;
+  /**
+   * The hardware id this file last reached the central with. With a device (the CLI) it is kept for
+   * messages only ("this file was last used on another device"): the id sent is the device's,
+   * computed at every run, so a copied file presents its new machine's id. Without one (tests,
+   * services that name their devices) it is the id given to init, and the one sent.
+   */
   readonly hardwareId: string;
   readonly siteId: number;
   readonly requestSize: number;
@@ -78,7 +86,15 @@ export interface RemoteStatus {
   readonly failed: readonly SyncIssue[];
   /** pulled records this site could not store, kept with their errors (also among `failed`) */
   readonly pullFailures: number;
+  /**
+   * what waits for this site on the central (its resync queue and the feed after this file's
+   * cursor), or, when the central could not be asked, `waiting: null` and why
+   */
+  readonly incoming: { readonly waiting: number } | { readonly waiting: null; readonly error: string };
 }
+
+/** How long `status` waits for the central's count of incoming records. */
+export const STATUS_TIMEOUT_MS = 10_000;
 
 export interface SyncOutcome {
   readonly pushed: number;
@@ -92,7 +108,25 @@ export interface SyncOutcome {
   readonly transfersNumbered: number;
 }
 
-export type GatewayFactory = (config: Pick<RemoteConfig, 'centralUrl' | 'siteName' | 'passwordSha256' | 'hardwareId' | 'caFile'>) => CentralSyncGateway;
+/** What a gateway to the central is made from: the file's (or the new) credentials and this device's hardware id. */
+export type GatewayConfig = Pick<RemoteConfig, 'centralUrl' | 'siteName' | 'passwordSha256' | 'hardwareId' | 'caFile'> & {
+  /** per request (default: the gateway's own) */
+  readonly timeoutMs?: number;
+};
+
+/** The central's view a remote uses; `status` (optional) counts what waits for the site there, for `status`. */
+export type RemoteGateway = CentralSyncGateway & { status?(cursor: bigint): Promise<{ readonly waiting: number }> };
+
+export type GatewayFactory = (config: GatewayConfig) => RemoteGateway;
+
+/** The credentials `update` may change (at least one); each is checked with the central before anything is saved. */
+export interface RemoteUpdate {
+  readonly siteName?: string;
+  readonly centralUrl?: string;
+  readonly passwordSha256?: string;
+  readonly insecure?: boolean;
+  readonly caFile?: string | null;
+}
 
 /**
  * A remote site: its SQLite storage and its sync with the central. Everything it knows lives in
@@ -107,7 +141,25 @@ export class RemoteSite {
     private readonly ids: IdGenerator,
     /** the data file, named in storage errors */
     private readonly dataFile = ':memory:',
+    /**
+     * this device's hardware id, computed when a request needs it (the CLI: the machine id or an
+     * override); absent, the id given to init and kept in the data file is used
+     */
+    private readonly device?: () => DeviceIdentity,
   ) {}
+
+  /** The hardware id this run presents: the device's, or (without a device) the file's or the one given. */
+  private deviceOf(config: Pick<RemoteConfig, 'hardwareId'> | null, given?: string): DeviceIdentity {
+    if (this.device) return this.device();
+    const hardwareId = config?.hardwareId ?? given;
+    if (hardwareId === undefined) throw new Error('No hardware id: give init a hardwareId, or compose the remote site with a device.');
+    return { hardwareId, source: config ? `the data file ${this.dataFile}` : 'init' };
+  }
+
+  /** The central's refusal of the credentials or device said plainly, or the error as it was. */
+  private refusal(error: unknown, context: RefusalContext): unknown {
+    return explainCentralRefusal(error, context) ?? error;
+  }
 
   async config(): Promise<RemoteConfig | null> {
     const value = await this.storage.storage.settings.get(CONFIG_SETTING);
@@ -130,21 +182,36 @@ export class RemoteSite {
     centralUrl: string;
     siteName: string;
     passwordSha256: string;
-    hardwareId: string;
+    /** this device's id when the remote has no device of its own (tests, embedding services); ignored with one */
+    hardwareId?: string;
     insecure?: boolean;
     caFile?: string | null;
   }): Promise<RemoteConfig> {
     checkCentralUrl(input.centralUrl, input.insecure);
     const existing = await this.config();
     if (existing && (existing.siteName !== input.siteName || existing.centralUrl !== input.centralUrl)) {
-      throw new Error(`This data file already belongs to site "${existing.siteName}" of ${existing.centralUrl}: use another --data file for another site.`);
+      throw new Error(
+        `This data file already belongs to site "${existing.siteName}" of ${existing.centralUrl}: use another --data file for another site. ` +
+          'If this site was renamed on the central, or the central moved, give the file its new name or address with `sitesync-remote update --site-name NAME --central-url URL` (the data is kept).',
+      );
     }
-    const info = await this.gatewayFor({ ...input, caFile: input.caFile ?? null, hardwareId: existing?.hardwareId ?? input.hardwareId }).siteInfo();
+    const device = this.deviceOf(existing, input.hardwareId);
+    const info = await this.gatewayFor({ ...input, caFile: input.caFile ?? null, hardwareId: device.hardwareId })
+      .siteInfo()
+      .catch((error: unknown) => {
+        throw this.refusal(error, {
+          ...input,
+          siteId: existing?.siteId ?? null,
+          doing: 'init',
+          hardwareId: device.hardwareId,
+          hardwareIdSource: device.source,
+        });
+      });
     const config: RemoteConfig = {
       centralUrl: input.centralUrl,
       siteName: input.siteName,
       passwordSha256: input.passwordSha256,
-      hardwareId: existing?.hardwareId ?? input.hardwareId,
+      hardwareId: device.hardwareId,
       siteId: info.siteId,
       requestSize: existing?.requestSize ?? DEFAULT_REQUEST_SIZE,
       lastSyncedAt: existing?.lastSyncedAt ?? null,
@@ -196,7 +263,12 @@ export class RemoteSite {
       );
     }
     const existing = await this.config();
-    const info = await this.gatewayFor({ ...input, caFile: input.caFile ?? null, hardwareId: existing?.hardwareId ?? input.hardwareId }).siteInfo();
+    const device = this.deviceOf(existing, input.hardwareId);
+    const info = await this.gatewayFor({ ...input, caFile: input.caFile ?? null, hardwareId: device.hardwareId })
+      .siteInfo()
+      .catch((error: unknown) => {
+        throw this.refusal(error, { ...input, siteId: header.siteId, doing: 'init', hardwareId: device.hardwareId, hardwareIdSource: device.source });
+      });
     if (info.siteId !== header.siteId) {
       throw new SiteExportFileError(
         input.file,
@@ -211,6 +283,50 @@ export class RemoteSite {
   }
 
   /**
+   * Gives this data file a new site name, central URL or password (seed 003: after the site was
+   * renamed or its password changed on the central, the remote must be updated to sync again). The
+   * new credentials are checked with the central first, which must know them as this file's site;
+   * only then are they saved. The data, cursors and everything else in the file are kept.
+   */
+  async update(input: RemoteUpdate): Promise<{ readonly before: RemoteConfig; readonly after: RemoteConfig; readonly changed: readonly string[] }> {
+    const before = await this.requireConfig();
+    const candidate: RemoteConfig = {
+      ...before,
+      ...(input.siteName !== undefined ? { siteName: input.siteName } : {}),
+      ...(input.centralUrl !== undefined ? { centralUrl: input.centralUrl } : {}),
+      ...(input.passwordSha256 !== undefined ? { passwordSha256: input.passwordSha256 } : {}),
+      ...(input.insecure !== undefined ? { insecure: input.insecure } : {}),
+      ...(input.caFile !== undefined ? { caFile: input.caFile } : {}),
+    };
+    const changed = (['siteName', 'centralUrl', 'passwordSha256', 'insecure', 'caFile'] as const)
+      .filter((key) => (candidate[key] ?? null) !== (before[key] ?? null))
+      .map((key) => (key === 'passwordSha256' ? 'password' : key));
+    if (changed.length === 0) {
+      throw new Error(
+        `Nothing to update: ${this.dataFile} already holds site "${before.siteName}" of ${before.centralUrl} with this password. ` +
+          'Give what changed on the central: --site-name NAME, --central-url URL, and/or a new password (--password-file FILE, SITESYNC_SITE_PASSWORD or --password).',
+      );
+    }
+    if (input.siteName !== undefined && input.siteName.trim() === '') throw new Error('--site-name is empty: give the site name as it is on the central.');
+    checkCentralUrl(candidate.centralUrl, candidate.insecure);
+    const device = this.deviceOf(before);
+    const info = await this.gatewayFor({ ...candidate, caFile: candidate.caFile ?? null, hardwareId: device.hardwareId })
+      .siteInfo()
+      .catch((error: unknown) => {
+        throw this.refusal(error, { ...candidate, siteId: before.siteId, doing: 'update', hardwareId: device.hardwareId, hardwareIdSource: device.source });
+      });
+    if (info.siteId !== before.siteId) {
+      throw new Error(
+        `The central at ${candidate.centralUrl} knows "${candidate.siteName}" as site ${info.siteId}, but ${this.dataFile} is the data file of site ${before.siteId} ("${before.siteName}"): nothing was saved. ` +
+          `Give the name site ${before.siteId} has on the central now (sitesync-central site list), or start a data file for site ${info.siteId} with \`sitesync-remote init\` and another --data file.`,
+      );
+    }
+    const after: RemoteConfig = { ...candidate, hardwareId: device.hardwareId };
+    await this.saveConfig(after);
+    return { before, after, changed };
+  }
+
+  /**
    * One cycle: push, pull, complete this site's transfers, and push what that produced. A failure
    * of the data file (disk full, locked by another process) is thrown with its SQLite `code` and a
    * message naming the file, the cause and what to do.
@@ -219,6 +335,7 @@ export class RemoteSite {
     try {
       return await this.syncOnce(onProgress);
     } catch (error) {
+      if (error instanceof CentralRefusalError) throw error;
       const problem = describeStorageError(error, this.dataFile);
       if (!problem) throw error;
       throw Object.assign(new Error(problem.message, { cause: error }), { code: problem.code });
@@ -228,9 +345,21 @@ export class RemoteSite {
   private async syncOnce(onProgress?: (progress: SyncProgress) => void): Promise<SyncOutcome> {
     const config = await this.requireConfig();
     checkCentralUrl(config.centralUrl, config.insecure);
-    const gateway = this.gatewayFor(config);
+    const device = this.deviceOf(config);
+    const gateway = this.gatewayFor({ ...config, hardwareId: device.hardwareId });
     const deps = { unitOfWork: this.storage, gateway, clock: this.clock, ids: this.ids };
-    const first = await runSyncCycle(deps, config.siteId, { requestSize: config.requestSize, ...(onProgress ? { onProgress } : {}) });
+    const context: RefusalContext = {
+      ...config,
+      doing: 'sync',
+      hardwareId: device.hardwareId,
+      hardwareIdSource: device.source,
+      fileHardwareId: config.hardwareId,
+    };
+    const first = await runSyncCycle(deps, config.siteId, { requestSize: config.requestSize, ...(onProgress ? { onProgress } : {}) }).catch(
+      (error: unknown) => {
+        throw this.refusal(error, context);
+      },
+    );
     const processed = await runSiteProcessors({ unitOfWork: this.storage, clock: this.clock }, first.topology, config.siteId);
     let pushed = first.pushed;
     let pulled = first.pulled;
@@ -239,7 +368,9 @@ export class RemoteSite {
     let namespaceRenewals = first.namespaceRenewals;
     let requestSize = first.requestSize;
     if (processorWrites(processed) > 0) {
-      const second = await runSyncCycle(deps, config.siteId, { requestSize, ...(onProgress ? { onProgress } : {}) });
+      const second = await runSyncCycle(deps, config.siteId, { requestSize, ...(onProgress ? { onProgress } : {}) }).catch((error: unknown) => {
+        throw this.refusal(error, context);
+      });
       pushed += second.pushed;
       pulled += second.pulled;
       refused += second.refused.length;
@@ -247,7 +378,7 @@ export class RemoteSite {
       namespaceRenewals += second.namespaceRenewals;
       requestSize = second.requestSize;
     }
-    await this.saveConfig({ ...config, requestSize, lastSyncedAt: this.clock.now().toISOString() });
+    await this.saveConfig({ ...config, hardwareId: device.hardwareId, requestSize, lastSyncedAt: this.clock.now().toISOString() });
     return {
       pushed,
       pulled,
@@ -306,7 +437,35 @@ export class RemoteSite {
       lastSyncedAt: config.lastSyncedAt,
       failed,
       pullFailures: failed.filter((issue) => issue.key.startsWith(PULL_FAILURE_PREFIX)).length,
+      incoming: await this.incoming(config),
     };
+  }
+
+  /** What waits for this site on the central; never throws: a central that cannot be asked is said so, beside the outgoing counts. */
+  private async incoming(config: RemoteConfig): Promise<RemoteStatus['incoming']> {
+    let device: DeviceIdentity | null = null;
+    try {
+      checkCentralUrl(config.centralUrl, config.insecure);
+      device = this.deviceOf(config);
+      const gateway = this.gatewayFor({ ...config, hardwareId: device.hardwareId, timeoutMs: STATUS_TIMEOUT_MS });
+      if (!gateway.status) return { waiting: null, error: "This remote's gateway cannot ask the central what waits for the site." };
+      const cursor = await this.storage.storage.changes.cursorOf(CENTRAL_PULL_CURSOR);
+      return { waiting: (await gateway.status(cursor)).waiting };
+    } catch (error) {
+      const refusal = device
+        ? explainCentralRefusal(error, {
+            ...config,
+            doing: 'status',
+            hardwareId: device.hardwareId,
+            hardwareIdSource: device.source,
+            fileHardwareId: config.hardwareId,
+          })
+        : null;
+      return {
+        waiting: null,
+        error: refusal?.message ?? `The central at ${config.centralUrl} could not be asked what waits for this site: ${describeFailure(error)}`,
+      };
+    }
   }
 
   /**
@@ -331,6 +490,15 @@ export class RemoteSite {
       await sleep(waitMs, options.signal);
     }
   }
+}
+
+/** A failed request in a few words: fetch's "fetch failed" says nothing without its cause (ECONNREFUSED, a certificate, a timeout). */
+function describeFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? error.cause : null;
+  const code = (cause as NodeJS.ErrnoException | null)?.code;
+  if (error.name === 'TimeoutError') return `no answer within ${STATUS_TIMEOUT_MS / 1000} s.`;
+  return cause ? `${error.message} (${code ? `${code}: ` : ''}${cause.message}).` : `${error.message}.`;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
