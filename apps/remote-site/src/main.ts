@@ -135,7 +135,10 @@ program
  * its settings (credentials, device id) for the new file.
  */
 async function setAside(file: string) {
-  const status = await withSite(async (site) => ({ config: await site.config(), status: (await site.config()) ? await site.status() : null }));
+  const status = await withSite(async (site) => ({
+    config: await site.config(),
+    status: (await site.config()) ? await site.status({ askCentral: false }) : null,
+  }));
   if (!status.config || !status.status) throw new Error(`${file} is not initialised: run init without --reinitialise.`);
   if (status.status.waitingToPush > 0) {
     throw new Error(

@@ -424,7 +424,8 @@ export class RemoteSite {
     }
   }
 
-  async status(): Promise<RemoteStatus> {
+  /** `askCentral: false`: this file's counts only (`incoming` then says it was not asked). */
+  async status(options: { readonly askCentral?: boolean } = {}): Promise<RemoteStatus> {
     const config = await this.requireConfig();
     const { issues } = this.storage.storage;
     const waitingToPush = await countUnpushed(this.storage.storage, await this.storage.storage.topology.load(), config.siteId);
@@ -437,7 +438,7 @@ export class RemoteSite {
       lastSyncedAt: config.lastSyncedAt,
       failed,
       pullFailures: failed.filter((issue) => issue.key.startsWith(PULL_FAILURE_PREFIX)).length,
-      incoming: await this.incoming(config),
+      incoming: options.askCentral === false ? { waiting: null, error: 'The central was not asked.' } : await this.incoming(config),
     };
   }
 
