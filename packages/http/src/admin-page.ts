@@ -1,11 +1,12 @@
 import express, { type Response } from 'express';
 import { ADMIN_PAGE_CORE_SCRIPT } from './admin-page/page-core-script';
+import { ADMIN_PAGE_EXPLAIN_SCRIPT } from './admin-page/page-explain-script';
 import { ADMIN_PAGE_HTML } from './admin-page/page-html';
 import { ADMIN_PAGE_SECTIONS_SCRIPT } from './admin-page/page-sections-script';
 import { ADMIN_PAGE_CSS } from './admin-page/page-styles';
 
-/** The page's script: both parts in one strict-mode scope, started once the document is parsed (`defer`). */
-const ADMIN_PAGE_SCRIPT = `(function () {\n'use strict';\n${ADMIN_PAGE_CORE_SCRIPT}\n${ADMIN_PAGE_SECTIONS_SCRIPT}\nstart();\n})();\n`;
+/** The page's script: its parts in one strict-mode scope, started once the document is parsed (`defer`). */
+const ADMIN_PAGE_SCRIPT = `(function () {\n'use strict';\n${ADMIN_PAGE_CORE_SCRIPT}\n${ADMIN_PAGE_SECTIONS_SCRIPT}\n${ADMIN_PAGE_EXPLAIN_SCRIPT}\nstart();\n})();\n`;
 
 /**
  * Everything the page loads comes from the central itself; no inline script or style, no framing.
@@ -36,7 +37,7 @@ function send(res: Response, type: string, body: string): void {
 }
 
 /**
- * The admin web page (`/admin`): sites, stores and their copies, the issue log with retry and
+ * The admin web page (`/admin`): sites, stores and their copies, the issue log with explain, retry and
  * acknowledge, the sync report, under a bar naming the central. A static page (HTML, CSS, one
  * script) that calls the admin API (`/admin/v1`) with the token the user logs in with; it shows
  * edit controls only to the admin role. Served by the central itself: no build step, no CDN.

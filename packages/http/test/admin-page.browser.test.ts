@@ -184,7 +184,37 @@ describe('the admin page in a browser', () => {
     expect(await issueRow(page, key).getByRole('button', { name: 'Acknowledge' }).count()).toBe(0);
   });
 
-  it('a view-only login sees the blocked site and the refused record but no Unblock, Retry or Acknowledge button (an admin sees them); logging out forgets the token', async () => {
+  it('Explain on an issue row shows the rule id, the fix and every site\u2019s decision with its rule and reason; Explain again hides it', async () => {
+    const { central, pageUrl } = await startCentral();
+    const key = await refusedPush(central);
+    const page = await openPage(pageUrl);
+    await logIn(page, ADMIN_TOKEN);
+    const button = issueRow(page, key).locator('button.explain-button');
+    expect(await button.textContent()).toBe('Explain');
+    await button.click();
+    const panel = page.locator(`#issues-body tr.explain-row[data-explain-for="${key}"]`);
+    await panel.waitFor();
+    // the refused push: its site, the rule id (and code), the fix, who may send it
+    expect(await panel.locator('.explain-facts').textContent()).toContain('stock_line sl-c-1 pushed by Remote site 1 (#2)');
+    expect(await panel.locator('.explain-facts .rule-id').first().textContent()).toBe('store-on-active-site');
+    expect(await panel.textContent()).toContain('(edit.store-not-active-here)');
+    expect(await panel.locator('dt', { hasText: 'Fix' }).count()).toBe(1);
+    expect(await panel.textContent()).toContain('Make this change on site 3 "Remote site 2"');
+    expect(await panel.textContent()).toContain('May send itRemote site 2 (#3)');
+    // every site's decision about the record, each with its rule id and reason
+    const decisions = panel.locator('.explain-decisions tr[data-decision-site]');
+    expect(await decisions.count()).toBe((await central.topology()).sites.length);
+    const activeSite = panel.locator('.explain-decisions tr[data-decision-site="3"]');
+    expect(await activeSite.locator('.rule-id').allTextContents()).toEqual(['store-to-active-site', 'store-on-active-site']);
+    expect(await activeSite.textContent()).toContain('may edit');
+    expect(await button.getAttribute('aria-expanded')).toBe('true');
+
+    await page.getByRole('button', { name: 'Hide explanation' }).click();
+    await panel.waitFor({ state: 'detached' });
+    expect(await issueRow(page, key).getByRole('button', { name: 'Explain' }).count()).toBe(1);
+  });
+
+  it('a view-only login sees the blocked site and the refused record, and may Explain it, but has no Unblock, Retry or Acknowledge button (an admin sees them); logging out forgets the token', async () => {
     const { central, pageUrl } = await startCentral();
     const key = await refusedPush(central);
     for (let i = 0; i < 5; i++) await request(central.app).get('/sync/v1/site').set(siteHeaders('Remote site 2', 'wrong')).expect(401);
@@ -208,5 +238,8 @@ describe('the admin page in a browser', () => {
     expect(await editButtons(page).count()).toBe(0);
     expect(await page.getByRole('button', { name: /^(Unblock|Retry|Acknowledge)$/ }).count()).toBe(0);
     expect(await page.locator('#sites-body th', { hasText: 'Actions' }).count()).toBe(0);
+    // Explain is a read: a view-only login has it, and it shows the rule
+    await issueRow(page, key).getByRole('button', { name: 'Explain' }).click();
+    await page.locator('#issues-body tr.explain-row .rule-id', { hasText: 'store-on-active-site' }).first().waitFor();
   });
 });

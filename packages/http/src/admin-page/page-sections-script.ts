@@ -1,6 +1,6 @@
 /**
  * The admin page's browser code, part 2: the sections (sites, stores and their copies, the issue
- * log with its actions, the sync report). Edit controls are built only for the admin role; the API
+ * log with its actions (Explain in page-explain-script.ts), the sync report). Edit controls are built only for the admin role; the API
  * refuses a view-only token's changes anyway (403 forbidden).
  * (Kept free of backquotes and dollar-brace: it is a template literal here.)
  */
@@ -143,8 +143,7 @@ function issueSubject(issue) {
 
 function renderIssues() {
   const admin = isAdmin();
-  const headers = ['Issue', 'Problem', 'Fix', 'First seen', 'Last seen', 'Times', 'Acknowledged'];
-  if (admin) headers.push('Actions');
+  const headers = ['Issue', 'Problem', 'Fix', 'First seen', 'Last seen', 'Times', 'Acknowledged', 'Actions'];
   const rows = state.issues.map((issue) => {
     const violation = issue.violation || {};
     const acknowledged = issue.acknowledgedAt
@@ -159,14 +158,16 @@ function renderIssues() {
       el('td', { className: 'number', text: issue.occurrences }),
       el('td', {}, acknowledged),
     ];
-    if (admin) {
-      cells.push(
-        el('td', { className: 'actions' }, [
-          issue.retryable === true ? actionButton('retry', 'Retry', 'Check it again against the current topology', () => retry(issue)) : null,
-          issue.acknowledgedAt === null ? actionButton('acknowledge', 'Acknowledge', 'Mark it as seen: it leaves "Needing attention"', () => acknowledge(issue)) : null,
-        ]),
-      );
-    }
+    // Explain is a read (both roles); Retry and Acknowledge are changes (admin only)
+    cells.push(
+      el('td', { className: 'actions' }, [
+        explainButton(issue),
+        admin && issue.retryable === true ? actionButton('retry', 'Retry', 'Check it again against the current topology', () => retry(issue)) : null,
+        admin && issue.acknowledgedAt === null
+          ? actionButton('acknowledge', 'Acknowledge', 'Mark it as seen: it leaves "Needing attention"', () => acknowledge(issue))
+          : null,
+      ]),
+    );
     return el('tr', { 'data-issue-key': issue.key }, cells);
   });
   replaceContent('issues-body', table(headers, rows, 'No open issues match.'));

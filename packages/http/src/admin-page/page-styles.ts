@@ -84,4 +84,14 @@ tr.blocked td:first-child { box-shadow: inset 4px 0 0 #37474f; }
 .report-summary dd { margin: 0; }
 .stale-text { color: var(--stale); font-weight: 600; }
 #issues-more { margin-top: 0.6rem; }
+.badge.no { background: #eceff1; color: #37474f; }
+tr.explain-row > td { background: #f8f9fb; border-left: 4px solid var(--identity); }
+.explain h3 { font-size: 1rem; margin: 0.8rem 0 0.4rem; }
+.explain-facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.3rem 1rem; margin: 0; }
+.explain-facts dt { font-weight: 600; }
+.explain-facts dd { margin: 0; }
+.explain-facts ul { margin: 0; padding-left: 1.1rem; }
+.rule-id { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 0.85em; background: #eef1f4; padding: 0 0.25rem; border-radius: 3px; }
+.explain-decisions table { background: #fff; }
+.explain-decisions .rule-id { white-space: nowrap; }
 `;
