@@ -1,7 +1,8 @@
-import { ADMIN_ROLES, type AdminRole } from '@sitesync/http';
+import { ADMIN_ROLES, errorBodySchema, whoamiResponseSchema, type AdminRole } from '@sitesync/http';
 import { Option, type Command } from 'commander';
 import { issuedTokenText, issuesText, issueText, reportText, retryText, tokensText } from './admin-views';
-import { admin, client, print, type AdminOptions } from './cli-common';
+import { admin, adminToken, client, print, type AdminOptions } from './cli-common';
+import { keyValue } from './cli-table';
 
 /** The issue log (filter, acknowledge, retry), the sync report and the admin API's tokens. */
 export function registerAdminCommands(program: Command): void {
@@ -37,6 +38,18 @@ export function registerAdminCommands(program: Command): void {
     async (o: AdminOptions) => print(o, await client(o).report(), reportText),
   );
 
+  admin(program.command('whoami').description('the role and token id of the admin token in use')).action(async (o: AdminOptions) =>
+    print(
+      o,
+      await whoami(o),
+      (me) =>
+        `${keyValue([
+          ['role', me.role === 'admin' ? 'admin' : 'viewer (view only)'],
+          ['token id', me.tokenId],
+        ])}\n`,
+    ),
+  );
+
   const token = program.command('token').description("the admin API's tokens: admin or view-only, kept hashed");
   admin(token.command('list').description('the tokens (never their secrets)')).action(async (o: AdminOptions) =>
     print(o, await client(o).listTokens(), tokensText),
@@ -54,4 +67,23 @@ export function registerAdminCommands(program: Command): void {
       await client(o).revokeToken(o.id);
       print(o, { revoked: o.id }, (r) => `revoked token ${r.revoked}\n`);
     });
+}
+
+/** `GET /admin/v1/whoami` (the admin client has no call for it). */
+async function whoami(o: AdminOptions) {
+  const url = `${o.url.replace(/\/+$/, '')}/admin/v1/whoami`;
+  let response: Response;
+  try {
+    response = await fetch(url, { headers: { authorization: `Bearer ${adminToken(o)}`, accept: 'application/json' }, signal: AbortSignal.timeout(30_000) });
+  } catch (error) {
+    throw new Error(
+      `GET /admin/v1/whoami: the central at ${o.url} did not answer (${error instanceof Error ? error.message : String(error)}): check --url and that it is running`,
+    );
+  }
+  const body: unknown = await response.json().catch(() => null);
+  if (!response.ok) {
+    const refused = errorBodySchema.safeParse(body);
+    throw new Error(refused.success ? refused.data.error.message : `GET /admin/v1/whoami: the central answered HTTP ${response.status}`);
+  }
+  return whoamiResponseSchema.parse(body);
 }

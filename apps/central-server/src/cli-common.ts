@@ -38,6 +38,11 @@ export function admin(command: Command): Command {
 }
 
 export function client(options: { url: string; adminToken?: string; dataDir: string }): AdminClient {
+  return new AdminClient({ baseUrl: options.url, adminToken: adminToken(options) });
+}
+
+/** The admin token: --admin-token, SITESYNC_ADMIN_TOKEN, or the token file in --data-dir. */
+export function adminToken(options: { adminToken?: string; dataDir: string }): string {
   let token = options.adminToken;
   if (!token) {
     try {
@@ -48,5 +53,5 @@ export function client(options: { url: string; adminToken?: string; dataDir: str
       );
     }
   }
-  return new AdminClient({ baseUrl: options.url, adminToken: token });
+  return token;
 }

@@ -53,6 +53,8 @@ it('lists as aligned tables, a never-synced site marked STALE; --json prints the
   expect(await admin('issues')).toBe('no open issues\n');
   expect(JSON.parse(await admin('issues', '--json'))).toEqual([]);
   expect(await admin('token', 'list')).toMatch(/^startup +admin +/m);
+  expect(await admin('whoami')).toBe('role:      admin\ntoken id:  startup\n');
+  expect(JSON.parse(await admin('whoami', '--json'))).toEqual({ role: 'admin', tokenId: 'startup' });
 });
 
 it('prints one thing as a key-value block', async () => {
