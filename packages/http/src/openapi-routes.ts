@@ -127,6 +127,8 @@ export const API_ROUTES = [
     operationId: 'getSiteInfo',
     tag: 'sync',
     summary: 'The calling site: its id, its stores and their sync types, the Open mSupply central URL',
+    description:
+      "The topology as far as the site's own rules need it: its own site in full (without its hardware id and login counters), every other site as its id and roles only (name `site <id>`, every other field at its default; the Open mSupply central with its URL), every store with its copies on the calling site, the central and the primary (all copies of the site's own stores). Never another site's name, code, server URL, app version, hardware id or sync times.",
     security: 'site',
     answer: { status: 200, description: 'The site info.', json: 'SiteInfo' },
   },
@@ -159,6 +161,7 @@ export const API_ROUTES = [
     operationId: 'getSiteStatus',
     tag: 'sync',
     summary: 'How many records wait for the site after a cursor, and its refused records',
+    description: '`sitesync-remote status` sends its pull cursor and shows `waiting` as what is incoming.',
     security: 'site',
     query: statusQuerySchema,
     answer: { status: 200, description: 'The site status.', json: 'SiteStatus' },
