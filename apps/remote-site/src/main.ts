@@ -5,9 +5,10 @@ import { resolve } from 'node:path';
 import { readSecret, sha256Hex, syncRecordSchema } from '@sitesync/http';
 import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
+import { CentralRefusalError } from './central-refusals';
 import { composeRemoteSite } from './container';
 import { deviceIdentity, HARDWARE_ID_ENV, type DeviceIdentity } from './hardware-id';
-import type { RemoteStatus, SyncOutcome } from './remote-site';
+import { CREDENTIALS_RETRY_MS, type RemoteStatus, type SyncOutcome } from './remote-site';
 import { checkSiteExportFile } from './site-import';
 import { describeStorageError } from './storage-errors';
 import type { SyncRecord } from '@sitesync/domain';
@@ -221,10 +222,15 @@ program
       site.run({
         signal: controller.signal,
         ...(options.interval !== undefined ? { intervalMinutes: options.interval } : {}),
-        onCycle: (o) =>
-          o instanceof Error
-            ? logger.warn({ err: o }, `sync failed; retrying: ${describeStorageError(o, dataFile())?.message ?? o.message}`)
-            : logger.info({ ...o }, describeOutcome(o)),
+        onCycle: (o) => {
+          if (!(o instanceof Error)) logger.info({ ...o }, describeOutcome(o));
+          else if (o instanceof CentralRefusalError && o.code !== 'site_incorrect_hardware_id')
+            logger.error(
+              { err: o, code: o.code },
+              `sync refused: ${o.message} The same credentials are tried again in ${CREDENTIALS_RETRY_MS / 60_000} minutes, or within a minute of \`sitesync-remote update\` changing them.`,
+            );
+          else logger.warn({ err: o }, `sync failed; retrying: ${describeStorageError(o, dataFile())?.message ?? o.message}`);
+        },
       }),
     );
   });
