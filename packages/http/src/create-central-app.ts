@@ -19,7 +19,7 @@ import { SyncHttpError } from './error-codes';
 import { siteAuthenticator } from './site-authentication';
 import { syncRoutes } from './sync-routes';
 import { TopologyCache } from './topology-cache';
-import { waitingBySiteOf } from './waiting-by-site';
+import { waitingBySiteOf, waitingCountsFor } from './waiting-by-site';
 
 export { CentralMetrics, type CentralMetricsOptions, type WaitingBySite } from './metrics';
 
@@ -92,6 +92,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   const logger = deps.logger ?? stderrLogger;
   const body = requestBodyReader(deps.bodyLimit ?? DEFAULT_BODY_LIMIT);
   const metrics = deps.metrics ?? new CentralMetrics();
+  waitingCountsFor(storage, clock); // the site list's waiting counts, kept in memory (WaitingCounts)
 
   const central =
     deps.central ??

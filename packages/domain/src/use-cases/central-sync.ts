@@ -293,7 +293,21 @@ async function keepPullState(storage: SyncStorage, siteId: SiteId, request: Pull
   const unpushed = request.unpushed ?? kept.unpushed;
   if (kept.cursor !== request.cursor || kept.unpushed !== unpushed) {
     await storage.settings.set(sitePullKey(siteId), { cursor: request.cursor.toString(), unpushed });
+    if (kept.cursor !== request.cursor) pullStatesWritten.set(siteId, ++pullStateWrites);
   }
+}
+
+const pullStatesWritten = new Map<SiteId, number>();
+let pullStateWrites = 0;
+
+/**
+ * The sites whose pull cursor a pull in this process wrote, each with the number of that write in
+ * a process-wide count (the greater, the later). A hint for readers that keep pull cursors in
+ * memory (`WaitingCounts`): which sites to read again, never the cursors themselves; it is written
+ * before the pull's unit of work commits, and pulls served by another process do not appear.
+ */
+export function pullCursorWrites(): ReadonlyMap<SiteId, number> {
+  return pullStatesWritten;
 }
 
 /** The settings key the central sets once a site has pushed anything. */
