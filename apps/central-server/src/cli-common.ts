@@ -21,6 +21,22 @@ export function print<T>(options: { readonly json?: boolean }, value: T, text: (
   process.stdout.write(options.json ? `${JSON.stringify(value, null, 2)}\n` : text(value));
 }
 
+/**
+ * What a failed command prints on stderr: the message (which says what to do), then for an answer
+ * that names broken rules (a topology change refused) one `rule: <code> (<rule>)` line each.
+ */
+export function errorText(error: unknown): string {
+  const lines = [error instanceof Error ? error.message : String(error)];
+  const data = error instanceof Error ? (error as Error & { data?: unknown }).data : undefined;
+  if (Array.isArray(data)) {
+    for (const item of data as unknown[]) {
+      const v = item as { code?: unknown; rule?: unknown } | null;
+      if (v && typeof v.code === 'string' && typeof v.rule === 'string') lines.push(`rule: ${v.code} (${v.rule})`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 /** `--progress` / `--no-progress` for a long command (cli-progress.ts). */
 export function withProgress(command: Command): Command {
   return command

@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { startCentralServer } from './central-server';
 import { registerAdminCommands } from './admin-commands';
+import { errorText } from './cli-common';
 import { registerSiteCommands } from './site-commands';
 import { registerStoreCommands } from './store-commands';
 import { registerExplainCommand } from './explain-command';
@@ -66,6 +67,6 @@ registerExplainCommand(program);
 program.parseAsync().catch((error: unknown) => {
   // The message says what went wrong and what to do; the stack is for LOG_LEVEL=debug.
   logger.debug({ err: error }, 'command failed');
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(errorText(error));
   process.exitCode = 1;
 });

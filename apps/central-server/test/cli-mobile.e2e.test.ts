@@ -44,6 +44,7 @@ const expectRefusedByTheRule = (run: { code: number | null; stdout: string; stde
   expect(run.stdout).toBe('');
   expect(run.stderr).toContain('Mobile site 3 "Mobile clinic" would hold 2 stores');
   expect(run.stderr).toContain('Fix: Keep one store on the mobile site; make the others active on a desktop site or the central.');
+  expect(run.stderr).toContain('rule: topology.mobile-site-several-stores (a mobile site holds at most one store)');
 };
 
 it('refuses a second store on a mobile site with the rule, and adds nothing', async () => {

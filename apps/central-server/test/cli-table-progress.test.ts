@@ -1,3 +1,5 @@
+import { SyncHttpError } from '@sitesync/http';
+import { errorText } from '../src/cli-common';
 import { startProgress } from '../src/cli-progress';
 import { cell, keyValue, table, time } from '../src/cli-table';
 
@@ -81,5 +83,17 @@ describe('progress', () => {
     progress.update('2 records');
     progress.done('2 records, checked');
     expect(tty.written).toEqual(['\r\x1b[K1 record', '\r\x1b[K2 records, checked\n']);
+  });
+});
+
+describe('errorText', () => {
+  it('prints the message, then each broken rule of a refused topology change', () => {
+    const refused = SyncHttpError.of('topology_rule_violated', 'The change breaks the topology rules: ... Fix: ...', [
+      { code: 'topology.mobile-site-several-stores', rule: 'a mobile site holds at most one store', message: 'm', fix: 'f' },
+    ]);
+    expect(errorText(refused)).toBe(
+      'The change breaks the topology rules: ... Fix: ...\nrule: topology.mobile-site-several-stores (a mobile site holds at most one store)\n',
+    );
+    expect(errorText(new Error('no admin token'))).toBe('no admin token\n');
   });
 });
