@@ -16,7 +16,7 @@ import {
   type Topology,
   type UnitOfWork,
 } from '@sitesync/domain';
-import { siteExportHeaderSchema, siteExportTrailerSchema, syncRecordSchema, type SiteExportHeaderJson } from '@sitesync/http';
+import { siteExportHeaderSchema, siteExportTrailerSchema, siteInfoForRemote, syncRecordSchema, type SiteExportHeaderJson } from '@sitesync/http';
 
 /** Records imported per unit of work. */
 export const IMPORT_BATCH = 2_000;
@@ -211,8 +211,11 @@ export async function importSiteExport(
   }
   if (!ended) throw changed(null);
   await flush();
+  // kept as the central tells it to the site (GET /sync/v1/site), not as the admin's export holds it: no other site's name or whereabouts
+  const known = buildTopology(siteInfoForRemote(topology, header.siteId).topology!);
+  if (!known.ok) throw new Error(`the export's topology, reduced to what the site needs, breaks the rules: ${known.error.map((v) => v.message).join(' ')}`);
   await unitOfWork.run(async (s) => {
-    await s.topology.save(topology);
+    await s.topology.save(known.value);
     const feedCursor = BigInt(header.feedCursor);
     const queueCursor = BigInt(header.queueCursor);
     if (feedCursor > (await s.changes.cursorOf(CENTRAL_PULL_CURSOR))) await s.changes.advance(CENTRAL_PULL_CURSOR, feedCursor);

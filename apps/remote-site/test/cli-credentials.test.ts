@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { buildTopology, orThrow, type SyncRecord } from '@sitesync/domain';
 import { AdminClient, createCentralApp, ScryptPasswordHasher } from '@sitesync/http';
 import { createInMemoryStorage } from '@sitesync/testkit';
+import { composeRemoteSite } from '../src/container';
 import { HARDWARE_ID_ENV, hardwareIdFromMachineId } from '../src/hardware-id';
 
 /**
@@ -155,6 +156,34 @@ describe('the device a data file syncs from', () => {
     await ok(cli(file, ['sync'], 'container-1'));
     const message = await refused(cli(file, ['sync']));
     expect(message).toContain(`this device's hardware id is ${expected}, from ${machineIdFile}`);
+  });
+});
+
+describe('what a data file learns of the other sites', () => {
+  it('holds no other site’s name, after a sync or an import from a site export (which the admin’s file holds whole)', async () => {
+    await central.admin.patchSite(3, { code: 'SOUTH-CODE', serverUrl: 'https://south.internal.example' });
+    const exported = join(dir, 'north.export.ndjson');
+    await central.admin.exportSite(2, (line) => appendFileSync(exported, `${line}\n`));
+    expect(readFileSync(exported, 'utf8')).toContain('"South"');
+    const imported = join(dir, 'imported.sqlite');
+    await ok(
+      cli(imported, ['init', '--from-file', exported, '--central-url', central.url, '--site-name', 'North', '--password-file', passwords.north], 'machine-a'),
+    );
+    await ok(init('machine-a'));
+    await ok(cli(file, ['sync'], 'machine-a'));
+    for (const data of [imported, file]) {
+      const remote = await composeRemoteSite(data);
+      try {
+        const topology = await remote.site.topology();
+        const text = JSON.stringify(topology.toInput());
+        for (const secret of ['South', 'Sync server', 'SOUTH-CODE', 'south.internal.example']) expect([data, text.includes(secret)]).toEqual([data, false]);
+        expect(topology.site(3)).toMatchObject({ name: 'site 3', roles: [] });
+        expect(topology.site(2)).toMatchObject({ name: 'North' });
+        expect(topology.store('B')).toMatchObject({ activeSiteId: 3 });
+      } finally {
+        await remote.close();
+      }
+    }
   });
 });
 

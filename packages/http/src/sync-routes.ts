@@ -1,18 +1,12 @@
 import {
   isPushConflict,
   quarantinePrefix,
-  siteFromInput,
-  siteInfoFor,
   siteSyncedBefore,
   waitingFor,
   type CentralService,
   type Clock,
-  type Site,
   type SiteId,
-  type SiteInfo,
-  type Store,
   type SyncStorage,
-  type Topology,
   type UnitOfWork,
 } from '@sitesync/domain';
 import express, { type Request, type RequestHandler } from 'express';
@@ -21,48 +15,7 @@ import { SyncHttpError } from './error-codes';
 import type { RequestBodyReader } from './request-body';
 import { parseBody, parseQuery, violationsOrValue } from './request-parsing';
 import type { SiteAuth } from './site-authentication';
-import { pullRequestSchema, pushRequestSchema, statusQuerySchema } from './wire';
-
-/**
- * What a remote site is told about the sites and stores (`GET /sync/v1/site`): only what its own
- * rules read, never another site's credentials or whereabouts (site names are half of the sync
- * credential).
- *
- * - its own site in full, without its hardware id and login counters;
- * - every other site as its id and roles only (the Open mSupply central with its URL), every other
- *   field at its default: the name `site <id>` (one that never equals this site's name), no code,
- *   server URL, app, version, hardware id, login counters or sync times;
- * - every store (any store may be the other party of a transfer, a patient's home store or the
- *   receiver of a message: the remote's routing and transfer rules look them up): the stores active
- *   on the site or with a copy on it with all their copies, the others with their copies on this
- *   site, the central and the primary only (where else they are held is none of its business).
- */
-export function siteInfoForRemote(topology: Topology, siteId: SiteId, syncedBefore?: boolean): SiteInfo {
-  const info = siteInfoFor(topology, siteId, syncedBefore);
-  const own = topology.site(siteId);
-  if (!own) return { ...info, topology: { sites: [], stores: [] } };
-  const ownName = own.name.trim().toLowerCase();
-  const placeholder = (id: SiteId): string => {
-    let name = `site ${id}`;
-    while (name.toLowerCase() === ownName) name = `${name}*`;
-    return name;
-  };
-  const sites = topology.sites.map((site): Site => {
-    if (site.id === siteId) return { ...site, hardwareId: null, failedLoginCount: 0, blocked: false };
-    return siteFromInput({
-      id: site.id,
-      name: placeholder(site.id),
-      roles: site.roles,
-      omsCentralUrl: site.roles.includes('oms-central') ? site.omsCentralUrl : null,
-    });
-  });
-  const copiesSeen = new Set<SiteId>([siteId, topology.central.id, topology.primary.id]);
-  const stores = topology.stores.map((store): Store => {
-    if (topology.syncTypeOn(store.id, siteId) !== 'none') return store;
-    return { ...store, copies: store.copies.filter((copy) => copiesSeen.has(copy.siteId)) };
-  });
-  return { ...info, topology: { sites, stores } };
-}
+import { pullRequestSchema, pushRequestSchema, siteInfoForRemote, statusQuerySchema } from './wire';
 
 /** Refused records listed in a site's status at most (the admin issues route pages through all of them). */
 const STATUS_QUARANTINE_LIMIT = 200;

@@ -1,8 +1,8 @@
 import { buildTopology, decideReceipt, routeChange, type SyncRecord } from '@sitesync/domain';
 import { centralRecord, storeRecord } from '@sitesync/testkit';
 import request from 'supertest';
-import { HEADERS, siteInfoResponseSchema } from '../src/index';
-import { siteInfoForRemote } from '../src/sync-routes';
+import { HEADERS, siteInfoForRemote, siteInfoResponseSchema } from '../src/index';
+
 import { adminHeaders, CENTRAL, createTestCentral, headersOf, REMOTE1, REMOTE2, type TestCentral } from './central-test-setup';
 
 /** What site 3 ("Remote site 2") reveals about itself when it syncs: its device, its app, its version. */
