@@ -1,5 +1,5 @@
-import { buildTopology, decideReceipt, routeChange, type SyncRecord } from '@sitesync/domain';
-import { centralRecord, storeRecord } from '@sitesync/testkit';
+import { buildTopology, decideEdit, decideReceipt, orThrow, routeChange, type SyncRecord, type Topology } from '@sitesync/domain';
+import { centralRecord, seedSiteInputs, seedStoreInputs, storeRecord } from '@sitesync/testkit';
 import request from 'supertest';
 import { HEADERS, siteInfoForRemote, siteInfoResponseSchema } from '../src/index';
 
@@ -123,5 +123,48 @@ describe('GET /sync/v1/site tells a remote only what it needs', () => {
     const info = siteInfoForRemote(renamed.value, REMOTE1);
     expect(buildTopology(info.topology!).ok).toBe(true);
     expect(info.topology!.sites.find((s) => s.id === REMOTE2)!.name).toBe('site 3*');
+  });
+
+  it('lets every remote decide edits, receipts and pushes as on the whole topology, also a mirrored primary', () => {
+    const standard = orThrow(buildTopology({ sites: seedSiteInputs(), stores: seedStoreInputs() }));
+    // mirrored sync: the primary is remote site 2, which holds a collector copy of every store
+    const mirrored = orThrow(
+      buildTopology({
+        sites: seedSiteInputs().map((s) => ({ ...s, roles: s.id === CENTRAL ? ['central' as const] : s.id === REMOTE1 ? ['primary' as const] : [] })),
+        stores: seedStoreInputs().map((store) =>
+          store.activeSiteId === REMOTE1
+            ? store
+            : { ...store, copies: [...(store.copies ?? []).filter((c) => c.siteId !== REMOTE1), { siteId: REMOTE1, type: 'collector' as const }] },
+        ),
+      }),
+    );
+    const outcome = (topology: Topology, siteId: number, record: SyncRecord) => {
+      const edit = decideEdit(topology, siteId, record);
+      const receipt = decideReceipt(topology, siteId, record);
+      const routing = routeChange(topology, siteId, record);
+      return {
+        edit: edit.ok ? 'may edit' : edit.error.code,
+        receives: receipt.ok ? receipt.value.receives : receipt.error.code,
+        pushable: routing.ok ? routing.value.destinations.length > 0 : routing.error.code,
+      };
+    };
+    const stores = ['A', 'B', 'C', 'D', 'E', 'F'];
+    const records: SyncRecord[] = [
+      centralRecord('item', {}, 'item-1'),
+      ...stores.map((store) => storeRecord('stock_line', store, {}, `sl-${store}`)),
+      ...stores.flatMap((from) =>
+        stores
+          .filter((to) => to !== from)
+          .map((to) => ({ type: 'transaction', id: `ci-${from}-${to}`, storeId: from, otherPartyStoreId: to, data: { type: 'CI', status: 'finalised' } })),
+      ),
+    ];
+    for (const full of [standard, mirrored]) {
+      for (const siteId of [REMOTE1, REMOTE2]) {
+        const reduced = orThrow(buildTopology(siteInfoForRemote(full, siteId).topology!));
+        for (const record of records) {
+          expect([siteId, record.id, outcome(reduced, siteId, record)]).toEqual([siteId, record.id, outcome(full, siteId, record)]);
+        }
+      }
+    }
   });
 });
