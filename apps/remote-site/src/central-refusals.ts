@@ -28,6 +28,9 @@ export class CentralRefusalError extends Error {
   }
 }
 
+/** The random ids (UUID v4) earlier versions of sitesync-remote made for a data file, before the hardware id came from the machine. */
+const RANDOM_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
 const siteOption = (siteId: number | null): string => (siteId === null ? '--site ID' : `--site ${siteId}`);
 
 /**
@@ -52,10 +55,13 @@ export function explainCentralRefusal(error: unknown, context: RefusalContext): 
       return new CentralRefusalError(message, error.code, { cause: error });
     }
     case 'site_incorrect_hardware_id': {
+      const fileId = context.fileHardwareId ?? null;
       const copied =
-        context.fileHardwareId && context.fileHardwareId !== context.hardwareId
-          ? ` This data file was last used on another device (hardware id ${context.fileHardwareId}): it was copied or restored here, or this machine's id changed.`
-          : '';
+        fileId === null || fileId === context.hardwareId
+          ? ''
+          : RANDOM_UUID.test(fileId)
+            ? ` This data file was bound with the random hardware id ${fileId} that earlier versions of sitesync-remote made: the id now comes from this machine, so the central must release the old one once.`
+            : ` This data file was last used on another device (hardware id ${fileId}): it was copied or restored here, or this machine's id changed.`;
       const message =
         `The central at ${centralUrl} refuses this device for ${site}: the site is bound to another device ` +
         `(this device's hardware id is ${context.hardwareId}, from ${context.hardwareIdSource}).${copied} ` +

@@ -135,4 +135,28 @@ describe('a remote site whose credentials or device the central refuses', () => 
     expect(outcomes.filter((o) => o instanceof CentralRefusalError)).toHaveLength(3);
     expect(outcomes.at(-1)).toMatchObject({ pushed: 0 });
   });
+
+  it('tells a file bound by an earlier version (a random id kept in the file) that the central must release that id once', async () => {
+    const old = '6f1c2a9e-3b7d-4c1e-9a2b-5d8e7f6a1b2c';
+    await remote.close();
+    const central = createInMemoryStorage();
+    await central.storage.topology.save(topology);
+    const real = new InMemoryCentralSyncGateway(central, topology, 3, { clock });
+    const bound = { hardwareId: old };
+    const gatewayFor = (config: GatewayConfig) => ({
+      siteInfo: () => (config.hardwareId === bound.hardwareId ? real.siteInfo() : Promise.reject(refusal('site_incorrect_hardware_id'))),
+      push: (id: string, records: Parameters<typeof real.push>[1]) => real.push(id, records),
+      pull: (cursor: bigint, limit: number) => real.pull(cursor, limit),
+    });
+    const file = join(dir, 'old.sqlite');
+    // an earlier version: no device, the random id made at init kept in the file and sent
+    remote = await composeRemoteSite(file, { clock, gatewayFor });
+    await remote.site.init({ centralUrl: 'https://central.test', siteName: 'Remote site 2', passwordSha256: 'old', hardwareId: old });
+    await remote.site.sync();
+    await remote.close();
+    remote = await composeRemoteSite(file, { clock, gatewayFor, device: () => ({ hardwareId: 'a'.repeat(64), source: '/etc/machine-id' }) });
+    await expect(remote.site.sync()).rejects.toThrow(
+      `This data file was bound with the random hardware id ${old} that earlier versions of sitesync-remote made: the id now comes from this machine, so the central must release the old one once.`,
+    );
+  });
 });
