@@ -149,9 +149,18 @@ export class PullServer {
   constructor(private readonly pageSize = 2_000) {}
 
   async pull(storage: SyncStorage, topologyOf: TopologySource, siteId: SiteId, request: PullRequest): Promise<PullResult> {
-    const { cursor, limit, queueCursor } = request;
     // where the site stands: what the admin's "waiting" counts from, and what a store move checks
-    await keepPullState(storage, siteId, request);
+    const moved = await keepPullState(storage, siteId, request);
+    try {
+      return await this.serve(storage, topologyOf, siteId, request);
+    } finally {
+      // noted again as the pull ends, just before its unit of work commits (see pullCursorWrites)
+      if (moved) pullStatesWritten.set(siteId, { write: ++pullStateWrites, cursor: request.cursor });
+    }
+  }
+
+  private async serve(storage: SyncStorage, topologyOf: TopologySource, siteId: SiteId, request: PullRequest): Promise<PullResult> {
+    const { cursor, limit, queueCursor } = request;
     if (queueCursor !== undefined) {
       await storage.resync.acknowledge(siteId, queueCursor);
       const entries = limit > 0 ? await storage.resync.read(siteId, queueCursor, limit) : [];
@@ -287,26 +296,35 @@ export async function sitePullState(storage: SyncStorage, siteId: SiteId): Promi
   return { cursor, unpushed: typeof kept?.unpushed === 'number' ? kept.unpushed : 0 };
 }
 
-/** Keeps the site's state at this pull, writing only when it changed (one read, at most one write per pull). */
-async function keepPullState(storage: SyncStorage, siteId: SiteId, request: PullRequest): Promise<void> {
+/** Keeps the site's state at this pull, writing only when it changed (one read, at most one write per pull); whether its cursor moved. */
+async function keepPullState(storage: SyncStorage, siteId: SiteId, request: PullRequest): Promise<boolean> {
   const kept = await sitePullState(storage, siteId);
   const unpushed = request.unpushed ?? kept.unpushed;
   if (kept.cursor !== request.cursor || kept.unpushed !== unpushed) {
     await storage.settings.set(sitePullKey(siteId), { cursor: request.cursor.toString(), unpushed });
-    if (kept.cursor !== request.cursor) pullStatesWritten.set(siteId, ++pullStateWrites);
   }
+  if (kept.cursor === request.cursor) return false;
+  pullStatesWritten.set(siteId, { write: ++pullStateWrites, cursor: request.cursor });
+  return true;
 }
 
-const pullStatesWritten = new Map<SiteId, number>();
+const pullStatesWritten = new Map<SiteId, PullCursorWrite>();
 let pullStateWrites = 0;
 
+/** A pull cursor written: the number of the write in a process-wide count (the greater, the later), and the cursor. */
+export interface PullCursorWrite {
+  readonly write: number;
+  readonly cursor: bigint;
+}
+
 /**
- * The sites whose pull cursor a pull in this process wrote, each with the number of that write in
- * a process-wide count (the greater, the later). A hint for readers that keep pull cursors in
- * memory (`WaitingCounts`): which sites to read again, never the cursors themselves; it is written
- * before the pull's unit of work commits, and pulls served by another process do not appear.
+ * The sites whose pull cursor a pull in this process wrote, each with its latest write. A hint for
+ * readers that keep pull cursors in memory (`WaitingCounts`): which sites to read again, and what
+ * they will read once the pull's unit of work committed; it is noted when the cursor is written and
+ * again as the pull ends, both before the commit (and the pull may yet fail), so the stored cursor
+ * stays the truth. Pulls served by another process do not appear.
  */
-export function pullCursorWrites(): ReadonlyMap<SiteId, number> {
+export function pullCursorWrites(): ReadonlyMap<SiteId, PullCursorWrite> {
   return pullStatesWritten;
 }
 

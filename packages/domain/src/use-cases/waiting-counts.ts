@@ -14,10 +14,12 @@ const SCAN_PAGE = 20_000;
 const RECOUNT_PAGE = 5_000;
 
 export interface WaitingCountsOptions {
-  /** for how long after a pull in this process wrote a site's cursor that cursor is read again on every count (default 60 s: the pull's unit of work has committed by then) */
+  /** for how long a cursor a pull in this process wrote is read again on every count while it is not the one read (default 10 s: the pull's unit of work has committed or failed by then) */
   readonly settleMs?: number;
-  /** pull cursors read again on every count besides those this process saw written, in turn over all sites (default 20): pulls served by another central process are seen within sites/20 counts */
+  /** pull cursors read again on every count besides those this process saw written, in turn over all sites (default 10): pulls served by another central process are seen within sites/10 counts */
   readonly cursorsPerCount?: number;
+  /** places kept before those that records left are dropped, once they are more than half (default 4096) */
+  readonly compactAbove?: number;
 }
 
 /**
@@ -36,27 +38,33 @@ export interface WaitingCountsOptions {
  *   routing (sites, roles, stores, copies) starts again from the feed;
  * - the resync queues are counted by one grouped query.
  *
- * It lives in the central process's memory (about 30 bytes per record in the feed, plus its key): it
- * is a display count. Pull cursors are read from storage: all at the first count, then those a pull in
- * this process wrote (`pullCursorWrites`) and a few others in turn, so a central running in several
- * processes shows another process's pulls within a few counts. Cursors beyond 2^53 fall back to
+ * It lives in the central process's memory (a few typed-array slots per record in the feed, plus
+ * its key in a map: about 125 MB for 1,000,000 records): it is a display count, built again from the
+ * feed after a restart. The equality with `waitingFor` holds for the pulls this process serves: pull
+ * cursors are read from storage (the settings port reads one key at a time, so not every site's on
+ * every call), all at the first count, then those a pull in this process moved (`pullCursorWrites`,
+ * read again until the cursor the pull wrote is read, at most for `settleMs`), and
+ * `cursorsPerCount` others in turn: with several central processes, a pull served by another
+ * process shows within sites / `cursorsPerCount` counts. Cursors beyond 2^53 fall back to
  * `waitingFor`.
  */
 export class WaitingCounts {
   private counted: CountedFeed | null = null;
   private readonly cursors = new Map<SiteId, bigint>();
-  private readonly recent = new Map<SiteId, number>();
+  private readonly recent = new Map<SiteId, { readonly since: number; readonly cursor: bigint }>();
   private writesSeen = 0;
   private turn = 0;
   private readonly settleMs: number;
   private readonly cursorsPerCount: number;
+  private readonly compactAbove: number;
 
   constructor(
     private readonly clock: Clock,
     options: WaitingCountsOptions = {},
   ) {
-    this.settleMs = options.settleMs ?? 60_000;
-    this.cursorsPerCount = options.cursorsPerCount ?? 20;
+    this.settleMs = options.settleMs ?? 10_000;
+    this.cursorsPerCount = options.cursorsPerCount ?? 10;
+    this.compactAbove = options.compactAbove ?? 4096;
   }
 
   private running: Promise<unknown> = Promise.resolve();
@@ -72,7 +80,7 @@ export class WaitingCounts {
     const sites = topology.sites.filter((s) => !hasRole(s, 'central')).map((s) => s.id);
     await this.readCursors(storage, sites);
     const fingerprint = routingFingerprint(topology);
-    if (this.counted?.fingerprint !== fingerprint) this.counted = new CountedFeed(topology, fingerprint, sites);
+    if (this.counted?.fingerprint !== fingerprint) this.counted = new CountedFeed(topology, fingerprint, sites, this.compactAbove);
     const counted = this.counted;
     const pending = await storage.resync.pendingBySite();
     const from = sites.map((id) => this.cursors.get(id) ?? 0n);
@@ -96,18 +104,21 @@ export class WaitingCounts {
   private async readCursors(storage: SyncStorage, sites: readonly SiteId[]): Promise<void> {
     const now = this.clock.now().getTime();
     let latest = this.writesSeen;
-    for (const [siteId, write] of pullCursorWrites()) {
-      if (write > this.writesSeen) this.recent.set(siteId, now);
+    for (const [siteId, { write, cursor }] of pullCursorWrites()) {
+      if (write > this.writesSeen) this.recent.set(siteId, { since: now, cursor });
       latest = Math.max(latest, write);
     }
     this.writesSeen = latest;
     const read = new Set<SiteId>(sites.filter((id) => !this.cursors.has(id)));
-    for (const [siteId, since] of this.recent) {
-      read.add(siteId);
-      if (now - since > this.settleMs) this.recent.delete(siteId);
-    }
+    for (const siteId of this.recent.keys()) read.add(siteId);
     for (let i = 0; i < Math.min(this.cursorsPerCount, sites.length); i++) read.add(sites[this.turn++ % sites.length]!);
-    for (const siteId of read) this.cursors.set(siteId, (await sitePullState(storage, siteId)).cursor);
+    for (const siteId of read) {
+      const { cursor } = await sitePullState(storage, siteId);
+      this.cursors.set(siteId, cursor);
+      // a noted site is read until its pull committed (the noted cursor is read), or for settleMs (the pull failed, or another followed)
+      const noted = this.recent.get(siteId);
+      if (noted && (noted.cursor === cursor || now - noted.since > this.settleMs)) this.recent.delete(siteId);
+    }
   }
 }
 
@@ -173,6 +184,7 @@ class CountedFeed {
     private readonly topology: Topology,
     readonly fingerprint: string,
     private readonly sites: readonly SiteId[],
+    private readonly compactAbove: number,
   ) {
     sites.forEach((id, i) => this.index.set(id, i));
     this.counts = new Int32Array(sites.length);
@@ -198,7 +210,7 @@ class CountedFeed {
     if (touched.size > 0) await this.decideAgain(storage, touched, recount);
     if (recount) this.recountAll();
     this.built = true;
-    if (this.size > 4096 && this.size - this.live > this.live) this.compact();
+    if (this.size > this.compactAbove && this.size - this.live > this.live) this.compact();
     return Array.from(this.counts);
   }
 
