@@ -48,6 +48,13 @@ export function sitesText(sites: readonly AdminSite[]): string {
   );
 }
 
+/** The site's centralised procurement preference (the admin API answers it; null: follows the primary). */
+function procurementText(site: SiteJson & { readonly centralisedProcurement?: boolean | null }): string {
+  const value = site.centralisedProcurement ?? null;
+  if (value === null) return site.roles.includes('primary') ? 'off' : "follows the primary's";
+  return value ? 'on' : site.roles.includes('primary') ? 'off' : 'off (local procurement)';
+}
+
 /** One site, as `site add|set|unblock|reset-hardware-id` answer it. */
 export function siteText(site: SiteJson): string {
   return lines(
@@ -60,6 +67,7 @@ export function siteText(site: SiteJson): string {
       ['request size', String(site.requestSize)],
       ['server url', cell(site.serverUrl)],
       ['oms central url', cell(site.omsCentralUrl)],
+      ['centralised procurement', procurementText(site)],
       ['hardware id', site.hardwareId === null ? 'none (the next device to sign in is bound)' : 'bound'],
       ['failed logins', `${site.failedLoginCount}${site.blocked ? ' (BLOCKED)' : ''}`],
       ['last synced', time(site.lastSyncedAt)],

@@ -5,7 +5,13 @@ import { admin, client, print, withProgress, type AdminOptions } from './cli-com
 import type { ProgressOptions } from './cli-progress';
 import { exportSite, exportText } from './site-export-command';
 
-/** `site add|list|set|remove|unblock|reset-hardware-id|export`. */
+/** What a topology change queued to each site, one line. */
+function queuedText(queued: Readonly<Record<string, number>>): string {
+  const entries = Object.entries(queued);
+  return entries.length === 0 ? 'nothing queued\n' : `queued: ${entries.map(([site, n]) => `site ${site}: ${n}`).join(', ')}\n`;
+}
+
+/** `site add|list|set|remove|make-primary|unblock|reset-hardware-id|export`. */
 export function registerSiteCommands(program: Command): void {
   const site = program.command('site').description('sync sites');
   admin(site.command('add').description('create a site'))
@@ -47,7 +53,13 @@ export function registerSiteCommands(program: Command): void {
         ),
     );
   admin(site.command('list').description('list the sites')).action(async (o: AdminOptions) => print(o, await client(o).listSites(), sitesText));
-  admin(site.command('set').description("change a site's code, name, type, sync interval, request size, server URL or Open mSupply central flag"))
+  admin(
+    site
+      .command('set')
+      .description(
+        "change a site's code, name, type, sync interval, request size, server URL, Open mSupply central flag or centralised procurement preference",
+      ),
+  )
     .requiredOption('--site <id>', 'site id', Number)
     .option('--code <code>', 'new code')
     .option('--name <name>', 'new name (the remote signs in with it: update it there too, with sitesync-remote init)')
@@ -59,6 +71,12 @@ export function registerSiteCommands(program: Command): void {
       new Option('--oms-central <on|off>', 'the site is the Open mSupply central server (at most one; needs --oms-central-url)').choices(['on', 'off']),
     )
     .option('--oms-central-url <url>', "the Open mSupply central server's URL, which remotes learn")
+    .addOption(
+      new Option(
+        '--centralised-procurement <on|off|follow>',
+        "the centralised procurement preference: on the primary, the network's (every satellite follows it); on another site, on/off overrides it for its stores, follow takes the primary's again",
+      ).choices(['on', 'off', 'follow']),
+    )
     .action(
       async (
         o: {
@@ -71,6 +89,7 @@ export function registerSiteCommands(program: Command): void {
           serverUrl?: string;
           omsCentral?: 'on' | 'off';
           omsCentralUrl?: string;
+          centralisedProcurement?: 'on' | 'off' | 'follow';
         } & AdminOptions,
       ) =>
         print(
@@ -84,6 +103,9 @@ export function registerSiteCommands(program: Command): void {
             ...(o.serverUrl !== undefined ? { serverUrl: o.serverUrl === 'none' ? null : o.serverUrl } : {}),
             ...(o.omsCentral !== undefined ? { omsCentral: o.omsCentral === 'on' } : {}),
             ...(o.omsCentralUrl !== undefined ? { omsCentralUrl: o.omsCentralUrl } : {}),
+            ...(o.centralisedProcurement !== undefined
+              ? { centralisedProcurement: o.centralisedProcurement === 'follow' ? null : o.centralisedProcurement === 'on' }
+              : {}),
           }),
           siteText,
         ),
@@ -96,6 +118,22 @@ export function registerSiteCommands(program: Command): void {
   admin(site.command('unblock').description('unblock a site after failed logins'))
     .requiredOption('--site <id>', 'site id', Number)
     .action(async (o: AdminOptions & { site: number }) => print(o, await client(o).unblockSite(o.site), siteText));
+  admin(
+    site
+      .command('make-primary')
+      .description(
+        'move the primary role (mirrored sync) to a site holding every store; refused while the old primary has unpushed changes or records wait for the new one',
+      ),
+  )
+    .requiredOption('--site <id>', 'site id', Number)
+    .option('--force', 'move although the old primary had changes not pushed or records still wait for the new one')
+    .action(async (o: AdminOptions & { site: number; force?: boolean }) =>
+      print(
+        o,
+        await client(o).makePrimary(o.site, { force: o.force === true }),
+        (m) => `the primary role moved from site ${m.from.id} ${m.from.name} to site ${m.to.id} ${m.to.name}\n${queuedText(m.queued)}`,
+      ),
+    );
   admin(site.command('reset-hardware-id').description('let a site sync from a new device'))
     .requiredOption('--site <id>', 'site id', Number)
     .action(async (o: AdminOptions & { site: number }) => print(o, await client(o).resetHardwareId(o.site), siteText));

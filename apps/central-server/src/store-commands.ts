@@ -81,7 +81,6 @@ export function registerStoreCommands(program: Command): void {
     .requiredOption('--store <id>', 'store id')
     .addOption(new Option('--dispensary <on|off>', 'dispensary mode').choices(['on', 'off']))
     .addOption(new Option('--include-transactions <on|off>', 'dispensary: include transactions in sync').choices(['on', 'off']))
-    .addOption(new Option('--centralised-procurement <on|off>', 'purchase orders entered on the primary').choices(['on', 'off']))
     .option('--name <name>', 'new store name')
     .action(
       async (
@@ -89,7 +88,6 @@ export function registerStoreCommands(program: Command): void {
           store: string;
           dispensary?: 'on' | 'off';
           includeTransactions?: 'on' | 'off';
-          centralisedProcurement?: 'on' | 'off';
           name?: string;
         } & AdminOptions &
           ProgressOptions,
@@ -103,7 +101,6 @@ export function registerStoreCommands(program: Command): void {
               ...(o.name !== undefined ? { name: o.name } : {}),
               ...(o.dispensary !== undefined ? { isDispensary: o.dispensary === 'on' } : {}),
               ...(o.includeTransactions !== undefined ? { includeTransactionsInSync: o.includeTransactions === 'on' } : {}),
-              ...(o.centralisedProcurement !== undefined ? { centralisedProcurement: o.centralisedProcurement === 'on' } : {}),
             }),
           ),
           storeText,

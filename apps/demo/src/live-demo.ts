@@ -66,7 +66,8 @@ export async function runLiveDemo(write: (line: string) => void = (l) => process
       write(`sync of ${(await remote.site.config())!.siteName}: pushed ${outcome.pushed}, pulled ${outcome.pulled}`);
     }
 
-    const topology = await remote1.site.topology();
+    // the whole topology is the central's: a remote knows other sites by id only
+    const topology = (await central.storage.storage.topology.load())!;
     write('');
     write('What each site holds now, and the rule that put it there:');
     await show(write, topology, 1, async (type) => listCentral(central.storage, type));
