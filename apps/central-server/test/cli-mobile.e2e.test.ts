@@ -1,18 +1,16 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CENTRAL_MAIN, cli, ok, startCentralProcess } from './cli-process';
+import { useCentralProcess } from './cli-process';
 
 /**
  * A mobile site holds exactly one store (topology.mobile-site-several-stores), through the built
  * `sitesync-central` against a central process: a second store made active on the mobile site, and a
  * store moved onto it, are refused (exit 1) with the rule's message and fix, and change nothing.
  */
-const TOKEN = 'cli-mobile-token';
-let dir: string;
-let central: Awaited<ReturnType<typeof startCentralProcess>>;
-const adminRun = (...args: string[]) => cli(CENTRAL_MAIN, [...args, '--url', central.url], { SITESYNC_ADMIN_TOKEN: TOKEN });
-const admin = (...args: string[]) => ok(adminRun(...args));
+const { admin, adminRun } = useCentralProcess('cli-mobile', 'cli-mobile-token', async ({ admin, passwordFile }) => {
+  await admin('site', 'add', '--name', 'North', '--password-file', passwordFile);
+  await admin('site', 'add', '--name', 'Mobile clinic', '--type', 'mobile', '--password-file', passwordFile);
+  await admin('store', 'add', '--code', 'A', '--name', 'North warehouse', '--active-site', '2');
+  await admin('store', 'add', '--code', 'M', '--name', 'Mobile clinic store', '--active-site', '3');
+});
 /** the stores and sites as scripts read them, and the sync report's waiting counts */
 const state = async () => ({
   stores: JSON.parse(await admin('store', 'list', '--json')) as unknown,
@@ -21,22 +19,6 @@ const state = async () => ({
     waiting: s.waiting,
     deviceType: s.deviceType,
   })),
-});
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sitesync-cli-mobile-'));
-  central = await startCentralProcess(join(dir, 'central'), TOKEN);
-  const password = join(dir, 'password');
-  writeFileSync(password, 'a long site password\n', { mode: 0o600 });
-  await admin('site', 'add', '--name', 'North', '--password-file', password);
-  await admin('site', 'add', '--name', 'Mobile clinic', '--type', 'mobile', '--password-file', password);
-  await admin('store', 'add', '--code', 'A', '--name', 'North warehouse', '--active-site', '2');
-  await admin('store', 'add', '--code', 'M', '--name', 'Mobile clinic store', '--active-site', '3');
-}, 60_000);
-
-afterAll(async () => {
-  await central.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const expectRefusedByTheRule = (run: { code: number | null; stdout: string; stderr: string }) => {

@@ -1,8 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdminClient } from '@sitesync/http';
-import { CENTRAL_MAIN, cli, ok, startCentralProcess } from './cli-process';
+import { useCentralProcess } from './cli-process';
 
 /**
  * What `sitesync-central` prints (issue 13): tables and key-value blocks by default, the API's JSON
@@ -11,27 +10,14 @@ import { CENTRAL_MAIN, cli, ok, startCentralProcess } from './cli-process';
  */
 const TOKEN = 'cli-output-token';
 const ITEMS = 1200;
-let dir: string;
-let central: Awaited<ReturnType<typeof startCentralProcess>>;
-const adminRun = (...args: string[]) => cli(CENTRAL_MAIN, [...args, '--url', central.url], { SITESYNC_ADMIN_TOKEN: TOKEN });
-const admin = (...args: string[]) => ok(adminRun(...args));
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sitesync-cli-output-'));
-  central = await startCentralProcess(join(dir, 'central'), TOKEN);
-  const password = join(dir, 'password');
-  writeFileSync(password, 'a long site password\n', { mode: 0o600 });
-  await admin('site', 'add', '--name', 'North', '--password-file', password);
+const fixture = useCentralProcess('cli-output', TOKEN, async ({ admin, passwordFile, url }) => {
+  await admin('site', 'add', '--name', 'North', '--password-file', passwordFile);
   await admin('store', 'add', '--code', 'A', '--name', 'North warehouse', '--active-site', '2');
-  const client = new AdminClient({ baseUrl: central.url, adminToken: TOKEN });
+  const client = new AdminClient({ baseUrl: url, adminToken: TOKEN });
   const items = Array.from({ length: ITEMS }, (_, i) => ({ type: 'item', id: `item-${i}`, data: { name: `Item ${i}` } }));
   for (let i = 0; i < items.length; i += 500) await client.putRecords(items.slice(i, i + 500));
-}, 60_000);
-
-afterAll(async () => {
-  await central.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
+const { admin, adminRun } = fixture;
 
 it('lists as aligned tables, a never-synced site marked STALE; --json prints the API answer', async () => {
   const sites = await admin('site', 'list');
@@ -67,7 +53,7 @@ it('prints one thing as a key-value block', async () => {
 });
 
 it('site export: progress on stderr with --progress (records written, then the checked total), the summary alone on stdout', async () => {
-  const out = join(dir, 'north.ndjson');
+  const out = join(fixture.dir, 'north.ndjson');
   const quiet = await adminRun('site', 'export', '--site', '2', '--out', out);
   expect(quiet.code).toBe(0);
   expect(quiet.stderr).toBe(''); // stderr is not a terminal: no progress unless asked

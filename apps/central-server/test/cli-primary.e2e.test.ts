@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CENTRAL_MAIN, cli, ok, startCentralProcess } from './cli-process';
+import { useCentralProcess } from './cli-process';
 
 /**
  * Through the built `sitesync-central` against a central process: the centralised procurement
@@ -9,31 +6,16 @@ import { CENTRAL_MAIN, cli, ok, startCentralProcess } from './cli-process';
  * setting, the primary role moved to a remote site (mirrored sync), refused first with the rule, and a
  * second Open mSupply central refused.
  */
-const TOKEN = 'cli-primary-token';
-let dir: string;
-let central: Awaited<ReturnType<typeof startCentralProcess>>;
-const adminRun = (...args: string[]) => cli(CENTRAL_MAIN, [...args, '--url', central.url], { SITESYNC_ADMIN_TOKEN: TOKEN });
-const admin = (...args: string[]) => ok(adminRun(...args));
+const { admin, adminRun } = useCentralProcess('cli-primary', 'cli-primary-token', async ({ admin, passwordFile }) => {
+  await admin('site', 'add', '--name', 'North', '--password-file', passwordFile);
+  await admin('site', 'add', '--name', 'South', '--password-file', passwordFile);
+  await admin('store', 'add', '--code', 'A', '--name', 'North warehouse', '--active-site', '2');
+  await admin('store', 'add', '--code', 'B', '--name', 'South clinic', '--active-site', '3');
+});
 const procurementOf = async () =>
   Object.fromEntries(
     (JSON.parse(await admin('store', 'list', '--json')) as { id: string; centralisedProcurement: boolean }[]).map((s) => [s.id, s.centralisedProcurement]),
   );
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sitesync-cli-primary-'));
-  central = await startCentralProcess(join(dir, 'central'), TOKEN);
-  const password = join(dir, 'password');
-  writeFileSync(password, 'a long site password\n', { mode: 0o600 });
-  await admin('site', 'add', '--name', 'North', '--password-file', password);
-  await admin('site', 'add', '--name', 'South', '--password-file', password);
-  await admin('store', 'add', '--code', 'A', '--name', 'North warehouse', '--active-site', '2');
-  await admin('store', 'add', '--code', 'B', '--name', 'South clinic', '--active-site', '3');
-}, 60_000);
-
-afterAll(async () => {
-  await central.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
 
 it('sets centralised procurement on the primary for every store; a satellite overrides it; a store setting is refused with the pointer', async () => {
   expect(await admin('site', 'set', '--site', '1', '--centralised-procurement', 'on')).toMatch(/centralised procurement:\s+on/);

@@ -61,6 +61,51 @@ export async function startCentralProcess(dataDir: string, adminToken: string): 
   };
 }
 
+/** A central process for one test file: its admin CLI, its URL, and a site password file. */
+export interface CentralFixture {
+  readonly url: string;
+  /** a temporary folder of the test file's own (the central's data is in `central` there) */
+  readonly dir: string;
+  /** a file holding a site password, for `site add --password-file` */
+  readonly passwordFile: string;
+  adminRun(...args: string[]): Promise<Run>;
+  admin(...args: string[]): Promise<string>;
+}
+
+/**
+ * Starts a central process in `beforeAll` (then runs `setUp` with it) and stops it in `afterAll`;
+ * the fixture's members are usable from the tests once `beforeAll` ran.
+ */
+export function useCentralProcess(name: string, adminToken: string, setUp: (central: CentralFixture) => Promise<void> = async () => undefined): CentralFixture {
+  let dir = '';
+  let central: Awaited<ReturnType<typeof startCentralProcess>> | null = null;
+  const fixture: CentralFixture = {
+    get url() {
+      if (!central) throw new Error('the central process is not started yet (use the fixture inside tests)');
+      return central.url;
+    },
+    get dir() {
+      return dir;
+    },
+    get passwordFile() {
+      return join(dir, 'password');
+    },
+    adminRun: (...args) => cli(CENTRAL_MAIN, [...args, '--url', fixture.url], { SITESYNC_ADMIN_TOKEN: adminToken }),
+    admin: (...args) => ok(fixture.adminRun(...args)),
+  };
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), `sitesync-${name}-`));
+    central = await startCentralProcess(join(dir, 'central'), adminToken);
+    writeFileSync(fixture.passwordFile, 'a long site password\n', { mode: 0o600 });
+    await setUp(fixture);
+  }, 60_000);
+  afterAll(async () => {
+    await central?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return fixture;
+}
+
 /** A central process and two remote data files, driven through the CLIs only. */
 export interface CliNetwork {
   readonly dir: string;
