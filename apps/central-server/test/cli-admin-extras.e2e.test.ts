@@ -1,8 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { HEADERS, sha256Hex, SYNC_API_VERSION } from '@sitesync/http';
-import { CENTRAL_MAIN, cli, ok, startCentralProcess } from './cli-process';
+import { CENTRAL_MAIN, cli, ok, pushAsSite, useCentralProcess } from './cli-process';
 
 /**
  * The issue log, the report and the tokens as an operator uses them (issue 13): the built
@@ -10,38 +6,16 @@ import { CENTRAL_MAIN, cli, ok, startCentralProcess } from './cli-process';
  * B: refused, kept, then retried after the admin moves B to North.
  */
 const TOKEN = 'cli-admin-extras-token';
-const PASSWORD = 'a long site password';
-let dir: string;
-let central: Awaited<ReturnType<typeof startCentralProcess>>;
-const run = (token: string, ...args: string[]) => cli(CENTRAL_MAIN, [...args, '--url', central.url], { SITESYNC_ADMIN_TOKEN: token });
-const admin = (...args: string[]) => ok(run(TOKEN, ...args));
 const KEY = 'quarantine:2:stock_line:sl-b1';
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sitesync-cli-extras-'));
-  central = await startCentralProcess(join(dir, 'central'), TOKEN);
-  const password = join(dir, 'password');
-  writeFileSync(password, `${PASSWORD}\n`, { mode: 0o600 });
-  for (const site of ['North', 'South']) await admin('site', 'add', '--name', site, '--password-file', password);
+const central = useCentralProcess('cli-extras', TOKEN, async ({ admin, passwordFile, url }) => {
+  for (const site of ['North', 'South']) await admin('site', 'add', '--name', site, '--password-file', passwordFile);
   await admin('store', 'add', '--code', 'A', '--name', 'North warehouse', '--active-site', '2');
   await admin('store', 'add', '--code', 'B', '--name', 'South hospital', '--active-site', '3');
-  const res = await fetch(`${central.url}/sync/v1/push`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Basic ${Buffer.from(`North:${sha256Hex(PASSWORD)}`).toString('base64')}`,
-      [HEADERS.hardwareId]: 'north-hw',
-      [HEADERS.apiVersion]: String(SYNC_API_VERSION),
-    },
-    body: JSON.stringify({ batchId: 'north-1', records: [{ type: 'stock_line', id: 'sl-b1', storeId: 'B', data: { itemId: 'amox' } }] }),
-  });
-  expect(((await res.json()) as { refused: unknown[] }).refused).toHaveLength(1);
-}, 60_000);
-
-afterAll(async () => {
-  await central.stop();
-  rmSync(dir, { recursive: true, force: true });
+  const pushed = await pushAsSite(url, 'North', 'north-1', [{ type: 'stock_line', id: 'sl-b1', storeId: 'B', data: { itemId: 'amox' } }]);
+  expect(pushed.body.refused).toHaveLength(1);
 });
+const run = (token: string, ...args: string[]) => cli(CENTRAL_MAIN, [...args, '--url', central.url], { SITESYNC_ADMIN_TOKEN: token });
+const { admin } = central;
 
 it('filters, acknowledges and retries an issue: exit 3 while still refused, 0 once resolved', async () => {
   const listed = JSON.parse(await admin('issues', '--code', 'edit.store-not-active-here', '--json')) as { key: string; retryable: boolean }[];

@@ -1,59 +1,22 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { SyncRecord } from '@sitesync/domain';
-import { explainIssueResponseSchema, explainRecordResponseSchema, HEADERS, sha256Hex, SYNC_API_VERSION } from '@sitesync/http';
-import { CENTRAL_MAIN, cli, ok, startCentralProcess } from './cli-process';
+import { explainIssueResponseSchema, explainRecordResponseSchema } from '@sitesync/http';
+import { pushAsSite, useCentralProcess } from './cli-process';
 
 /**
  * `sitesync-central explain` as an operator runs it (issue 13): the built binary against a central
  * process on embedded PGlite. North (site 2) runs store A, which South (site 3) collects; North
  * pushes a transaction of A and a stock line of South's store B (refused).
  */
-const TOKEN = 'cli-explain-admin-token';
-const PASSWORD = 'a long site password';
-let dir: string;
-let central: Awaited<ReturnType<typeof startCentralProcess>>;
-const adminRun = (...args: string[]) => cli(CENTRAL_MAIN, [...args, '--url', central.url], { SITESYNC_ADMIN_TOKEN: TOKEN });
-const admin = (...args: string[]) => ok(adminRun(...args));
-
-/** North pushes as a remote site does (Basic auth with the SHA-256 hex of its password). */
-async function pushFromNorth(records: readonly SyncRecord[]): Promise<{ accepted: number; refused: { code: string }[] }> {
-  const res = await fetch(`${central.url}/sync/v1/push`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Basic ${Buffer.from(`North:${sha256Hex(PASSWORD)}`).toString('base64')}`,
-      [HEADERS.hardwareId]: 'north-hw',
-      [HEADERS.apiVersion]: String(SYNC_API_VERSION),
-      [HEADERS.appName]: 'cli-explain-test',
-      [HEADERS.appVersion]: '1.0.0',
-    },
-    body: JSON.stringify({ batchId: 'north-1', records }),
-  });
-  expect(res.status).toBe(200);
-  return (await res.json()) as { accepted: number; refused: { code: string }[] };
-}
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sitesync-cli-explain-'));
-  central = await startCentralProcess(join(dir, 'central'), TOKEN);
-  const password = join(dir, 'password');
-  writeFileSync(password, `${PASSWORD}\n`, { mode: 0o600 });
-  for (const site of ['North', 'South']) await admin('site', 'add', '--name', site, '--password-file', password);
+const { admin, adminRun } = useCentralProcess('cli-explain', 'cli-explain-admin-token', async ({ admin, passwordFile, url }) => {
+  for (const site of ['North', 'South']) await admin('site', 'add', '--name', site, '--password-file', passwordFile);
   await admin('store', 'add', '--code', 'A', '--name', 'North warehouse', '--active-site', '2');
   await admin('store', 'add', '--code', 'B', '--name', 'South hospital', '--active-site', '3');
   await admin('store', 'copy', '--store', 'A', '--site', '3', '--type', 'collector');
-  const pushed = await pushFromNorth([
+  const pushed = await pushAsSite(url, 'North', 'north-1', [
     { type: 'transaction', id: 'tx-a1', storeId: 'A', data: { kind: 'customer_invoice', status: 'new' } },
     { type: 'stock_line', id: 'sl-b1', storeId: 'B', data: { itemId: 'amox' } },
   ]);
-  expect(pushed).toMatchObject({ accepted: 1, refused: [{ code: 'edit.store-not-active-here' }] });
-}, 60_000);
-
-afterAll(async () => {
-  await central.stop();
-  rmSync(dir, { recursive: true, force: true });
+  expect(pushed.status).toBe(200);
+  expect(pushed.body).toMatchObject({ accepted: 1, refused: [{ code: 'edit.store-not-active-here' }] });
 });
 
 it('prints one line per site: receives and may edit, each with its rule', async () => {

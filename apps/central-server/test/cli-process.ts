@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SyncRecord } from '@sitesync/domain';
+import { HEADERS, sha256Hex, SYNC_API_VERSION } from '@sitesync/http';
 
 /** The apps' CLIs as real processes, for end-to-end tests that use them as an operator would. */
 export const ROOT = join(__dirname, '..', '..', '..');
@@ -61,6 +63,31 @@ export async function startCentralProcess(dataDir: string, adminToken: string): 
   };
 }
 
+/** The password `useCentralProcess` writes to its password file. */
+export const SITE_PASSWORD = 'a long site password';
+
+/** A push as a remote site makes it (Basic auth with the SHA-256 hex of its password), and the central's answer. */
+export async function pushAsSite(
+  url: string,
+  siteName: string,
+  batchId: string,
+  records: readonly SyncRecord[],
+): Promise<{ readonly status: number; readonly body: { accepted: number; refused: { code: string }[] } }> {
+  const res = await fetch(`${url}/sync/v1/push`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Basic ${Buffer.from(`${siteName}:${sha256Hex(SITE_PASSWORD)}`).toString('base64')}`,
+      [HEADERS.hardwareId]: `${siteName}-hw`,
+      [HEADERS.apiVersion]: String(SYNC_API_VERSION),
+      [HEADERS.appName]: 'cli-test',
+      [HEADERS.appVersion]: '1.0.0',
+    },
+    body: JSON.stringify({ batchId, records }),
+  });
+  return { status: res.status, body: (await res.json()) as { accepted: number; refused: { code: string }[] } };
+}
+
 /** A central process for one test file: its admin CLI, its URL, and a site password file. */
 export interface CentralFixture {
   readonly url: string;
@@ -96,7 +123,7 @@ export function useCentralProcess(name: string, adminToken: string, setUp: (cent
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), `sitesync-${name}-`));
     central = await startCentralProcess(join(dir, 'central'), adminToken);
-    writeFileSync(fixture.passwordFile, 'a long site password\n', { mode: 0o600 });
+    writeFileSync(fixture.passwordFile, `${SITE_PASSWORD}\n`, { mode: 0o600 });
     await setUp(fixture);
   }, 60_000);
   afterAll(async () => {
