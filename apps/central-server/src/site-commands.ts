@@ -1,15 +1,10 @@
 import { readSecret } from '@sitesync/http';
 import { Option, type Command } from 'commander';
 import { siteText, sitesText } from './admin-views';
+import { queuedText } from './cli-table';
 import { admin, client, print, withProgress, type AdminOptions } from './cli-common';
 import type { ProgressOptions } from './cli-progress';
 import { exportSite, exportText } from './site-export-command';
-
-/** What a topology change queued to each site, one line. */
-function queuedText(queued: Readonly<Record<string, number>>): string {
-  const entries = Object.entries(queued);
-  return entries.length === 0 ? 'nothing queued\n' : `queued: ${entries.map(([site, n]) => `site ${site}: ${n}`).join(', ')}\n`;
-}
 
 /** `site add|list|set|remove|make-primary|unblock|reset-hardware-id|export`. */
 export function registerSiteCommands(program: Command): void {
@@ -131,7 +126,7 @@ export function registerSiteCommands(program: Command): void {
       print(
         o,
         await client(o).makePrimary(o.site, { force: o.force === true }),
-        (m) => `the primary role moved from site ${m.from.id} ${m.from.name} to site ${m.to.id} ${m.to.name}\n${queuedText(m.queued)}`,
+        (m) => `the primary role moved from site ${m.from.id} ${m.from.name} to site ${m.to.id} ${m.to.name}\nqueued: ${queuedText(m.queued)}\n`,
       ),
     );
   admin(site.command('reset-hardware-id').description('let a site sync from a new device'))

@@ -42,7 +42,7 @@ export interface Site {
    * The centralised procurement preference (seed 002). On the primary it is the network's: switched
    * on there, purchase orders and payments of every store are entered on the primary. On any other
    * site `null` follows the primary, and `false` (or `true`) overrides it for the stores active there
-   * (local procurement). See `centralisedProcurementFor`.
+   * (local procurement). See `withProcurementPreference`.
    */
   readonly centralisedProcurement?: boolean | null;
 }

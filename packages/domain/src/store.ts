@@ -21,7 +21,7 @@ export interface Store {
   readonly includeTransactionsInSync: boolean;
   /**
    * Purchase orders (and payments) for this store are entered on the primary. Derived by every
-   * topology from the sites' centralised procurement preference (`centralisedProcurementFor`) when
+   * topology from the sites' centralised procurement preference (`withProcurementPreference`) when
    * the primary or the store's active site has one; as given otherwise (a remote's copy of the
    * topology, a central from before the preference).
    */
