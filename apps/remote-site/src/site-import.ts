@@ -12,11 +12,12 @@ import {
   INITIAL_PULL_DONE_SETTING,
   SITE_EXPORT_FORMAT,
   SITE_EXPORT_VERSION,
+  siteInfoForRemote,
   type SyncRecord,
   type Topology,
   type UnitOfWork,
 } from '@sitesync/domain';
-import { siteExportHeaderSchema, siteExportTrailerSchema, siteInfoForRemote, syncRecordSchema, type SiteExportHeaderJson } from '@sitesync/http';
+import { siteExportHeaderSchema, siteExportTrailerSchema, syncRecordSchema, type SiteExportHeaderJson } from '@sitesync/http';
 
 /** Records imported per unit of work. */
 export const IMPORT_BATCH = 2_000;

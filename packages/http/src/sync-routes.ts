@@ -1,4 +1,5 @@
 import {
+  siteInfoForRemote,
   isPushConflict,
   quarantinePrefix,
   siteSyncedBefore,
@@ -15,7 +16,7 @@ import { SyncHttpError } from './error-codes';
 import type { RequestBodyReader } from './request-body';
 import { parseBody, parseQuery, violationsOrValue } from './request-parsing';
 import type { SiteAuth } from './site-authentication';
-import { pullRequestSchema, pushRequestSchema, siteInfoForRemote, statusQuerySchema } from './wire';
+import { pullRequestSchema, pushRequestSchema, statusQuerySchema } from './wire';
 
 /** Refused records listed in a site's status at most (the admin issues route pages through all of them). */
 const STATUS_QUARANTINE_LIMIT = 200;

@@ -1,19 +1,4 @@
-import {
-  COPY_TYPES,
-  DEVICE_TYPES,
-  INVALID_TEXT,
-  MAX_REQUEST_SIZE,
-  RECORD_LIMITS,
-  SITE_ROLES,
-  siteFromInput,
-  siteInfoFor,
-  SYNC_TYPES,
-  type Site,
-  type SiteId,
-  type SiteInfo,
-  type Store,
-  type Topology,
-} from '@sitesync/domain';
+import { COPY_TYPES, DEVICE_TYPES, INVALID_TEXT, MAX_REQUEST_SIZE, RECORD_LIMITS, SITE_ROLES, SYNC_TYPES } from '@sitesync/domain';
 import { z } from 'zod';
 
 /** The version of the sync API this package speaks; a site sends it in `HEADERS.apiVersion`. */
@@ -162,47 +147,6 @@ export const siteInfoResponseSchema = z.object({
   topology: z.object({ sites: z.array(siteSchema), stores: z.array(storeSchema) }).exactOptional(),
 });
 export type SiteInfoResponse = z.infer<typeof siteInfoResponseSchema>;
-
-/**
- * What a remote site is told about the sites and stores (`GET /sync/v1/site`): only what its own
- * rules read, never another site's credentials or whereabouts (site names are half of the sync
- * credential).
- *
- * - its own site in full, without its hardware id and login counters;
- * - every other site as its id and roles only (the Open mSupply central with its URL), every other
- *   field at its default: the name `site <id>` (one that never equals this site's name), no code,
- *   server URL, app, version, hardware id, login counters or sync times;
- * - every store (any store may be the other party of a transfer, a patient's home store or the
- *   receiver of a message: the remote's routing and transfer rules look them up): the stores active
- *   on the site or with a copy on it with all their copies, the others with their copies on this
- *   site, the central and the primary only (where else they are held is none of its business).
- */
-export function siteInfoForRemote(topology: Topology, siteId: SiteId, syncedBefore?: boolean): SiteInfo {
-  const info = siteInfoFor(topology, siteId, syncedBefore);
-  const own = topology.site(siteId);
-  if (!own) return { ...info, topology: { sites: [], stores: [] } };
-  const ownName = own.name.trim().toLowerCase();
-  const placeholder = (id: SiteId): string => {
-    let name = `site ${id}`;
-    while (name.toLowerCase() === ownName) name = `${name}*`;
-    return name;
-  };
-  const sites = topology.sites.map((site): Site => {
-    if (site.id === siteId) return { ...site, hardwareId: null, failedLoginCount: 0, blocked: false };
-    return siteFromInput({
-      id: site.id,
-      name: placeholder(site.id),
-      roles: site.roles,
-      omsCentralUrl: site.roles.includes('oms-central') ? site.omsCentralUrl : null,
-    });
-  });
-  const copiesSeen = new Set<SiteId>([siteId, topology.central.id, topology.primary.id]);
-  const stores = topology.stores.map((store): Store => {
-    if (topology.syncTypeOn(store.id, siteId) !== 'none') return store;
-    return { ...store, copies: store.copies.filter((copy) => copiesSeen.has(copy.siteId)) };
-  });
-  return { ...info, topology: { sites, stores } };
-}
 
 export const statusQuerySchema = z.object({ cursor: cursorSchema.default('0') });
 

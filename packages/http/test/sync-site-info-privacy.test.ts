@@ -1,7 +1,8 @@
 import { buildTopology, decideEdit, decideReceipt, orThrow, routeChange, type SyncRecord, type Topology } from '@sitesync/domain';
 import { centralRecord, seedSiteInputs, seedStoreInputs, storeRecord } from '@sitesync/testkit';
 import request from 'supertest';
-import { HEADERS, siteInfoForRemote, siteInfoResponseSchema } from '../src/index';
+import { siteInfoForRemote } from '@sitesync/domain';
+import { HEADERS, siteInfoResponseSchema } from '../src/index';
 
 import { adminHeaders, CENTRAL, createTestCentral, headersOf, REMOTE1, REMOTE2, type TestCentral } from './central-test-setup';
 

@@ -1,0 +1,46 @@
+import type { SiteInfo } from '../ports/services';
+import { siteFromInput, type Site, type SiteId } from '../site';
+import type { Store } from '../store';
+import type { Topology } from '../topology';
+import { siteInfoFor } from './central-sync';
+
+/**
+ * What a remote site is told about the sites and stores (`GET /sync/v1/site`): only what its own
+ * rules read, never another site's credentials or whereabouts (site names are half of the sync
+ * credential).
+ *
+ * - its own site in full, without its hardware id and login counters;
+ * - every other site as its id and roles only (the Open mSupply central with its URL), every other
+ *   field at its default: the name `site <id>` (one that never equals this site's name), no code,
+ *   server URL, app, version, hardware id, login counters or sync times;
+ * - every store (any store may be the other party of a transfer, a patient's home store or the
+ *   receiver of a message: the remote's routing and transfer rules look them up): the stores active
+ *   on the site or with a copy on it with all their copies, the others with their copies on this
+ *   site, the central and the primary only (where else they are held is none of its business).
+ */
+export function siteInfoForRemote(topology: Topology, siteId: SiteId, syncedBefore?: boolean): SiteInfo {
+  const info = siteInfoFor(topology, siteId, syncedBefore);
+  const own = topology.site(siteId);
+  if (!own) return { ...info, topology: { sites: [], stores: [] } };
+  const ownName = own.name.trim().toLowerCase();
+  const placeholder = (id: SiteId): string => {
+    let name = `site ${id}`;
+    while (name.toLowerCase() === ownName) name = `${name}*`;
+    return name;
+  };
+  const sites = topology.sites.map((site): Site => {
+    if (site.id === siteId) return { ...site, hardwareId: null, failedLoginCount: 0, blocked: false };
+    return siteFromInput({
+      id: site.id,
+      name: placeholder(site.id),
+      roles: site.roles,
+      omsCentralUrl: site.roles.includes('oms-central') ? site.omsCentralUrl : null,
+    });
+  });
+  const copiesSeen = new Set<SiteId>([siteId, topology.central.id, topology.primary.id]);
+  const stores = topology.stores.map((store): Store => {
+    if (topology.syncTypeOn(store.id, siteId) !== 'none') return store;
+    return { ...store, copies: store.copies.filter((copy) => copiesSeen.has(copy.siteId)) };
+  });
+  return { ...info, topology: { sites, stores } };
+}
