@@ -5,7 +5,8 @@ import type { Topology } from '../topology';
 import { isPushConflict, type Clock, type PullRequest, type PullResult, type PushBatch, type PushOutcome } from '../ports/services';
 import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
 import { withStoresCreatedOnPrimary } from '../rules/store-creation';
-import { acceptPush, PullServer } from './central-sync';
+import { acceptPush } from './central-push';
+import { PullServer } from './pull-server';
 import { recordLocalChange, type LocalChangeRefusal, type RecordedChange } from './record-local-change';
 import { isRetryable, notRetryable, quarantinedSiteOf, retryQuarantined, type IssueRetry } from './retry-issue';
 import { runSiteProcessors, type ProcessorReport } from './run-site-processors';
@@ -18,7 +19,7 @@ export type TopologyChange<T> = (topology: Topology) => Promise<{ readonly next:
  * The central's topology as the application keeps it (the HTTP layer's `TopologyCache`): `load`
  * the one known, `current` as of what `storage` reads now, `change` saves a new topology and
  * applies it to data (`saveTopologyChange`) in one unit of work, `exclusive` runs work that saves
- * what it changed itself; both one at a time. (Named apart from central-sync's `TopologySource`,
+ * what it changed itself; both one at a time. (Named apart from pull-server's `TopologySource`,
  * the function the pull and the export read the topology with.)
  */
 export interface CentralTopologySource {

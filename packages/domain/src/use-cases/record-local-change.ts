@@ -8,7 +8,7 @@ import { hasRole, type SiteId } from '../site';
 import { tombstoneProblem } from '../transfers/transfer-documents';
 import type { TransferViolation } from '../transfers/transfer-rules';
 import { transferEditRefusals } from './transfer-state';
-import { storeAccepted } from './central-sync';
+import { storeAccepted } from './central-push';
 import { pushContext, storedVersionRefusal } from './push-checks';
 import { visibilityOfNewPatient } from '../rules/patient-visibility';
 import type { Topology } from '../topology';

@@ -2,7 +2,7 @@ import type { SyncIssue } from '../ports/issue-log';
 import type { SyncStorage } from '../ports/unit-of-work';
 import type { RuleViolation } from '../result';
 import type { Topology } from '../topology';
-import { quarantineKey, quarantinePrefix, storeAccepted } from './central-sync';
+import { quarantineKey, quarantinePrefix, storeAccepted } from './central-push';
 import { pushContext, pushRefusal } from './push-checks';
 
 /** What retrying an issue did. */

@@ -4,7 +4,8 @@ import { planInitialisation } from '../rules/initialisation';
 import { hasRole, type SiteId } from '../site';
 import type { Topology, TopologyInput } from '../topology';
 import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
-import { siteInfoFor, type TopologySource } from './central-sync';
+import { siteInfoFor } from './central-sync';
+import type { TopologySource } from './pull-server';
 import { patientsOf, siteHolds, visibilityContext } from './scope-changes';
 
 /** The `format` of a site export's first line. */

@@ -5,7 +5,7 @@ import { recordKey, type SyncRecord } from '../record';
 import type { RoutingContext } from '../rules/routing-rules';
 import { hasRole, type Site, type SiteId } from '../site';
 import type { Topology } from '../topology';
-import { pullCursorWrites, sitePullState, waitingFor } from './central-sync';
+import { pullCursorWrites, sitePullState, waitingFor } from './pull-server';
 import { patientsOf, siteHolds, visibilityContext, VISIBILITY_TYPES } from './scope-changes';
 
 /** Changes read per query (routing columns only). */

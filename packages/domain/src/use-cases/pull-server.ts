@@ -1,0 +1,223 @@
+import type { SyncRecord } from '../record';
+import type { RoutingContext } from '../rules/routing-rules';
+import type { SiteId } from '../site';
+import type { Topology } from '../topology';
+import type { Change } from '../ports/change-feed';
+import type { RecordKeyOf } from '../ports/resync-queue';
+import { patientsOf, siteHolds, siteOwns, visibilityContext } from './scope-changes';
+import type { PullRequest, PullResult } from '../ports/services';
+import type { SyncStorage } from '../ports/unit-of-work';
+
+/**
+ * Whether a change goes to `siteId`: routed there by the rules, and not the site's own change coming
+ * back (unless `includeOwn`: a re-initialising site gets its own records back from the central).
+ */
+export function changeGoesTo(topology: Topology, siteId: SiteId, change: Change, context: RoutingContext = {}, includeOwn = false): boolean {
+  if (change.sourceSiteId === siteId && !includeOwn) return false;
+  return siteHolds(topology, siteId, change.record, context);
+}
+
+/** Changes counted per query when counting what waits for a site (routing columns only). */
+const COUNT_PAGE = 20_000;
+
+/**
+ * The topology as current as what `storage` reads now: a process that keeps the topology in memory
+ * checks its version there (`TopologyRepository.version`) and reloads it when another unit of work
+ * changed it. The pull asks for it after reading, so a record or queue entry written with a topology
+ * change is never judged by the topology before it.
+ */
+export type TopologySource = (storage: SyncStorage) => Promise<Topology>;
+
+/**
+ * Serves pulls. First the site's resync queue (records whose routing to it changed with its scope):
+ * each decided again now, sent if the site must hold it, listed in `drops` if it must not and does
+ * not own it. Then the records of the central's feed after the site's cursor that go to the site.
+ * The feed cursor returned is the last change examined, so a change filtered out is never examined
+ * again for that site and none is skipped. `remaining` is exact when counted; between consecutive
+ * pulls of one site it is carried forward (minus what was sent, plus what arrived since) instead of
+ * counting the whole feed again.
+ */
+export class PullServer {
+  private readonly carried = new Map<SiteId, { readonly after: bigint; readonly head: bigint; readonly remaining: number }>();
+
+  constructor(private readonly pageSize = 2_000) {}
+
+  async pull(storage: SyncStorage, topologyOf: TopologySource, siteId: SiteId, request: PullRequest): Promise<PullResult> {
+    // where the site stands: what the admin's "waiting" counts from, and what a store move checks
+    const moved = await keepPullState(storage, siteId, request);
+    try {
+      return await this.serve(storage, topologyOf, siteId, request);
+    } finally {
+      // noted again as the pull ends, just before its unit of work commits (see pullCursorWrites)
+      if (moved) pullStatesWritten.set(siteId, { write: ++pullStateWrites, cursor: request.cursor });
+    }
+  }
+
+  private async serve(storage: SyncStorage, topologyOf: TopologySource, siteId: SiteId, request: PullRequest): Promise<PullResult> {
+    const { cursor, limit, queueCursor } = request;
+    if (queueCursor !== undefined) {
+      await storage.resync.acknowledge(siteId, queueCursor);
+      const entries = limit > 0 ? await storage.resync.read(siteId, queueCursor, limit) : [];
+      if (entries.length > 0) {
+        const stored = await storage.records.getMany(entries);
+        const topology = await topologyOf(storage);
+        const context = await visibilityContext(storage, patientsOf(stored));
+        const records: SyncRecord[] = [];
+        const drops: RecordKeyOf[] = [];
+        for (const record of stored) {
+          if (siteHolds(topology, siteId, record, context)) records.push(record);
+          else if (!siteOwns(topology, siteId, record)) drops.push({ type: record.type, id: record.id });
+        }
+        const nextQueueCursor = entries[entries.length - 1]!.seq;
+        const remaining = (await storage.resync.count(siteId, nextQueueCursor)) + (await this.feedRemaining(storage, topology, siteId, cursor));
+        return { records, drops, nextCursor: cursor, nextQueueCursor, remaining };
+      }
+    }
+    const includeOwn = request.reinitialising === true;
+    const changes: Change[] = [];
+    let nextCursor = cursor;
+    let after = cursor;
+    let topology: Topology | null = null;
+    let full = false;
+    while (!full) {
+      const page = await storage.changes.read(after, this.pageSize);
+      // after each read: a record written after a topology change is judged by that change or a later one
+      if (page.length > 0) topology = await topologyOf(storage);
+      const context = await visibilityContext(storage, patientsOf(page.map((c) => c.record)));
+      for (const change of page) {
+        nextCursor = change.cursor;
+        if (changeGoesTo(topology!, siteId, change, context, includeOwn)) changes.push(change);
+        if (changes.length >= limit) {
+          full = true;
+          break;
+        }
+      }
+      if (page.length < this.pageSize) break;
+      after = page[page.length - 1]!.cursor;
+    }
+    topology ??= await topologyOf(storage);
+    const head = await storage.changes.head();
+    // Not full: the feed was examined to its end, so only what arrived meanwhile can remain.
+    const remaining = full
+      ? await this.remainingAfter(storage, topology, siteId, cursor, nextCursor, changes.length, head, includeOwn)
+      : await this.count(storage, topology, siteId, nextCursor, head, includeOwn);
+    this.carried.set(siteId, { after: nextCursor, head, remaining });
+    const records = changes.map((c) => c.record);
+    return queueCursor === undefined ? { records, nextCursor, remaining } : { records, drops: [], nextCursor, nextQueueCursor: queueCursor, remaining };
+  }
+
+  /** What waits in the feed after `cursor` (carried from the last pull when it ended there, and carried on). */
+  private async feedRemaining(storage: SyncStorage, topology: Topology, siteId: SiteId, cursor: bigint): Promise<number> {
+    const previous = this.carried.get(siteId);
+    const head = await storage.changes.head();
+    const remaining =
+      previous && previous.after === cursor
+        ? previous.remaining + (await this.count(storage, topology, siteId, previous.head, head))
+        : await this.count(storage, topology, siteId, cursor, head);
+    this.carried.set(siteId, { after: cursor, head, remaining });
+    return remaining;
+  }
+
+  private async remainingAfter(
+    storage: SyncStorage,
+    topology: Topology,
+    siteId: SiteId,
+    cursor: bigint,
+    nextCursor: bigint,
+    sent: number,
+    head: bigint,
+    includeOwn: boolean,
+  ): Promise<number> {
+    const previous = this.carried.get(siteId);
+    if (previous && previous.after === cursor) {
+      // what waited after `cursor`, plus what arrived since, minus what was just sent
+      return Math.max(0, previous.remaining + (await this.count(storage, topology, siteId, previous.head, head, includeOwn)) - sent);
+    }
+    return this.count(storage, topology, siteId, nextCursor, head, includeOwn);
+  }
+
+  /** How many changes in (after, upTo] go to the site. */
+  private count(storage: SyncStorage, topology: Topology, siteId: SiteId, after: bigint, upTo: bigint, includeOwn = false): Promise<number> {
+    return countWaiting(storage, topology, siteId, after, upTo, includeOwn);
+  }
+}
+
+/**
+ * How many changes after `after` (up to `upTo`, or to the end of the feed) go to `siteId`: what its
+ * next pulls will bring. Reads the routing columns only (`scan`), a large page at a time.
+ */
+export async function countWaiting(
+  storage: SyncStorage,
+  topology: Topology,
+  siteId: SiteId,
+  after: bigint,
+  upTo?: bigint,
+  includeOwn = false,
+): Promise<number> {
+  let n = 0;
+  let from = after;
+  while (upTo === undefined || from < upTo) {
+    const page = await storage.changes.scan(from, COUNT_PAGE);
+    const context = await visibilityContext(storage, patientsOf(page.map((c) => c.record)));
+    for (const change of page) if ((upTo === undefined || change.cursor <= upTo) && changeGoesTo(topology, siteId, change, context, includeOwn)) n++;
+    if (page.length < COUNT_PAGE) break;
+    from = page[page.length - 1]!.cursor;
+  }
+  return n;
+}
+
+/** What waits for a site on the central: its resync queue, and the feed after `cursor` (by default the one it last pulled from). */
+export async function waitingFor(storage: SyncStorage, topology: Topology, siteId: SiteId, from?: bigint): Promise<number> {
+  const cursor = from ?? (await sitePullState(storage, siteId)).cursor;
+  return (await storage.resync.count(siteId, 0n)) + (await countWaiting(storage, topology, siteId, cursor));
+}
+
+/** Where a site stood at its last pull: the feed cursor it pulled from, and how many of its own changes it had not pushed. */
+export interface SitePullState {
+  readonly cursor: bigint;
+  readonly unpushed: number;
+}
+
+/** The settings key under which the central keeps a site's `SitePullState` (one entry, written by pulls only). */
+export function sitePullKey(siteId: SiteId): string {
+  return `site-pull:${siteId}`;
+}
+
+/** The site's state at its last pull (cursor 0n and nothing unpushed if it never pulled). */
+export async function sitePullState(storage: SyncStorage, siteId: SiteId): Promise<SitePullState> {
+  const kept = (await storage.settings.get(sitePullKey(siteId))) as { cursor?: unknown; unpushed?: unknown } | null;
+  const cursor = typeof kept?.cursor === 'string' && /^\d+$/.test(kept.cursor) ? BigInt(kept.cursor) : 0n;
+  return { cursor, unpushed: typeof kept?.unpushed === 'number' ? kept.unpushed : 0 };
+}
+
+/** Keeps the site's state at this pull, writing only when it changed (one read, at most one write per pull); whether its cursor moved. */
+async function keepPullState(storage: SyncStorage, siteId: SiteId, request: PullRequest): Promise<boolean> {
+  const kept = await sitePullState(storage, siteId);
+  const unpushed = request.unpushed ?? kept.unpushed;
+  if (kept.cursor !== request.cursor || kept.unpushed !== unpushed) {
+    await storage.settings.set(sitePullKey(siteId), { cursor: request.cursor.toString(), unpushed });
+  }
+  if (kept.cursor === request.cursor) return false;
+  pullStatesWritten.set(siteId, { write: ++pullStateWrites, cursor: request.cursor });
+  return true;
+}
+
+const pullStatesWritten = new Map<SiteId, PullCursorWrite>();
+let pullStateWrites = 0;
+
+/** A pull cursor written: the number of the write in a process-wide count (the greater, the later), and the cursor. */
+export interface PullCursorWrite {
+  readonly write: number;
+  readonly cursor: bigint;
+}
+
+/**
+ * The sites whose pull cursor a pull in this process wrote, each with its latest write. A hint for
+ * readers that keep pull cursors in memory (`WaitingCounts`): which sites to read again, and what
+ * they will read once the pull's unit of work committed; it is noted when the cursor is written and
+ * again as the pull ends, both before the commit (and the pull may yet fail), so the stored cursor
+ * stays the truth. Pulls served by another process do not appear.
+ */
+export function pullCursorWrites(): ReadonlyMap<SiteId, PullCursorWrite> {
+  return pullStatesWritten;
+}
