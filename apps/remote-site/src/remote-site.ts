@@ -2,6 +2,7 @@ import {
   buildTopology,
   countUnpushed,
   CENTRAL_PULL_CURSOR,
+  CENTRAL_TOPOLOGY_VERSION_SETTING,
   PULL_FAILURE_PREFIX,
   recordLocalChange,
   runSiteProcessors,
@@ -224,7 +225,10 @@ export class RemoteSite {
     if (info.topology) {
       const built = buildTopology(info.topology);
       if (!built.ok) throw new Error(`the central sent a topology that breaks the rules: ${built.error.map((v) => v.message).join(' ')}`);
-      await this.storage.storage.topology.save(built.value);
+      await this.storage.run(async (s) => {
+        await s.topology.save(built.value);
+        await s.settings.set(CENTRAL_TOPOLOGY_VERSION_SETTING, info.topologyVersion ?? null);
+      });
     }
     await this.saveConfig(config);
     return config;

@@ -8,6 +8,7 @@ import {
   applyPulled,
   buildTopology,
   CENTRAL_PULL_CURSOR,
+  CENTRAL_TOPOLOGY_VERSION_SETTING,
   CENTRAL_QUEUE_CURSOR,
   INITIAL_PULL_DONE_SETTING,
   SITE_EXPORT_FORMAT,
@@ -217,6 +218,7 @@ export async function importSiteExport(
   if (!known.ok) throw new Error(`the export's topology, reduced to what the site needs, breaks the rules: ${known.error.map((v) => v.message).join(' ')}`);
   await unitOfWork.run(async (s) => {
     await s.topology.save(known.value);
+    await s.settings.set(CENTRAL_TOPOLOGY_VERSION_SETTING, null); // the next cycle asks for the whole topology
     const feedCursor = BigInt(header.feedCursor);
     const queueCursor = BigInt(header.queueCursor);
     if (feedCursor > (await s.changes.cursorOf(CENTRAL_PULL_CURSOR))) await s.changes.advance(CENTRAL_PULL_CURSOR, feedCursor);

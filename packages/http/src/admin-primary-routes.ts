@@ -13,18 +13,18 @@ import { parseBody, parseSiteId, publicSite, siteOrNotFound, violationsOrValue }
  * to it.
  */
 export function adminPrimaryRoutes(deps: AdminRoutesDeps): express.Router {
-  const { storage, logger, central, jsonBody } = deps;
+  const { logger, central, jsonBody } = deps;
   const admin = express.Router();
 
   admin.post('/sites/:id/make-primary', jsonBody, async (req, res) => {
     const id = parseSiteId(req.params['id']);
     const { force } = parseBody(makePrimaryRequestSchema, req.body ?? {});
-    const { value, scope } = await central.changeTopology(async (topology) => {
+    const { value, scope } = await central.changeTopology(async (topology, s) => {
       const site = siteOrNotFound(topology, id);
       const old = topology.primary;
       if (old.id === id) return { next: null, value: { from: old, to: site } };
       if (!force && old.id !== topology.central.id) {
-        const { unpushed } = await sitePullState(storage.storage, old.id);
+        const { unpushed } = await sitePullState(s, old.id);
         if (unpushed > 0) {
           throw SyncHttpError.of(
             'precondition_failed',
@@ -35,7 +35,7 @@ export function adminPrimaryRoutes(deps: AdminRoutesDeps): express.Router {
         }
       }
       if (!force && id !== topology.central.id) {
-        const waiting = await storage.run((s) => waitingFor(s, topology, id));
+        const waiting = await waitingFor(s, topology, id);
         if (waiting > 0) {
           throw SyncHttpError.of(
             'precondition_failed',

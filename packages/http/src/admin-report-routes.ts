@@ -17,7 +17,7 @@ export function adminReportRoutes(deps: AdminRoutesDeps): express.Router {
   const admin = express.Router();
 
   admin.get('/report', async (_req, res) => {
-    const topology = await topologies.load();
+    const topology = await topologies.fresh(); // the sites' last connection and sync as stored now
     const now = clock.now();
     const waiting = await waitingBySite(storage, topology);
     const iso = (date: Date | null | undefined) => date?.toISOString() ?? null;

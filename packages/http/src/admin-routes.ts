@@ -48,7 +48,8 @@ export interface AdminRoutesDeps {
 /** The admin API (`/admin/v1`), behind the admin token: sites, stores, copies, records, issues. */
 export function adminRoutes(deps: AdminRoutesDeps): express.Router {
   const { storage, hasher, clock, logger, topologies, central, jsonBody } = deps;
-  const loadTopology = (): Promise<Topology> => topologies.load();
+  /** every field as stored now (last connection and sync, failed logins, block), whichever central process wrote them */
+  const loadTopology = (): Promise<Topology> => topologies.fresh();
   const admin = express.Router();
 
   admin.get('/sites', async (_req, res) => {
@@ -68,9 +69,9 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
   admin.post('/sites', jsonBody, async (req, res) => {
     const input = parseBody(addSiteRequestSchema, req.body);
     const hash = await hasher.hash(sha256HexOf(input.password));
-    const site = await central.exclusiveTopology(async (topology) => {
+    const site = await central.exclusiveTopology(async (topology, s) => {
       // ids are never given twice: a deleted site's cursors, queue and batch ids stay with its id
-      const id = (await highestSiteIdGiven(storage.storage, topology)) + 1;
+      const id = (await highestSiteIdGiven(s, topology)) + 1;
       const siteInput: SiteInput = {
         id,
         name: input.name,
@@ -87,11 +88,9 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
             })
           : topology.withSite(siteInput),
       );
-      await storage.run(async (s) => {
-        await s.topology.save(next);
-        await s.topology.setPasswordHash(id, hash);
-        await s.settings.set(LAST_SITE_ID_SETTING, id);
-      });
+      await s.topology.save(next);
+      await s.topology.setPasswordHash(id, hash);
+      await s.settings.set(LAST_SITE_ID_SETTING, id);
       return { next, value: next.site(id)! };
     });
     logger.info({ siteId: site.id, siteName: site.name, primary: hasRole(site, 'primary') }, 'site added');
@@ -147,11 +146,11 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
 
   admin.delete('/sites/:id', async (req, res) => {
     const id = parseSiteId(req.params['id']);
-    const { value: site } = await central.changeTopology(async (topology) => {
+    const { value: site } = await central.changeTopology(async (topology, s) => {
       const site = siteOrNotFound(topology, id);
       const next = violationsOrValue(topology.withoutSite(id, topology.central.id));
       // its id is never given again (a new site must not inherit its cursors, queue or batch ids)
-      await storage.storage.settings.set(LAST_SITE_ID_SETTING, await highestSiteIdGiven(storage.storage, topology));
+      await s.settings.set(LAST_SITE_ID_SETTING, await highestSiteIdGiven(s, topology));
       return { next, value: site };
     });
     logger.info({ siteId: id, siteName: site.name }, 'site deleted');

@@ -40,7 +40,7 @@ function storeOrNotFound(topology: Topology, storeId: string) {
  * dropped from it; then the central's processors, so transfers the change makes routable complete).
  */
 export function adminStoreRoutes(deps: AdminRoutesDeps): express.Router {
-  const { storage, logger, topologies, central, jsonBody } = deps;
+  const { logger, topologies, central, jsonBody } = deps;
   const admin = express.Router();
 
   admin.get('/stores', async (_req, res) => {
@@ -106,7 +106,7 @@ export function adminStoreRoutes(deps: AdminRoutesDeps): express.Router {
    * unless forced.
    */
   const move = async (storeId: string, toSiteId: number | 'central', oldSiteCopy: 'none' | 'transfer' | 'collector', force: boolean) => {
-    const { value, scope } = await central.changeTopology(async (topology) => {
+    const { value, scope } = await central.changeTopology(async (topology, s) => {
       storeOrNotFound(topology, storeId);
       if (toSiteId !== 'central') siteOrNotFound(topology, toSiteId);
       const plan = violationsOrValue(
@@ -122,7 +122,7 @@ export function adminStoreRoutes(deps: AdminRoutesDeps): express.Router {
         );
       }
       if (!force && from.id !== topology.central.id) {
-        const { unpushed } = await sitePullState(storage.storage, from.id);
+        const { unpushed } = await sitePullState(s, from.id);
         if (unpushed > 0) {
           throw SyncHttpError.of(
             'precondition_failed',
@@ -132,7 +132,7 @@ export function adminStoreRoutes(deps: AdminRoutesDeps): express.Router {
             { storeId, fromSiteId: from.id, unpushed },
           );
         }
-        const waiting = await storage.run((s) => waitingFor(s, topology, from.id));
+        const waiting = await waitingFor(s, topology, from.id);
         if (waiting > 0) {
           throw SyncHttpError.of(
             'precondition_failed',

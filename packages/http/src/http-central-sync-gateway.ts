@@ -55,8 +55,9 @@ export class HttpCentralSyncGateway implements CentralSyncGateway {
     });
   }
 
-  async siteInfo(): Promise<SiteInfo> {
-    return this.http.request('GET', '/sync/v1/site', siteInfoResponseSchema);
+  async siteInfo(options: { readonly topologyVersion?: string } = {}): Promise<SiteInfo> {
+    const query = options.topologyVersion === undefined ? '' : `?topologyVersion=${encodeURIComponent(options.topologyVersion)}`;
+    return this.http.request('GET', `/sync/v1/site${query}`, siteInfoResponseSchema);
   }
 
   /** A batch id this site used before for other records is answered 409 `batch_conflict`: returned as a PushConflict, not thrown. */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ADMIN_API_ROUTES } from './openapi-admin-routes';
 import type { SyncErrorCode } from './error-codes';
 import type { ApiSchemaName } from './openapi-schemas';
-import { statusQuerySchema } from './wire';
+import { siteInfoQuerySchema, statusQuerySchema } from './wire';
 
 export { API_SCHEMAS, type ApiSchemaName } from './openapi-schemas';
 
@@ -128,8 +128,9 @@ export const API_ROUTES = [
     tag: 'sync',
     summary: 'The calling site: its id, its stores and their sync types, the Open mSupply central URL',
     description:
-      "The topology as far as the site's own rules need it: its own site in full (without its hardware id and login counters), every other site as its id and roles only (name `site <id>`, every other field at its default; the Open mSupply central with its URL), every store with its copies on the calling site, the central and the primary (all copies of the site's own stores). Never another site's name, code, server URL, app version, hardware id or sync times.",
+      "The topology as far as the site's own rules need it: its own site in full (without its hardware id, login counters, app and sync times), every other site as its id and roles only (name `site <id>`, every other field at its default; the Open mSupply central with its URL), every store with its copies on the calling site, the central and the primary (all copies of the site's own stores). Never another site's name, code, server URL, app version, hardware id or sync times. `topologyVersion` is an opaque version of that topology: sent back as `?topologyVersion=`, it makes the central leave `topology` out while it is unchanged (it changes only when the admin changes sites, stores or copies).",
     security: 'site',
+    query: siteInfoQuerySchema,
     answer: { status: 200, description: 'The site info.', json: 'SiteInfo' },
   },
   {

@@ -1,19 +1,37 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { decideLogin, type CentralTopologySource, type PasswordHasher, type Site, type SiteId, type Topology, type TopologyRepository } from '@sitesync/domain';
+import {
+  connectionFieldsOf,
+  decideLogin,
+  type CentralTopologySource,
+  type LoginDecision,
+  type PasswordHasher,
+  type Site,
+  type SiteConnectionUpdate,
+  type SiteId,
+  type Topology,
+  type TopologyRepository,
+} from '@sitesync/domain';
 import type { Request } from 'express';
 import type { CentralAppLogger } from './create-central-app';
 import { SyncHttpError } from './error-codes';
 import type { LoginThrottle } from './login-throttle';
-import { violationsOrValue } from './request-parsing';
 import { HEADERS } from './wire';
 
 /** How long, and for how many credentials, a successful password check is remembered. */
 const VERIFIED_CACHE_MS = 10 * 60 * 1000;
 const VERIFIED_CACHE_SIZE = 1_000;
+/** Times a login's decision is taken again when another login wrote the site in between. */
+const LOGIN_WRITE_TRIES = 10;
+
+/** The fields a login decision reads: it is written only while they are as it read them. */
+function loginFieldsOf(site: Site): SiteConnectionUpdate {
+  return { failedLoginCount: site.failedLoginCount, blocked: site.blocked, hardwareId: site.hardwareId, appName: site.appName, appVersion: site.appVersion };
+}
 
 export interface SiteAuth {
+  /** the site as stored after this login, every field current */
   readonly site: Site;
-  /** the topology as saved after this login */
+  /** the topology of the stored version (its sites' connection fields may be older than `site`'s) */
   readonly topology: Topology;
 }
 
@@ -118,16 +136,21 @@ export function siteAuthenticator(deps: SiteAuthenticatorDeps): (req: Request) =
       throw authFailed();
     }
 
-    const { decision, topology } = await topologies.exclusive(async (topology) => {
-      const site = topology.site(candidate.id);
-      // Renamed or removed while the password was being checked.
+    // The decision is taken on the site as stored now (another central process may have counted a
+    // failed login, blocked it or bound its device), and written only if the site is still as read:
+    // otherwise it is read and decided again, so two logins never overwrite each other's count.
+    let decision: LoginDecision;
+    for (let tries = 1; ; tries++) {
+      const site = await repository.site(candidate.id);
+      // renamed or removed while the password was being checked
       if (!site || site.name !== candidate.name) throw authFailed();
-      const decision = decideLogin(site, { passwordMatches, hardwareId, appName, appVersion });
-      if (!decision.changed) return { next: null, value: { decision, topology } };
-      const next = violationsOrValue(topology.updateSite(site.id, decision.site));
-      await repository.saveSite(next.site(site.id)!);
-      return { next, value: { decision, topology: next } };
-    });
+      decision = decideLogin(site, { passwordMatches, hardwareId, appName, appVersion });
+      if (!decision.changed) break;
+      if (await repository.updateSite(site.id, connectionFieldsOf(decision.site), { ifUnchanged: loginFieldsOf(site) })) break;
+      if (tries >= LOGIN_WRITE_TRIES)
+        throw SyncHttpError.of('rate_limited', `Site ${site.id} is logging in from several requests at once: try again.`, { retryAfterSeconds: 1 });
+    }
+    const topology = await topologies.load();
     if (decision.outcome === 'accepted') return { site: decision.site, topology };
     logger.warn({ siteId: candidate.id, siteName: candidate.name, outcome: decision.outcome, ip: req.ip }, `sync login refused: ${decision.reason}`);
     switch (decision.outcome) {

@@ -1,5 +1,4 @@
 import {
-  siteInfoForRemote,
   isPushConflict,
   quarantinePrefix,
   siteSyncedBefore,
@@ -14,9 +13,10 @@ import express, { type Request, type RequestHandler } from 'express';
 import type { CentralAppLogger } from './create-central-app';
 import { SyncHttpError } from './error-codes';
 import type { RequestBodyReader } from './request-body';
-import { parseBody, parseQuery, violationsOrValue } from './request-parsing';
+import { parseBody, parseQuery } from './request-parsing';
 import type { SiteAuth } from './site-authentication';
-import { pullRequestSchema, pushRequestSchema, statusQuerySchema } from './wire';
+import { SiteInfoVersions } from './site-info-versions';
+import { pullRequestSchema, pushRequestSchema, siteInfoQuerySchema, statusQuerySchema } from './wire';
 
 /** Refused records listed in a site's status at most (the admin issues route pages through all of them). */
 const STATUS_QUARANTINE_LIMIT = 200;
@@ -41,8 +41,8 @@ export interface SyncRoutesDeps {
 export function syncRoutes(deps: SyncRoutesDeps): express.Router {
   const { storage, clock, logger, central, body, maxConcurrentPerSite } = deps;
   const repository = storage.storage.topology;
-  const topologies = central.topologies;
   const siteAuths = new WeakMap<Request, SiteAuth>();
+  const siteInfos = new SiteInfoVersions();
   const inFlight = new Map<SiteId, number>();
 
   const requireSite: RequestHandler = async (req, _res, next) => {
@@ -79,23 +79,21 @@ export function syncRoutes(deps: SyncRoutesDeps): express.Router {
     next();
   };
 
-  /** Keeps when a site connected or caught up (under the topology lock: the site may be edited meanwhile). */
+  /** Keeps when a site connected or caught up: only those fields of the stored site (a site deleted meanwhile is left alone). */
   async function saveSiteTime(siteId: SiteId, times: { readonly lastSyncedAt?: Date; readonly lastConnectedAt?: Date }): Promise<void> {
-    await topologies.exclusive(async (current) => {
-      if (!current.site(siteId)) return { next: null, value: undefined };
-      const next = violationsOrValue(current.updateSite(siteId, times));
-      await repository.saveSite(next.site(siteId)!);
-      return { next, value: undefined };
-    });
+    await repository.updateSite(siteId, times);
   }
 
   const sync = express.Router();
 
   sync.get('/site', requireSite, siteSlot, async (req, res) => {
     const { site, topology } = siteAuthOf(req);
+    const { topologyVersion } = parseQuery(siteInfoQuerySchema, req.query);
     // a cycle starts with the site info: the site connected, whether or not it catches up
     await saveSiteTime(site.id, { lastConnectedAt: clock.now() });
-    res.json(siteInfoForRemote(topology, site.id, await siteSyncedBefore(storage.storage, topology, site.id)));
+    // without the topology when the site holds this very one
+    const info = siteInfos.answer(topology, site.id, topologyVersion);
+    res.json({ ...info, syncedBefore: await siteSyncedBefore(storage.storage, site) });
   });
 
   sync.post('/push', requireSite, body.readJson, siteSlot, async (req, res) => {

@@ -3,11 +3,11 @@ import {
   type CentralTopologySource,
   type Clock,
   type ScopeChangeReport,
+  type TopologyChange,
   type SyncStorage,
   type Topology,
   type UnitOfWork,
 } from '@sitesync/domain';
-import { AsyncMutex } from './async-mutex';
 import { SyncHttpError } from './error-codes';
 
 function notInitialised(): SyncHttpError {
@@ -18,13 +18,13 @@ function notInitialised(): SyncHttpError {
 }
 
 /**
- * The central's topology, kept in memory with the version it was saved under. Changes go through
- * `change` (the topology and what the change means for data, in one unit of work) or `exclusive`,
- * one at a time in this process; pulls ask `current`, which compares the stored version and
- * reloads when another unit of work changed it.
+ * The central's topology, kept in memory with the version it was saved under, and checked against
+ * the stored version on every read: a change saved by another central process on the same database
+ * is seen at the next read. Changes (`change`, `exclusive`) each run in one unit of work that holds
+ * the topology lock in the database (`TopologyRepository.lock`) and read the topology there, so they
+ * run one at a time across processes and never save over another's change; the cache only follows.
  */
 export class TopologyCache implements CentralTopologySource {
-  private readonly lock = new AsyncMutex();
   private cached: { readonly topology: Topology; readonly version: bigint } | null = null;
 
   constructor(
@@ -32,47 +32,59 @@ export class TopologyCache implements CentralTopologySource {
     private readonly clock: Clock,
   ) {}
 
-  async load(): Promise<Topology> {
-    if (this.cached) return this.cached.topology;
+  load(): Promise<Topology> {
     return this.current(this.storage.storage);
   }
 
-  /** The topology as current as what `storage` reads now (inside a unit of work: as of its reads so far). */
+  /** The topology of the stored version as `storage` reads it now (inside a unit of work: as of its reads so far). */
   async current(storage: SyncStorage): Promise<Topology> {
     const version = await storage.topology.version();
     if (this.cached && this.cached.version === version) return this.cached.topology;
     const topology = await storage.topology.load();
     if (topology === null) throw notInitialised();
-    if (!this.cached || version > this.cached.version) this.cached = { topology, version };
+    this.remember(topology, version);
+    return topology;
+  }
+
+  async fresh(): Promise<Topology> {
+    const topology = await this.storage.storage.topology.load();
+    if (topology === null) throw notInitialised();
     return topology;
   }
 
   /**
-   * Changes the whole topology, one change at a time in this process: saves it and queues to every
-   * site the records whose routing there changed (`saveTopologyChange`), in one unit of work.
+   * Changes the whole topology: saves it and queues to every site the records whose routing there
+   * changed (`saveTopologyChange`), in one unit of work holding the topology lock.
    */
-  async change<T>(
-    change: (topology: Topology) => Promise<{ readonly next: Topology | null; readonly value: T }>,
-  ): Promise<{ readonly value: T; readonly scope: ScopeChangeReport | null }> {
+  async change<T>(change: TopologyChange<T>): Promise<{ readonly value: T; readonly scope: ScopeChangeReport | null }> {
     let scope: ScopeChangeReport | null = null;
-    const value = await this.exclusive(async (topology) => {
-      const changed = await change(topology);
-      const { next } = changed;
-      if (next !== null) scope = await this.storage.run((s) => saveTopologyChange(s, topology, next, this.clock.now()));
+    const value = await this.locked(async (topology, s) => {
+      const changed = await change(topology, s);
+      if (changed.next !== null) scope = await saveTopologyChange(s, topology, changed.next, this.clock.now());
       return changed;
     });
     return { value, scope };
   }
 
-  /**
-   * Runs `work` under the same lock as `change`; `work` saves what it changed itself (one site, or
-   * the topology with other writes in one unit of work) and returns the topology to keep, or null.
-   */
-  exclusive<T>(work: (topology: Topology) => Promise<{ readonly next: Topology | null; readonly value: T }>): Promise<T> {
-    return this.lock.run(async () => {
-      const { next, value } = await work(await this.load());
-      if (next !== null) this.cached = { topology: next, version: await this.storage.storage.topology.version() };
-      return value;
+  /** Runs `work` holding the topology lock, in its unit of work; `work` saves what it changed itself and returns the topology to keep, or null. */
+  exclusive<T>(work: TopologyChange<T>): Promise<T> {
+    return this.locked(work);
+  }
+
+  private async locked<T>(work: TopologyChange<T>): Promise<T> {
+    const { value, saved } = await this.storage.run(async (s) => {
+      await s.topology.lock();
+      // read under the lock, every field as stored: what this change saves is built on it
+      const topology = await s.topology.load();
+      if (topology === null) throw notInitialised();
+      const { next, value } = await work(topology, s);
+      return { value, saved: next === null ? null : { topology: next, version: await s.topology.version() } };
     });
+    if (saved !== null) this.remember(saved.topology, saved.version);
+    return value;
+  }
+
+  private remember(topology: Topology, version: bigint): void {
+    if (!this.cached || version > this.cached.version) this.cached = { topology, version };
   }
 }

@@ -145,10 +145,14 @@ export const siteInfoResponseSchema = z.object({
   omsCentralUrl: z.string().nullable(),
   syncedBefore: z.boolean().exactOptional(),
   topology: z.object({ sites: z.array(siteSchema), stores: z.array(storeSchema) }).exactOptional(),
+  topologyVersion: z.string().max(200).exactOptional(),
 });
 export type SiteInfoResponse = z.infer<typeof siteInfoResponseSchema>;
 
 export const statusQuerySchema = z.object({ cursor: cursorSchema.default('0') });
+
+/** `topologyVersion`: the version of the topology the site holds (from its last site info): `topology` is left out while it is current. */
+export const siteInfoQuerySchema = z.object({ topologyVersion: z.string().max(200).optional() });
 
 /** A record the central refused from this site and keeps in quarantine (an open issue). */
 export const quarantinedRecordSchema = z.object({

@@ -52,7 +52,7 @@ describe('GET /sync/v1/site tells a remote only what it needs', () => {
     expect(others.find((s) => s.id === CENTRAL)!.roles).toEqual(['central', 'primary']);
   });
 
-  it('keeps its own site in full, without its hardware id or login counters', async () => {
+  it('keeps its own site in full, without its connection fields (hardware id, login counters, app, sync times: they change on every login and sync, the topology does not)', async () => {
     await request(central.app).patch(`/admin/v1/sites/${REMOTE1}`).set(adminHeaders).send({ code: 'R1-CODE', syncIntervalMinutes: 15 }).expect(200);
     const { info } = await siteInfoOf(central, REMOTE1);
     const own = info.topology!.sites.find((s) => s.id === REMOTE1)!;
@@ -60,10 +60,12 @@ describe('GET /sync/v1/site tells a remote only what it needs', () => {
       name: 'Remote site 1',
       code: 'R1-CODE',
       syncIntervalMinutes: 15,
-      appVersion: '1.2.3',
+      appName: null,
+      appVersion: null,
       hardwareId: null,
       failedLoginCount: 0,
       blocked: false,
+      lastSyncedAt: null,
     });
   });
 

@@ -6,6 +6,7 @@ import {
   type RecordSelector,
   type RecordStore,
   type Site,
+  type SiteConnectionUpdate,
   type SiteId,
   type StoreId,
   type SyncRecord,
@@ -39,7 +40,7 @@ export function createKyselySyncStorage(db: Kysely<SyncDb>, flavour: SqlFlavour)
 
 function portsOver(db: Kysely<SyncDb>, flavour: SqlFlavour): SyncStorage {
   return {
-    topology: new KyselyTopologyRepository(db),
+    topology: new KyselyTopologyRepository(db, flavour),
     records: new KyselyRecordStore(db, flavour),
     changes: new KyselyChangeFeed(db, flavour),
     inbound: new KyselyInboundBuffer(db, flavour),
@@ -50,22 +51,28 @@ function portsOver(db: Kysely<SyncDb>, flavour: SqlFlavour): SyncStorage {
   };
 }
 
+/** A stored site document as a site (its times are ISO strings in the document). */
+function siteFromDoc(stored: unknown): Site {
+  const doc = parseJson(stored) as Site & { lastSyncedAt: string | null; lastConnectedAt?: string | null };
+  return {
+    ...doc,
+    lastSyncedAt: doc.lastSyncedAt == null ? null : parseTime(doc.lastSyncedAt),
+    lastConnectedAt: doc.lastConnectedAt == null ? null : parseTime(doc.lastConnectedAt),
+  };
+}
+
 export class KyselyTopologyRepository implements TopologyRepository {
-  constructor(private readonly db: Kysely<SyncDb>) {}
+  constructor(
+    private readonly db: Kysely<SyncDb>,
+    private readonly flavour: SqlFlavour,
+  ) {}
 
   async load(): Promise<Topology | null> {
     const sites = await this.db.selectFrom('sync_site').select(['id', 'doc']).orderBy('id').execute();
     if (sites.length === 0) return null;
     const stores = await this.db.selectFrom('sync_store').select(['id', 'doc']).orderBy('id').execute();
     const built = buildTopology({
-      sites: sites.map((row) => {
-        const doc = parseJson(row.doc) as Site & { lastSyncedAt: string | null; lastConnectedAt?: string | null };
-        return {
-          ...doc,
-          lastSyncedAt: doc.lastSyncedAt === null ? null : parseTime(doc.lastSyncedAt),
-          lastConnectedAt: doc.lastConnectedAt == null ? null : parseTime(doc.lastConnectedAt),
-        };
-      }),
+      sites: sites.map((row) => siteFromDoc(row.doc)),
       stores: stores.map((row) => parseJson(row.doc) as Topology['stores'][number]),
     });
     if (!built.ok) throw new Error(`the stored topology breaks the rules: ${built.error.map((v) => v.message).join(' ')}`);
@@ -105,13 +112,57 @@ export class KyselyTopologyRepository implements TopologyRepository {
     return row ? parseInt8(row.v) : 0n;
   }
 
-  async saveSite(site: Site): Promise<void> {
-    const result = await this.db
-      .updateTable('sync_site')
-      .set({ doc: JSON.stringify(site) })
-      .where('id', '=', site.id)
-      .executeTakeFirst();
-    if (result.numUpdatedRows === 0n) throw new Error(`saveSite: site ${site.id} is not in the saved topology; save the topology first`);
+  /**
+   * Postgres: the row of `sync_topology_version`, `for update` (created first if the topology was
+   * never saved). SQLite has one writer at a time, and the central runs on Postgres.
+   */
+  async lock(): Promise<void> {
+    if (this.flavour.engine !== 'postgres') return;
+    if (!this.db.isTransaction) throw new Error('TopologyRepository.lock: call it inside a unit of work');
+    await this.db
+      .insertInto('sync_topology_version')
+      .values({ id: 1, version: 0 })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+    await this.db.selectFrom('sync_topology_version').select('id').where('id', '=', 1).forUpdate().execute();
+  }
+
+  async site(siteId: SiteId): Promise<Site | null> {
+    const row = await this.db.selectFrom('sync_site').select('doc').where('id', '=', siteId).executeTakeFirst();
+    return row ? siteFromDoc(row.doc) : null;
+  }
+
+  /**
+   * One statement writes only these fields of the document, so a concurrent write of another field
+   * is kept; on Postgres it first holds the version row `for share`, so it waits for a topology
+   * change in progress (which holds it `for update` and rewrites every site) and never the reverse.
+   */
+  updateSite(siteId: SiteId, fields: SiteConnectionUpdate, options: { readonly ifUnchanged?: SiteConnectionUpdate } = {}): Promise<boolean> {
+    const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
+    const expected = Object.entries(options.ifUnchanged ?? {}).filter(([, value]) => value !== undefined);
+    const postgres = this.flavour.engine === 'postgres';
+    return atomically(this.db, async (db) => {
+      if (postgres) await db.selectFrom('sync_topology_version').select('id').where('id', '=', 1).forShare().execute();
+      const doc =
+        entries.length === 0
+          ? sql<string>`doc`
+          : postgres
+            ? sql<string>`doc || ${JSON.stringify(Object.fromEntries(entries))}::jsonb`
+            : sql<string>`json_set(doc, ${sql.join(entries.map(([field, value]) => sql`${`$.${field}`}, json(${JSON.stringify(value)})`))})`;
+      let update = db.updateTable('sync_site').set({ doc }).where('id', '=', siteId);
+      if (expected.length > 0) {
+        update = postgres
+          ? update.where(sql<boolean>`doc @> ${JSON.stringify(Object.fromEntries(expected))}::jsonb`)
+          : update.where(
+              sql<boolean>`${sql.join(
+                expected.map(([field, value]) => sql`json_extract(doc, ${`$.${field}`}) is json_extract(${JSON.stringify(value)}, '$')`),
+                sql` and `,
+              )}`,
+            );
+      }
+      const result = await update.executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    });
   }
 
   async passwordHash(siteId: SiteId): Promise<string | null> {
@@ -371,6 +422,19 @@ export class KyselyChangeFeed implements ChangeFeed {
   async cursorOf(consumer: string): Promise<bigint> {
     const row = await this.db.selectFrom('sync_consumer').select('cursor').where('consumer', '=', consumer).executeTakeFirst();
     return row ? parseInt8(row.cursor) : 0n;
+  }
+
+  /** Postgres: the consumer's row `for update` (made first if the consumer never advanced); SQLite has one writer at a time. */
+  async claim(consumer: string): Promise<bigint> {
+    if (this.flavour.engine !== 'postgres') return this.cursorOf(consumer);
+    if (!this.db.isTransaction) throw new Error('ChangeFeed.claim: call it inside a unit of work');
+    await this.db
+      .insertInto('sync_consumer')
+      .values({ consumer, cursor: '0' })
+      .onConflict((oc) => oc.column('consumer').doNothing())
+      .execute();
+    const row = await this.db.selectFrom('sync_consumer').select('cursor').where('consumer', '=', consumer).forUpdate().executeTakeFirstOrThrow();
+    return parseInt8(row.cursor);
   }
 
   advance(consumer: string, cursor: bigint): Promise<void> {

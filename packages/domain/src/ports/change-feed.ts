@@ -26,6 +26,12 @@ export interface ChangeFeed {
   head(): Promise<bigint>;
   /** Where a consumer is (0n if it never advanced). */
   cursorOf(consumer: string): Promise<bigint>;
+  /**
+   * Where a consumer is, held for the unit of work this is called in: another unit of work claiming
+   * the same consumer waits until this one ends, then reads where it left it. So two central
+   * processes sharing a database never handle one batch of a consumer twice.
+   */
+  claim(consumer: string): Promise<bigint>;
   /** Moves a consumer forward; moving it backwards is refused by throwing. */
   advance(consumer: string, cursor: bigint): Promise<void>;
 }

@@ -20,6 +20,12 @@ export type {
   SiteInfo,
 } from './services';
 export { isPushConflict, pushConflict } from './services';
-export type { TopologyRepository } from './topology-repository';
+export {
+  SITE_CONNECTION_FIELDS,
+  connectionFieldsOf,
+  type SiteConnectionField,
+  type SiteConnectionUpdate,
+  type TopologyRepository,
+} from './topology-repository';
 export type { SyncStorage, UnitOfWork } from './unit-of-work';
 export { TOKENS } from './tokens';

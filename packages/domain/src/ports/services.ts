@@ -31,6 +31,12 @@ export interface SiteInfo {
   readonly syncedBefore?: boolean;
   /** the whole topology, without credentials, hardware ids or login counters: remotes apply the same rules */
   readonly topology?: TopologyInput;
+  /**
+   * An opaque version of `topology` as this site is told it: the site sends it back with its next
+   * request for site info (`CentralSyncGateway.siteInfo`), and the central leaves `topology` out
+   * while it is the same.
+   */
+  readonly topologyVersion?: string;
 }
 
 export interface RefusedRecord extends RecordError {
@@ -113,7 +119,8 @@ export interface PullResult {
 
 /** The remote site's view of the central. Network failures throw. */
 export interface CentralSyncGateway {
-  siteInfo(): Promise<SiteInfo>;
+  /** `topologyVersion`: the version of the topology this site holds (the central then sends `topology` only if it changed) */
+  siteInfo(options?: { readonly topologyVersion?: string }): Promise<SiteInfo>;
   /** `more`: this site has more changes to push in this cycle (the central may process them with the last batch) */
   push(batchId: string, records: readonly SyncRecord[], options?: { readonly more?: boolean }): Promise<PushOutcome>;
   pull(cursor: bigint, limit: number, options?: Pick<PullRequest, 'queueCursor' | 'reinitialising' | 'unpushed'>): Promise<PullResult>;

@@ -12,19 +12,31 @@ import { isRetryable, notRetryable, quarantinedSiteOf, retryQuarantined, type Is
 import { runSiteProcessors, type ProcessorReport } from './run-site-processors';
 import type { ScopeChangeReport } from './scope-changes';
 
-/** A change of the whole topology: the topology to keep (null: nothing changed) and what to answer. */
-export type TopologyChange<T> = (topology: Topology) => Promise<{ readonly next: Topology | null; readonly value: T }>;
+/**
+ * A change of the whole topology, given the topology as stored now and the unit of work it runs in
+ * (every read and write of the change goes through that `storage`): the topology to keep (null:
+ * nothing changed) and what to answer.
+ */
+export type TopologyChange<T> = (topology: Topology, storage: SyncStorage) => Promise<{ readonly next: Topology | null; readonly value: T }>;
 
 /**
- * The central's topology as the application keeps it (the HTTP layer's `TopologyCache`): `load`
- * the one known, `current` as of what `storage` reads now, `change` saves a new topology and
- * applies it to data (`saveTopologyChange`) in one unit of work, `exclusive` runs work that saves
- * what it changed itself; both one at a time. (Named apart from pull-server's `TopologySource`,
- * the function the pull and the export read the topology with.)
+ * The central's topology as the application keeps it (the HTTP layer's `TopologyCache`), correct
+ * with several central processes on one database:
+ * - `load` / `current(storage)`: the topology of the saved version (a cache compared with
+ *   `TopologyRepository.version`); the connection fields of its sites (last sync, failed logins...)
+ *   may be older than stored, and no routing rule reads them;
+ * - `fresh`: every field as stored now, for what is shown and for the login decision;
+ * - `change`: saves a new topology and applies it to data (`saveTopologyChange`), `exclusive` runs
+ *   work that saves what it changed itself; each in one unit of work holding the topology lock
+ *   (`TopologyRepository.lock`), so changes from any process run one at a time, each on the
+ *   topology the previous one saved.
+ * (Named apart from pull-server's `TopologySource`, the function the pull and the export read the
+ * topology with.)
  */
 export interface CentralTopologySource {
   load(): Promise<Topology>;
   current(storage: SyncStorage): Promise<Topology>;
+  fresh(): Promise<Topology>;
   change<T>(change: TopologyChange<T>): Promise<{ readonly value: T; readonly scope: ScopeChangeReport | null }>;
   exclusive<T>(work: TopologyChange<T>): Promise<T>;
 }
@@ -52,6 +64,12 @@ export interface CentralServiceDeps {
   /** after each processing run that failed; `retryInMs` is the delay of the retry it scheduled, null when it scheduled none */
   readonly onProcessingFailed?: (error: unknown, retryInMs: number | null) => void;
 }
+
+/**
+ * The settings key a push that said more would follow sets: the central's processing is owed. Every
+ * central process's next pull reads it (the push and the pull may reach different processes).
+ */
+export const PROCESSING_OWED_KEY = 'central-processing-owed';
 
 const FIRST_RETRY_MS = 1_000;
 /** The longest a push that said more would follow waits for its processing when no later batch or pull comes. */
@@ -98,18 +116,21 @@ export class CentralService {
     // A site that says more batches follow in this cycle has its transfers completed once, with its
     // last batch (or before any site's next pull, or after DEFERRED_MS if it never comes): not
     // after each of its batches, which would re-read the same half-arrived documents many times.
-    if (options.more === true) this.defer();
-    else await this.processQuietly('push');
+    if (options.more === true) {
+      if ((await unitOfWork.storage.settings.get(PROCESSING_OWED_KEY)) !== true) await unitOfWork.storage.settings.set(PROCESSING_OWED_KEY, true);
+      this.defer();
+    } else await this.processQuietly('push');
     return outcome;
   }
 
   /**
-   * A site's pull: processing a push deferred runs first, so the answer includes what it writes;
-   * then the pull (resync queue, then feed) in one unit of work with the current topology.
+   * A site's pull: processing a push deferred (by this process or another one sharing the database)
+   * runs first, so the answer includes what it writes; then the pull (resync queue, then feed) in
+   * one unit of work with the current topology.
    */
   async pull(siteId: SiteId, request: PullRequest): Promise<PullResult> {
-    if (this.deferred) await this.processQuietly('push');
     const { unitOfWork } = this.deps;
+    if (this.deferred || (await unitOfWork.storage.settings.get(PROCESSING_OWED_KEY)) === true) await this.processQuietly('push');
     return unitOfWork.run((s) => this.pulls.pull(s, (inside) => this.topologies.current(inside), siteId, request));
   }
 
@@ -152,8 +173,8 @@ export class CentralService {
   /** Work under the topology lock (`CentralTopologySource.exclusive`), then the processors when it changed the topology. */
   async exclusiveTopology<T>(work: TopologyChange<T>): Promise<T> {
     let changed = false;
-    const value = await this.topologies.exclusive(async (topology) => {
-      const done = await work(topology);
+    const value = await this.topologies.exclusive(async (topology, storage) => {
+      const done = await work(topology, storage);
       changed = done.next !== null;
       return done;
     });
@@ -224,8 +245,10 @@ export class CentralService {
     const since = this.owedSince ?? clock.now().getTime();
     this.owedSince = null;
     try {
-      // the topology as stored, not through the source: processing (at start too) does not fill its cache
-      const topology = await unitOfWork.storage.topology.load();
+      // every push stored before this point is covered by this run, whichever process took it
+      if ((await unitOfWork.storage.settings.get(PROCESSING_OWED_KEY)) === true) await unitOfWork.storage.settings.set(PROCESSING_OWED_KEY, false);
+      // a central not initialised yet has nothing to process
+      const topology = (await unitOfWork.storage.topology.version()) === 0n ? null : await this.topologies.current(unitOfWork.storage);
       const report = topology ? await runSiteProcessors({ unitOfWork, clock }, topology, topology.central.id) : null;
       this.retryMs = FIRST_RETRY_MS;
       this.retry?.cancel(); // this run did what the retry would have

@@ -1,4 +1,4 @@
-import type { SiteId } from '../site';
+import type { Site, SiteId } from '../site';
 import type { Topology } from '../topology';
 import type { SiteInfo } from '../ports/services';
 import type { SyncStorage } from '../ports/unit-of-work';
@@ -11,12 +11,13 @@ export function sitePushedKey(siteId: SiteId): string {
 
 /**
  * Whether the central holds anything of a site's past: it pushed, pulled or completed a sync. A new
- * data file of such a site is a re-initialisation (it must get its own records back).
+ * data file of such a site is a re-initialisation (it must get its own records back). `site` as
+ * stored now (`TopologyRepository.site`): its last sync is a connection field.
  */
-export async function siteSyncedBefore(storage: SyncStorage, topology: Topology, siteId: SiteId): Promise<boolean> {
-  if ((topology.site(siteId)?.lastSyncedAt ?? null) !== null) return true;
-  if ((await storage.settings.get(sitePushedKey(siteId))) === true) return true;
-  return (await sitePullState(storage, siteId)).cursor > 0n;
+export async function siteSyncedBefore(storage: SyncStorage, site: Pick<Site, 'id' | 'lastSyncedAt'>): Promise<boolean> {
+  if (site.lastSyncedAt !== null) return true;
+  if ((await storage.settings.get(sitePushedKey(site.id))) === true) return true;
+  return (await sitePullState(storage, site.id)).cursor > 0n;
 }
 
 /** What a remote site learns from the central about itself (`syncedBefore`: see `siteSyncedBefore`), and the topology without secrets. */

@@ -32,6 +32,12 @@ export const INITIAL_PULL_DONE_SETTING = 'sync.initial-pull-done';
 export const PUSH_NAMESPACE_SETTING = 'sync.push-namespace';
 /** Pull requests in one cycle at most (the next cycle goes on from there): 10,000 pages hold up to 50 million records. */
 export const MAX_PULL_PAGES_PER_CYCLE = 10_000;
+
+/**
+ * The setting under which a remote keeps the version of the topology the central last sent it
+ * (`SiteInfo.topologyVersion`); null or absent when its topology came from elsewhere (an import).
+ */
+export const CENTRAL_TOPOLOGY_VERSION_SETTING = 'sync.central-topology-version';
 /** Aim of the request-size adjustment: a few seconds per request. */
 export const TARGET_REQUEST_MS = 2_000;
 
@@ -74,6 +80,50 @@ export function pushable(topology: Topology, siteId: SiteId, record: SyncRecord)
 }
 
 /**
+ * The cycle's first step: the site info, with the topology only when it changed since the version
+ * this site holds (`CENTRAL_TOPOLOGY_VERSION_SETTING`). A new topology is saved, and what it changes
+ * for this site's data is applied: its widened scope re-sent, pulled records kept aside applied,
+ * transfer issues it resolves closed.
+ */
+async function learnTopology(
+  unitOfWork: UnitOfWork,
+  gateway: CentralSyncGateway,
+  siteId: SiteId,
+): Promise<{ readonly topology: Topology; readonly syncedBefore: boolean }> {
+  const held = await unitOfWork.run(async (s) => {
+    const version = await s.settings.get(CENTRAL_TOPOLOGY_VERSION_SETTING);
+    const topology = typeof version === 'string' ? await s.topology.load() : null;
+    return topology && typeof version === 'string' ? { version, topology } : null;
+  });
+  const info = await gateway.siteInfo(held ? { topologyVersion: held.version } : {});
+  if (info.siteId !== siteId) throw new Error(`the central answered for site ${info.siteId}, but this is site ${siteId}`);
+  // the central tells whether it holds something of this site's past (older centrals: its last sync in the topology)
+  const syncedBefore = (topology: Topology) => info.syncedBefore ?? (topology.site(siteId)?.lastSyncedAt ?? null) !== null;
+  if (!info.topology) {
+    if (held && info.topologyVersion === held.version) return { topology: held.topology, syncedBefore: syncedBefore(held.topology) };
+    throw new Error('the central sent no topology');
+  }
+  const built = buildTopology(info.topology);
+  if (!built.ok) throw new Error(`the central sent a topology that breaks the rules: ${built.error.map((v) => v.message).join(' ')}`);
+  const topology = built.value;
+  await unitOfWork.run(async (s) => {
+    const previous = await s.topology.load();
+    await s.topology.save(topology);
+    await s.settings.set(CENTRAL_TOPOLOGY_VERSION_SETTING, info.topologyVersion ?? null);
+    if (previous) await resendWidened(s, previous, topology, siteId);
+    // Pulled records kept because they did not go here: applied if the new topology routes them here.
+    await retryPullFailures(s, topology, siteId);
+    // Transfers reported as unroutable before: resolved once the configuration lets them through.
+    for (const issue of await s.issues.open({ prefix: 'transfer:' })) {
+      const [type, ...rest] = issue.key.slice('transfer:'.length).split(':');
+      const record = type ? await s.records.get(type, rest.join(':')) : null;
+      if (!record || !transferRoutingProblem(topology, record)) await s.issues.resolve(issue.key);
+    }
+  });
+  return { topology, syncedBefore: syncedBefore(topology) };
+}
+
+/**
  * One sync cycle of a remote site (seed 002): refresh the topology from the central, push this
  * site's own changes first, then pull until nothing remains. Every pulled batch is applied and the
  * cursor advanced in one unit of work, and a pushed batch has an id made of the data file's push
@@ -92,26 +142,7 @@ export async function runSyncCycle(
   },
 ): Promise<SyncCycleReport> {
   const { unitOfWork, gateway, clock, ids } = deps;
-  const info = await gateway.siteInfo();
-  if (info.siteId !== siteId) throw new Error(`the central answered for site ${info.siteId}, but this is site ${siteId}`);
-  if (!info.topology) throw new Error('the central sent no topology');
-  const built = buildTopology(info.topology);
-  if (!built.ok) throw new Error(`the central sent a topology that breaks the rules: ${built.error.map((v) => v.message).join(' ')}`);
-  const topology = built.value;
-  await unitOfWork.run(async (s) => {
-    const previous = await s.topology.load();
-    await s.topology.save(topology);
-    if (previous) await resendWidened(s, previous, topology, siteId);
-    // Pulled records kept because they did not go here: applied if the new topology routes them here.
-    await retryPullFailures(s, topology, siteId);
-    // Transfers reported as unroutable before: resolved once the configuration lets them through.
-    for (const issue of await s.issues.open({ prefix: 'transfer:' })) {
-      const [type, ...rest] = issue.key.slice('transfer:'.length).split(':');
-      const record = type ? await s.records.get(type, rest.join(':')) : null;
-      if (!record || !transferRoutingProblem(topology, record)) await s.issues.resolve(issue.key);
-    }
-  });
-
+  const { topology, syncedBefore } = await learnTopology(unitOfWork, gateway, siteId);
   let size = options.requestSize;
   let pushed = 0;
   let namespaceRenewals = 0;
@@ -184,7 +215,6 @@ export async function runSyncCycle(
   // asks for its own records too in its first whole pass over the feed: they may exist only on
   // the central now. A new site's first pass does not: nothing of its own is there but what it
   // just pushed.
-  const syncedBefore = info.syncedBefore ?? (info.topology.sites.find((s) => s.id === siteId)?.lastSyncedAt ?? null) !== null;
   const start = await unitOfWork.run(async (s) => ({
     cursor: await s.changes.cursorOf(CENTRAL_PULL_CURSOR),
     queueCursor: await s.changes.cursorOf(CENTRAL_QUEUE_CURSOR),

@@ -9,7 +9,9 @@ import { siteInfoFor } from './central-sync';
  * rules read, never another site's credentials or whereabouts (site names are half of the sync
  * credential).
  *
- * - its own site in full, without its hardware id and login counters;
+ * - its own site in full, without its connection fields (hardware id, login counters, app, last
+ *   connection and sync): they change on every login and sync while the topology does not, and the
+ *   remote knows its own (`syncedBefore` tells whether it synced);
  * - every other site as its id and roles only (the Open mSupply central with its URL), every other
  *   field at its default: the name `site <id>` (one that never equals this site's name), no code,
  *   server URL, app, version, hardware id, login counters or sync times;
@@ -18,8 +20,13 @@ import { siteInfoFor } from './central-sync';
  *   on the site or with a copy on it with all their copies, the others with their copies on this
  *   site, the central and the primary only (where else they are held is none of its business).
  */
-export function siteInfoForRemote(topology: Topology, siteId: SiteId, syncedBefore?: boolean): SiteInfo {
+export function siteInfoForRemote(topology: Topology, siteId: SiteId, syncedBefore?: boolean, options: { readonly withTopology?: boolean } = {}): SiteInfo {
   const info = siteInfoFor(topology, siteId, syncedBefore);
+  if (options.withTopology === false) {
+    const { topology: _all, ...rest } = info;
+    void _all;
+    return rest;
+  }
   const own = topology.site(siteId);
   if (!own) return { ...info, topology: { sites: [], stores: [] } };
   const ownName = own.name.trim().toLowerCase();
@@ -29,7 +36,9 @@ export function siteInfoForRemote(topology: Topology, siteId: SiteId, syncedBefo
     return name;
   };
   const sites = topology.sites.map((site): Site => {
-    if (site.id === siteId) return { ...site, hardwareId: null, failedLoginCount: 0, blocked: false };
+    if (site.id === siteId) {
+      return { ...site, hardwareId: null, failedLoginCount: 0, blocked: false, appName: null, appVersion: null, lastSyncedAt: null, lastConnectedAt: null };
+    }
     return siteFromInput({
       id: site.id,
       name: placeholder(site.id),

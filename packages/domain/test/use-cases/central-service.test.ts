@@ -19,16 +19,19 @@ function storedTopologies(storage: InMemoryStorage, clock: ManualClock): Central
     if (!topology) throw new Error('no topology');
     return topology;
   };
-  const exclusive: CentralTopologySource['exclusive'] = async (work) => (await work(await current(storage.storage))).value;
+  const exclusive: CentralTopologySource['exclusive'] = (work) => storage.run(async (s) => (await work(await current(s), s)).value);
   return {
     load: () => current(storage.storage),
     current,
+    fresh: () => current(storage.storage),
     exclusive,
-    async change(change) {
-      const topology = await current(storage.storage);
-      const { next, value } = await change(topology);
-      const scope = next === null ? null : await storage.run((s) => saveTopologyChange(s, topology, next, clock.now()));
-      return { value, scope };
+    change(change) {
+      return storage.run(async (s) => {
+        const topology = await current(s);
+        const { next, value } = await change(topology, s);
+        const scope = next === null ? null : await saveTopologyChange(s, topology, next, clock.now());
+        return { value, scope };
+      });
     },
   };
 }

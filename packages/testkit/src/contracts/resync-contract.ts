@@ -360,7 +360,7 @@ export function describeResyncContract(context: ResyncContractContext): void {
   });
 
   describe('topology version', () => {
-    it('is 0 before any save, one more on each save, unchanged by saveSite and by a failed unit of work', async () => {
+    it('is 0 before any save, one more on each save, unchanged by updateSite and by a failed unit of work', async () => {
       const storage = context.storage();
       const topology = seedExampleTopology();
       expect(await storage.topology.version()).toBe(0n);
@@ -370,7 +370,7 @@ export function describeResyncContract(context: ResyncContractContext): void {
       await storage.topology.save(topology);
       expect(await storage.topology.version()).toBe(2n);
 
-      await storage.topology.saveSite({ ...topology.site(2)!, failedLoginCount: 1 });
+      await storage.topology.updateSite(2, { failedLoginCount: 1 });
       expect(await storage.topology.version()).toBe(2n);
 
       await expect(

@@ -549,6 +549,41 @@ export function describeStorageContract(harness: StorageHarness): void {
         expect(await storage.changes.cursorOf('pull:3')).toBe(9n);
         expect(await storage.changes.cursorOf('pull:4')).toBe(0n);
       });
+
+      it('claims a consumer in a unit of work: its cursor, 0n when it never advanced', async () => {
+        await storage.changes.advance('push', 5n);
+        expect(await unitOfWork.run((s) => s.changes.claim('push'))).toBe(5n);
+        expect(await unitOfWork.run((s) => s.changes.claim('processor'))).toBe(0n);
+        expect(await storage.changes.cursorOf('processor')).toBe(0n);
+      });
+
+      (harness.concurrentConnections === true ? it : it.skip)(
+        'a consumer claimed by one unit of work is claimed by another only after it ends, which then reads where it was left',
+        async () => {
+          const order: string[] = [];
+          let release: () => void = () => undefined;
+          const released = new Promise<void>((resolve) => (release = resolve));
+          let claimedIt: () => void = () => undefined;
+          const isClaimed = new Promise<void>((resolve) => (claimedIt = resolve));
+          const first = unitOfWork.run(async (s) => {
+            const at = await s.changes.claim('processor');
+            claimedIt();
+            await released;
+            await s.changes.advance('processor', at + 10n);
+            order.push('first');
+          });
+          await isClaimed;
+          const second = unitOfWork.run(async (s) => {
+            const at = await s.changes.claim('processor');
+            order.push(`second at ${at}`);
+          });
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          expect(order).toEqual([]);
+          release();
+          await Promise.all([first, second]);
+          expect(order).toEqual(['first', 'second at 10']);
+        },
+      );
     });
 
     describe('unit of work', () => {
@@ -850,16 +885,105 @@ export function describeStorageContract(harness: StorageHarness): void {
         expect(loaded?.store('A')?.centralisedProcurement).toBe(false);
       });
 
-      it('replaces one site with saveSite, keeping the rest of the topology', async () => {
+      it('writes the connection fields of one site with updateSite, keeping every other field and the rest of the topology', async () => {
         const topology = seedExampleTopology();
         await storage.topology.save(topology);
-        const updated = orThrow(topology.updateSite(2, { lastSyncedAt: new Date('2026-05-06T07:08:09.123Z'), hardwareId: 'tablet-7', failedLoginCount: 3 }));
-        await storage.topology.saveSite(updated.site(2)!);
+        const fields = { lastSyncedAt: new Date('2026-05-06T07:08:09.123Z'), hardwareId: 'tablet-7', failedLoginCount: 3 };
+
+        expect(await storage.topology.updateSite(2, fields)).toBe(true);
+        expect(await storage.topology.updateSite(2, { lastConnectedAt: new Date('2026-05-06T08:00:00.000Z'), appVersion: null })).toBe(true);
+
+        const expected = orThrow(topology.updateSite(2, { ...fields, lastConnectedAt: new Date('2026-05-06T08:00:00.000Z'), appVersion: null }));
         const loaded = await storage.topology.load();
-        expect(loaded?.site(2)).toEqual(updated.site(2));
-        expect(loaded?.toInput()).toEqual(updated.toInput());
-        await expect(storage.topology.saveSite({ ...updated.site(2)!, id: 99 })).rejects.toThrow(/not in the saved topology/);
+        expect(loaded?.site(2)).toEqual(expected.site(2));
+        expect(loaded?.toInput()).toEqual(expected.toInput());
+        expect(await storage.topology.site(2)).toEqual(expected.site(2));
+        expect(await storage.topology.site(3)).toEqual(topology.site(3));
       });
+
+      it('answers false and writes nothing for a site that is not saved', async () => {
+        await storage.topology.save(seedExampleTopology());
+        expect(await storage.topology.updateSite(99, { failedLoginCount: 1 })).toBe(false);
+        expect(await storage.topology.site(99)).toBeNull();
+        expect((await storage.topology.load())?.site(99)).toBeUndefined();
+      });
+
+      it('writes with ifUnchanged only while the given fields are stored with those values (a login decided on what it read)', async () => {
+        const topology = seedExampleTopology();
+        await storage.topology.save(topology);
+        const read = (await storage.topology.site(2))!;
+        const asRead = { failedLoginCount: read.failedLoginCount, blocked: read.blocked, hardwareId: read.hardwareId };
+
+        expect(await storage.topology.updateSite(2, { failedLoginCount: 1 }, { ifUnchanged: asRead })).toBe(true);
+        // a second decision on the same read lost the race: nothing is written
+        expect(await storage.topology.updateSite(2, { failedLoginCount: 1, hardwareId: 'other' }, { ifUnchanged: asRead })).toBe(false);
+        expect(await storage.topology.site(2)).toMatchObject({ failedLoginCount: 1, hardwareId: null });
+
+        expect(
+          await storage.topology.updateSite(2, { hardwareId: 'tablet-7' }, { ifUnchanged: { failedLoginCount: 1, hardwareId: null, blocked: false } }),
+        ).toBe(true);
+        expect(await storage.topology.updateSite(2, { blocked: true }, { ifUnchanged: { hardwareId: 'tablet-7' } })).toBe(true);
+        expect(await storage.topology.updateSite(2, { blocked: false }, { ifUnchanged: { blocked: false } })).toBe(false);
+        expect(await storage.topology.site(2)).toMatchObject({ failedLoginCount: 1, hardwareId: 'tablet-7', blocked: true });
+        expect(await storage.topology.site(3)).toEqual(topology.site(3));
+      });
+
+      (harness.concurrentConnections === true ? it : it.skip)(
+        "a site's connection fields written while a topology change holds the lock wait for it, and neither write is lost",
+        async () => {
+          const topology = seedExampleTopology();
+          await storage.topology.save(topology);
+          let release: () => void = () => undefined;
+          const released = new Promise<void>((resolve) => (release = resolve));
+          let lockedIt: () => void = () => undefined;
+          const isLocked = new Promise<void>((resolve) => (lockedIt = resolve));
+          const order: string[] = [];
+          // a topology change (another process): lock, read, change the name of site 3, save
+          const change = unitOfWork.run(async (s) => {
+            await s.topology.lock();
+            const current = (await s.topology.load())!;
+            lockedIt();
+            await released;
+            await s.topology.save(orThrow(current.updateSite(3, { name: 'renamed' })));
+            order.push('change');
+          });
+          await isLocked;
+          // a login of site 2 meanwhile (decided on what it read before the change), and a sync time written alone
+          const read = (await storage.topology.site(2))!;
+          const login = storage.topology
+            .updateSite(2, { failedLoginCount: read.failedLoginCount + 1 }, { ifUnchanged: { failedLoginCount: read.failedLoginCount } })
+            .then((written) => order.push(`login ${written}`));
+          const synced = storage.topology.updateSite(2, { lastSyncedAt: new Date('2026-05-06T07:08:09.123Z') }).then((found) => order.push(`synced ${found}`));
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          expect(order).toEqual([]); // both wait for the change
+          release();
+          await Promise.all([change, login, synced]);
+          expect(order[0]).toBe('change');
+          expect(order).toContain('login true');
+          const loaded = (await storage.topology.load())!;
+          expect(loaded.site(3)?.name).toBe('renamed');
+          expect(loaded.site(2)?.failedLoginCount).toBe(1);
+          expect(loaded.site(2)?.lastSyncedAt?.toISOString()).toBe('2026-05-06T07:08:09.123Z');
+        },
+      );
+
+      (harness.concurrentConnections === true ? it : it.skip)(
+        'two topology changes that lock run one after the other: the second reads what the first saved',
+        async () => {
+          await storage.topology.save(seedExampleTopology());
+          const rename = (site: number, name: string) =>
+            unitOfWork.run(async (s) => {
+              await s.topology.lock();
+              const current = (await s.topology.load())!;
+              await new Promise((resolve) => setTimeout(resolve, 50));
+              await s.topology.save(orThrow(current.updateSite(site, { name })));
+            });
+          await Promise.all([rename(2, 'two'), rename(3, 'three')]);
+          const loaded = (await storage.topology.load())!;
+          expect([loaded.site(2)?.name, loaded.site(3)?.name]).toEqual(['two', 'three']);
+          expect(await storage.topology.version()).toBe(3n);
+        },
+      );
 
       it('keeps password hashes per site, null for a site without one', async () => {
         expect(await storage.topology.passwordHash(2)).toBeNull();

@@ -64,7 +64,8 @@ export class InMemoryCentralSyncGateway implements CentralSyncGateway {
     return deepCopy(
       await this.central.run(async (storage) => {
         const topology = await this.topologyIn(storage);
-        return siteInfoFor(topology, this.siteId, await siteSyncedBefore(storage, topology, this.siteId));
+        const site = (await storage.topology.site(this.siteId)) ?? topology.site(this.siteId)!;
+        return siteInfoFor(topology, this.siteId, await siteSyncedBefore(storage, site));
       }),
     );
   }
@@ -82,8 +83,7 @@ export class InMemoryCentralSyncGateway implements CentralSyncGateway {
       const pulled = await this.pulls.pull(storage, (s) => this.topologyIn(s), this.siteId, request);
       // as the central's HTTP API does: a site that drained its pull has synced (remotes read it to know a new file is a re-initialisation)
       if (pulled.remaining === 0 && this.topology === 'stored') {
-        const updated = (await this.topologyIn(storage)).updateSite(this.siteId, { lastSyncedAt: this.clock.now() });
-        if (updated.ok) await storage.topology.saveSite(updated.value.site(this.siteId)!);
+        await storage.topology.updateSite(this.siteId, { lastSyncedAt: this.clock.now() });
       }
       return pulled;
     });

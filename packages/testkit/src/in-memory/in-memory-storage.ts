@@ -1,5 +1,7 @@
 import {
   buildTopology,
+  siteFromInput,
+  type SiteConnectionUpdate,
   type BufferedRecord,
   type Change,
   type ChangeFeed,
@@ -184,13 +186,25 @@ export class InMemoryTopologyRepository implements TopologyRepository {
     return Promise.resolve(this.state.topologyVersion);
   }
 
-  saveSite(site: Site): Promise<void> {
-    const input = this.state.topology;
-    if (input === null || !input.sites.some((s) => s.id === site.id)) {
-      return Promise.reject(new Error(`saveSite: site ${site.id} is not in the saved topology; save the topology first`));
-    }
-    this.state.topology = { ...input, sites: input.sites.map((s) => (s.id === site.id ? deepCopy(site) : s)) };
+  /** One unit of work at a time already: nothing else can hold the topology. */
+  lock(): Promise<void> {
     return Promise.resolve();
+  }
+
+  site(siteId: SiteId): Promise<Site | null> {
+    const input = this.state.topology?.sites.find((s) => s.id === siteId);
+    return Promise.resolve(input ? siteFromInput(deepCopy(input)) : null);
+  }
+
+  updateSite(siteId: SiteId, fields: SiteConnectionUpdate, options: { readonly ifUnchanged?: SiteConnectionUpdate } = {}): Promise<boolean> {
+    const input = this.state.topology;
+    const stored = input?.sites.find((s) => s.id === siteId);
+    if (input === null || stored === undefined) return Promise.resolve(false);
+    const site = siteFromInput(stored);
+    const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+    if (Object.entries(options.ifUnchanged ?? {}).some(([field, value]) => !same(site[field as keyof Site], value))) return Promise.resolve(false);
+    this.state.topology = { ...input, sites: input.sites.map((s) => (s.id === siteId ? { ...s, ...deepCopy(fields) } : s)) };
+    return Promise.resolve(true);
   }
 
   passwordHash(siteId: SiteId): Promise<string | null> {
@@ -229,6 +243,11 @@ export class InMemoryChangeFeed implements ChangeFeed {
 
   cursorOf(consumer: string): Promise<bigint> {
     return Promise.resolve(this.state.consumers.get(consumer) ?? 0n);
+  }
+
+  /** Units of work run one at a time here: nothing else can hold the consumer. */
+  claim(consumer: string): Promise<bigint> {
+    return this.cursorOf(consumer);
   }
 
   advance(consumer: string, cursor: bigint): Promise<void> {
