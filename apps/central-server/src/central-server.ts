@@ -216,11 +216,15 @@ export async function startCentralServer(options: CentralServerOptions): Promise
   const adminToken = adminTokenFor(options);
   const clock = options.clock ?? { now: () => new Date() };
 
-  if (!(await storage.storage.topology.load())) {
-    const name = options.siteName ?? 'central';
-    await storage.storage.topology.save(orThrow(buildTopology({ sites: [{ id: 1, code: 'CENTRAL', name, roles: ['central', 'primary'] }], stores: [] })));
-    logger.info({ siteId: 1, name }, 'created the central site (central + primary)');
-  }
+  // under the topology lock: central processes started together on one new database create it once
+  const name = options.siteName ?? 'central';
+  const created = await storage.run(async (s) => {
+    await s.topology.lock();
+    if (await s.topology.load()) return false;
+    await s.topology.save(orThrow(buildTopology({ sites: [{ id: 1, code: 'CENTRAL', name, roles: ['central', 'primary'] }], stores: [] })));
+    return true;
+  });
+  if (created) logger.info({ siteId: 1, name }, 'created the central site (central + primary)');
 
   const container = new Container();
   container.bind<Logger>(CENTRAL_TOKENS.Logger).toConstantValue(logger);

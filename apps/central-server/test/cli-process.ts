@@ -36,11 +36,16 @@ export async function ok(run: Promise<Run>): Promise<string> {
   return stdout;
 }
 
-/** `sitesync-central serve` on embedded PGlite in `dataDir`, on a free port, as a real process. */
-export async function startCentralProcess(dataDir: string, adminToken: string): Promise<{ readonly url: string; stop(): Promise<void> }> {
+/** `sitesync-central serve` on embedded PGlite in `dataDir` (or on the Postgres server at `databaseUrl`), on a free port, as a real process. */
+export async function startCentralProcess(
+  dataDir: string,
+  adminToken: string,
+  options: { readonly databaseUrl?: string } = {},
+): Promise<{ readonly url: string; stop(): Promise<void> }> {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info' };
   delete env['NODE_OPTIONS'];
-  const child = spawn(process.execPath, [CENTRAL_MAIN, 'serve', '--port', '0', '--data-dir', dataDir, '--admin-token', adminToken], {
+  const database = options.databaseUrl === undefined ? ['--data-dir', dataDir] : ['--database-url', options.databaseUrl];
+  const child = spawn(process.execPath, [CENTRAL_MAIN, 'serve', '--port', '0', ...database, '--admin-token', adminToken], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -9,6 +9,7 @@ import type { SqliteSyncStorage } from '@sitesync/sqlite';
 import { sql } from 'kysely';
 import { Pool } from 'pg';
 import { pino } from 'pino';
+import { RoundRobinBalancer } from './round-robin-balancer';
 
 /** End-to-end tests run with the central on embedded PGlite, and on the real Postgres server when PG_URL is set (always in CI). */
 export const PG_URL = process.env['PG_URL'];
@@ -18,29 +19,33 @@ if (process.env['CI'] && !PG_URL)
 export interface Engine {
   readonly name: string;
   database(): Promise<{ databaseUrl?: string; drop(): Promise<void> }>;
+  /** central processes sharing the database, behind a round-robin balancer (default 1) */
+  readonly centrals?: number;
+}
+
+/** A fresh schema of the Postgres server at PG_URL, dropped afterwards. */
+async function postgresSchema(): Promise<{ databaseUrl: string; drop(): Promise<void> }> {
+  const schema = `sitesync_e2e_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
+  const admin = new Pool({ connectionString: PG_URL, max: 1 });
+  await admin.query(`create schema ${schema}`);
+  const url = new URL(PG_URL!);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return {
+    databaseUrl: url.toString(),
+    async drop() {
+      await admin.query(`drop schema ${schema} cascade`);
+      await admin.end();
+    },
+  };
 }
 
 export const ENGINES: Engine[] = [
   { name: 'embedded PGlite', database: () => Promise.resolve({ drop: () => Promise.resolve() }) },
   ...(PG_URL
     ? [
-        {
-          name: 'the real Postgres server',
-          async database() {
-            const schema = `sitesync_e2e_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
-            const admin = new Pool({ connectionString: PG_URL, max: 1 });
-            await admin.query(`create schema ${schema}`);
-            const url = new URL(PG_URL);
-            url.searchParams.set('options', `-c search_path=${schema}`);
-            return {
-              databaseUrl: url.toString(),
-              async drop() {
-                await admin.query(`drop schema ${schema} cascade`);
-                await admin.end();
-              },
-            };
-          },
-        },
+        { name: 'the real Postgres server', database: postgresSchema },
+        // nothing correct may depend on one process's memory: every request goes to the next of two
+        { name: 'two central processes on the real Postgres server', database: postgresSchema, centrals: 2 },
       ]
     : []),
 ];
@@ -55,7 +60,7 @@ export function wrappedGateway(wrap: (real: CentralSyncGateway) => Partial<Centr
       hardwareId: config.hardwareId,
     });
     return {
-      siteInfo: () => real.siteInfo(),
+      siteInfo: (options) => real.siteInfo(options),
       push: (id, records) => real.push(id, records),
       pull: (cursor, limit, options) => real.pull(cursor, limit, options),
       ...wrap(real),
@@ -105,24 +110,37 @@ export class Cluster {
   private readonly passwords = new Map<number, { name: string; password: string }>();
 
   private constructor(
+    /** the central (with several processes: the first one, with the balancer's URL) */
     readonly central: RunningCentral,
     readonly admin: AdminClient,
     private readonly dir: string,
-    private readonly dropDatabase: () => Promise<void>,
+    private readonly shutDown: () => Promise<void>,
   ) {}
 
   static async start(engine: Engine): Promise<Cluster> {
     const dir = mkdtempSync(join(tmpdir(), 'sitesync-e2e-'));
     const database = await engine.database();
-    const central = await startCentralServer({
-      port: 0,
-      dataDir: ':memory:',
-      ...(database.databaseUrl ? { databaseUrl: database.databaseUrl } : {}),
-      adminToken: 'e2e-admin-token',
-      logger: pino({ level: 'silent' }),
-      hasher: new ScryptPasswordHasher({ cost: 1024 }),
-    });
-    return new Cluster(central, new AdminClient({ baseUrl: central.url, adminToken: central.adminToken }), dir, database.drop);
+    const centrals: RunningCentral[] = [];
+    for (let i = 0; i < (engine.centrals ?? 1); i++) {
+      centrals.push(
+        await startCentralServer({
+          port: 0,
+          dataDir: ':memory:',
+          ...(database.databaseUrl ? { databaseUrl: database.databaseUrl } : {}),
+          adminToken: 'e2e-admin-token',
+          logger: pino({ level: 'silent' }),
+          hasher: new ScryptPasswordHasher({ cost: 1024 }),
+        }),
+      );
+    }
+    const balancer = centrals.length > 1 ? await RoundRobinBalancer.start(centrals.map((c) => c.url)) : null;
+    const central: RunningCentral = balancer ? Object.create(centrals[0]!, { url: { value: balancer.url } }) : centrals[0]!;
+    const shutDown = async () => {
+      await balancer?.stop();
+      for (const c of centrals) await c.close();
+      await database.drop();
+    };
+    return new Cluster(central, new AdminClient({ baseUrl: central.url, adminToken: central.adminToken }), dir, shutDown);
   }
 
   /** Creates a site on the central and a remote site bound to it. */
@@ -189,8 +207,7 @@ export class Cluster {
 
   async stop(): Promise<void> {
     for (const remote of this.remotes.values()) await remote.close();
-    await this.central.close();
-    await this.dropDatabase();
+    await this.shutDown();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
