@@ -117,4 +117,14 @@ async function login(url: string, siteName: string, password: string, hardwareId
     expect((await login(b.url, 'two-devices', 'dev-pw', winner)).status).toBe(200);
     expect((await login(a.url, 'two-devices', 'dev-pw', winner === 'device-1' ? 'device-2' : 'device-1')).code).toBe('site_incorrect_hardware_id');
   });
+
+  it('keeps every admin token issued through both processes at once, and a revocation on one is refused on the other at once', async () => {
+    const issued = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? adminA : adminB).issueToken('viewer', `pair-${i}`)));
+    const listed = await adminB.listTokens();
+    for (const token of issued) expect(listed.map((t) => t.id)).toContain(token.id);
+    const viewerOnB = new AdminClient({ baseUrl: b.url, adminToken: issued[0]!.token });
+    expect((await viewerOnB.listSites()).length).toBeGreaterThan(0);
+    await adminA.revokeToken(issued[0]!.id);
+    await expect(viewerOnB.listSites()).rejects.toThrow();
+  });
 });

@@ -1,6 +1,5 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Clock, SettingsStore } from '@sitesync/domain';
-import { AsyncMutex } from './async-mutex';
+import type { Clock, SettingsStore, SyncStorage, UnitOfWork } from '@sitesync/domain';
 
 /** What an admin token may do: `admin` everything, `viewer` read every list and report, change nothing. */
 export const ADMIN_ROLES = ['admin', 'viewer'] as const;
@@ -33,18 +32,27 @@ export interface AdminCaller {
  * The admin API's tokens: the one the central was started with (always admin; changed by restarting
  * with another), and tokens issued through the API, kept hashed in the central's settings, each with
  * a role, rotatable (same id and role, new secret) and revocable. Read from the database on every
- * check, so every central process serving the database sees a rotation at once.
+ * check, so every central process serving the database sees a rotation at once. A change reads
+ * and writes the list in one unit of work holding the central's configuration lock (the topology
+ * lock, `TopologyRepository.lock`), so two processes issuing tokens at once both keep theirs.
  */
 export class AdminTokens {
   private readonly startupDigest: Buffer;
-  private readonly mutex = new AsyncMutex();
 
   constructor(
-    private readonly settings: SettingsStore,
+    private readonly storage: UnitOfWork & { readonly storage: SyncStorage },
     private readonly clock: Clock,
     startupToken: string,
   ) {
     this.startupDigest = digest(startupToken);
+  }
+
+  /** Reads and writes the list of tokens holding the configuration lock. */
+  private changing<T>(work: (tokens: StoredToken[], save: (next: readonly StoredToken[]) => Promise<void>) => Promise<T>): Promise<T> {
+    return this.storage.run(async (s) => {
+      await s.topology.lock();
+      return work(await storedIn(s.settings), (next) => s.settings.set(ADMIN_TOKENS_SETTING, next));
+    });
   }
 
   /** The caller a presented token identifies, or null. */
@@ -64,45 +72,43 @@ export class AdminTokens {
 
   /** Issues a token; the secret is returned once and never kept. */
   async issue(role: AdminRole, label: string): Promise<AdminTokenInfo & { token: string }> {
-    return this.mutex.run(async () => {
+    return this.changing(async (tokens, save) => {
       const token = newToken();
       const info: AdminTokenInfo = { id: randomUUID(), role, label, createdAt: this.clock.now().toISOString(), rotatedAt: null };
-      await this.save([...(await this.stored()), { ...info, digest: digest(token).toString('hex') }]);
+      await save([...tokens, { ...info, digest: digest(token).toString('hex') }]);
       return { ...info, token };
     });
   }
 
   /** A new secret for an issued token (same id and role); the old one stops working at once. Null when there is no such token. */
   async rotate(id: string): Promise<(AdminTokenInfo & { token: string }) | null> {
-    return this.mutex.run(async () => {
-      const tokens = await this.stored();
+    return this.changing(async (tokens, save) => {
       const old = tokens.find((t) => t.id === id);
       if (!old) return null;
       const token = newToken();
       const info: AdminTokenInfo = { ...infoOf(old), rotatedAt: this.clock.now().toISOString() };
-      await this.save(tokens.map((t) => (t.id === id ? { ...info, digest: digest(token).toString('hex') } : t)));
+      await save(tokens.map((t) => (t.id === id ? { ...info, digest: digest(token).toString('hex') } : t)));
       return { ...info, token };
     });
   }
 
   /** Revokes an issued token; false when there is no such token. */
   async revoke(id: string): Promise<boolean> {
-    return this.mutex.run(async () => {
-      const tokens = await this.stored();
+    return this.changing(async (tokens, save) => {
       if (!tokens.some((t) => t.id === id)) return false;
-      await this.save(tokens.filter((t) => t.id !== id));
+      await save(tokens.filter((t) => t.id !== id));
       return true;
     });
   }
 
-  private async stored(): Promise<StoredToken[]> {
-    const value = await this.settings.get(ADMIN_TOKENS_SETTING);
-    return Array.isArray(value) ? (value as StoredToken[]) : [];
+  private stored(): Promise<StoredToken[]> {
+    return storedIn(this.storage.storage.settings);
   }
+}
 
-  private save(tokens: readonly StoredToken[]): Promise<void> {
-    return this.settings.set(ADMIN_TOKENS_SETTING, tokens);
-  }
+async function storedIn(settings: SettingsStore): Promise<StoredToken[]> {
+  const value = await settings.get(ADMIN_TOKENS_SETTING);
+  return Array.isArray(value) ? (value as StoredToken[]) : [];
 }
 
 function infoOf(stored: StoredToken): AdminTokenInfo {

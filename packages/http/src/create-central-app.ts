@@ -120,7 +120,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
     repository: storage.storage.topology,
     throttle: new LoginThrottle(deps.loginLimits),
   });
-  const tokens = new AdminTokens(storage.storage.settings, clock, deps.adminToken);
+  const tokens = new AdminTokens(storage, clock, deps.adminToken);
   const adminAuth = adminAuthentication(tokens, logger);
 
   const app = express();
