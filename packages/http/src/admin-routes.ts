@@ -6,6 +6,7 @@ import {
   type Clock,
   type PasswordHasher,
   type Site,
+  type SiteConnectionUpdate,
   type SiteInput,
   type SyncStorage,
   type Topology,
@@ -106,16 +107,14 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
     res.json(publicSite(site));
   });
 
-  const sitePatch = (patch: Partial<Omit<Site, 'id'>>, what: string): RequestHandler =>
+  /** Unblock, reset the device: connection fields, written alone (`updateSite`: no topology change, nothing to re-route). */
+  const siteConnectionPatch = (fields: SiteConnectionUpdate, what: string): RequestHandler =>
     async function patchSite(req, res) {
       const id = parseSiteId(req.params['id']);
-      const { value: site } = await central.changeTopology(async (topology) => {
-        siteOrNotFound(topology, id);
-        const next = violationsOrValue(topology.updateSite(id, patch));
-        return { next, value: next.site(id)! };
-      });
+      siteOrNotFound(await topologies.load(), id);
+      if (!(await storage.storage.topology.updateSite(id, fields))) siteOrNotFound(await topologies.fresh(), id); // deleted meanwhile: 404
       logger.info({ siteId: id }, what);
-      res.json(publicSite(site));
+      res.json(publicSite(siteOrNotFound(await topologies.fresh(), id)));
     };
 
   admin.patch('/sites/:id', jsonBody, async (req, res) => {
@@ -157,8 +156,8 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
     res.json({ deleted: publicSite(site) });
   });
 
-  admin.post('/sites/:id/unblock', sitePatch({ blocked: false, failedLoginCount: 0 }, 'site unblocked'));
-  admin.post('/sites/:id/reset-hardware-id', sitePatch({ hardwareId: null }, 'site hardware id reset'));
+  admin.post('/sites/:id/unblock', siteConnectionPatch({ blocked: false, failedLoginCount: 0 }, 'site unblocked'));
+  admin.post('/sites/:id/reset-hardware-id', siteConnectionPatch({ hardwareId: null }, 'site hardware id reset'));
 
   admin.use(adminPrimaryRoutes(deps));
   admin.use(adminStoreRoutes(deps));

@@ -129,7 +129,9 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   app.set('etag', false);
   app.use(requestLogging(deps.requestLogger));
   app.use(compression());
-  app.use(metrics.observe({ siteIdByName: async (name) => (await topologies.load()).siteByName(name)?.id }));
+  // a label only: the topology this process last read will do (no database read per request)
+  const labelTopology = async () => (topologies instanceof TopologyCache ? topologies.lastKnown() : null) ?? (await topologies.load());
+  app.use(metrics.observe({ siteIdByName: async (name) => (await labelTopology()).siteByName(name)?.id }));
   app.use((req, _res, next) => {
     // HTTP/1.1 requires Host (RFC 9112 3.2); answered here, with the error body, rather than by Node's bare 400.
     if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) {

@@ -118,7 +118,9 @@ export function siteAuthenticator(deps: SiteAuthenticatorDeps): (req: Request) =
     const appName = headerValue(req, HEADERS.appName);
     const appVersion = headerValue(req, HEADERS.appVersion);
 
-    const candidate = (await topologies.load()).siteByName(credentials.siteName);
+    // the topology of the stored version: a site renamed or added by any central process is found by its new name
+    const topology = await topologies.load();
+    const candidate = topology.siteByName(credentials.siteName);
     const source = req.ip ?? 'unknown';
     const fromBoundDevice = candidate !== undefined && candidate.hardwareId !== null && hardwareId === candidate.hardwareId;
     const hash = candidate ? await repository.passwordHash(candidate.id) : null;
@@ -150,7 +152,6 @@ export function siteAuthenticator(deps: SiteAuthenticatorDeps): (req: Request) =
       if (tries >= LOGIN_WRITE_TRIES)
         throw SyncHttpError.of('rate_limited', `Site ${site.id} is logging in from several requests at once: try again.`, { retryAfterSeconds: 1 });
     }
-    const topology = await topologies.load();
     if (decision.outcome === 'accepted') return { site: decision.site, topology };
     logger.warn({ siteId: candidate.id, siteName: candidate.name, outcome: decision.outcome, ip: req.ip }, `sync login refused: ${decision.reason}`);
     switch (decision.outcome) {

@@ -46,6 +46,11 @@ export class TopologyCache implements CentralTopologySource {
     return topology;
   }
 
+  /** The topology this process last read, without asking the database (null before the first read): for labels and logs only, never for a decision. */
+  lastKnown(): Topology | null {
+    return this.cached?.topology ?? null;
+  }
+
   async fresh(): Promise<Topology> {
     const topology = await this.storage.storage.topology.load();
     if (topology === null) throw notInitialised();

@@ -243,7 +243,8 @@ describe('central app: sync routes', () => {
   it('stores a push, refusing per record a record of a store active elsewhere while the rest is stored', async () => {
     const central = await createTestCentral();
     const processed = jest.spyOn(CentralService.prototype, 'process');
-    const mine = storeRecord('stock_line', 'B', { quantity: 5 }, 'sl-b-1');
+    // a transaction of its own store (a document the processors act on, so they run) and a stock line of another site's store
+    const mine = storeRecord('transaction', 'B', { quantity: 5 }, 'tx-b-1');
     const theirs = storeRecord('stock_line', 'C', { quantity: 7 }, 'sl-c-1');
     const res = await push(central, REMOTE1, 'batch-1', [mine, theirs]);
     expect(res.status).toBe(200);
@@ -253,7 +254,7 @@ describe('central app: sync routes', () => {
     expect(body.refused).toHaveLength(1);
     expect(body.refused[0]).toMatchObject({ recordType: 'stock_line', recordId: 'sl-c-1', code: 'edit.store-not-active-here' });
     expect(body.refused[0]!.fix).toEqual(expect.any(String));
-    expect(await central.storage.storage.records.get('stock_line', 'sl-b-1')).toMatchObject({ data: { quantity: 5 } });
+    expect(await central.storage.storage.records.get('transaction', 'tx-b-1')).toMatchObject({ data: { quantity: 5 } });
     expect(await central.storage.storage.records.get('stock_line', 'sl-c-1')).toBeNull();
     expect(processed).toHaveBeenCalledTimes(1);
     expect(processed).toHaveBeenCalledWith('push');
@@ -271,7 +272,7 @@ describe('central app: sync routes', () => {
 
   it('answers a replayed batch id with replayed:true and writes nothing new', async () => {
     const central = await createTestCentral();
-    const records = [storeRecord('stock_line', 'B', {}, 'sl-r-1'), storeRecord('stock_line', 'B', {}, 'sl-r-2')];
+    const records = [storeRecord('transaction', 'B', {}, 'tx-r-1'), storeRecord('transaction_line', 'B', { transactionId: 'tx-r-1' }, 'tl-r-2')];
     const processed = jest.spyOn(CentralService.prototype, 'process');
     expect((await push(central, REMOTE1, 'batch-r', records)).body).toMatchObject({ accepted: 2, refused: [] });
     const head = await central.storage.storage.changes.head();
@@ -283,10 +284,11 @@ describe('central app: sync routes', () => {
     processed.mockRestore();
   });
 
-  it('does not run the processors when nothing was accepted, and logs their failure without failing the push', async () => {
+  it('does not run the processors when nothing was accepted or nothing they act on was, and logs their failure without failing the push', async () => {
     const central = await createTestCentral();
     const processed = jest.spyOn(CentralService.prototype, 'process');
     await push(central, REMOTE1, 'batch-empty', []);
+    await push(central, REMOTE1, 'batch-stock', [storeRecord('stock_line', 'B', {}, 'sl-not-a-transfer')]);
     expect(processed).not.toHaveBeenCalled();
     processed.mockRestore();
 
@@ -296,12 +298,12 @@ describe('central app: sync routes', () => {
     const failing = jest
       .spyOn(central.storage, 'run')
       .mockImplementation((work) => (++runs === 1 ? run(work) : Promise.reject(new Error('transfer processing broke'))));
-    const res = await push(central, REMOTE1, 'batch-x', [storeRecord('stock_line', 'B', {}, 'sl-x')]);
+    const res = await push(central, REMOTE1, 'batch-x', [storeRecord('transaction', 'B', {}, 'tx-x')]);
     failing.mockRestore();
     expect(runs).toBeGreaterThan(1);
     expect(res.status).toBe(200);
     expect(res.body.accepted).toBe(1);
-    expect(await central.storage.storage.records.get('stock_line', 'sl-x')).not.toBeNull();
+    expect(await central.storage.storage.records.get('transaction', 'tx-x')).not.toBeNull();
     expect(central.logger.error).toHaveBeenCalledWith(
       expect.objectContaining({ err: expect.objectContaining({ message: 'transfer processing broke' }) }),
       expect.any(String),

@@ -136,7 +136,7 @@ describe('central metrics: GET /metrics', () => {
 
   it("records the processor lag: a push that says more follows is processed at the site's pull, that long after it", async () => {
     const central = await createTestCentral();
-    await push(central, REMOTE1, 'batch-1', [storeRecord('stock_line', 'B', {}, 'sl-1')], true);
+    await push(central, REMOTE1, 'batch-1', [storeRecord('transaction', 'B', {}, 'tx-1')], true);
     central.clock.advance(250);
     await pull(central, REMOTE1);
 

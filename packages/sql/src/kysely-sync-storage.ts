@@ -6,6 +6,7 @@ import {
   type RecordSelector,
   type RecordStore,
   type Site,
+  SITE_CONNECTION_FIELDS,
   type SiteConnectionUpdate,
   type SiteId,
   type StoreId,
@@ -79,21 +80,33 @@ export class KyselyTopologyRepository implements TopologyRepository {
     return built.value;
   }
 
+  /**
+   * Sites are written one row each, the sites no longer in the topology deleted; a site that stays
+   * keeps its stored connection fields (`updateSite` writes those, and a login may have written one
+   * after this change read the topology). Stores are replaced.
+   */
   save(topology: Topology): Promise<void> {
+    const postgres = this.flavour.engine === 'postgres';
+    // the connection fields of the stored row, over the new document
+    const kept = postgres
+      ? sql<string>`excluded.doc || jsonb_build_object(${sql.join(SITE_CONNECTION_FIELDS.map((f) => sql`${f}::text, sync_site.doc -> ${f}::text`))})`
+      : sql<string>`json_set(excluded.doc, ${sql.join(SITE_CONNECTION_FIELDS.map((f) => sql`${`$.${f}`}, json(sync_site.doc -> ${`$.${f}`})`))})`;
     return atomically(this.db, async (db) => {
       await db
         .insertInto('sync_topology_version')
         .values({ id: 1, version: 1 })
         .onConflict((oc) => oc.column('id').doUpdateSet({ version: sql`sync_topology_version.version + 1` }))
         .execute();
-      await db.deleteFrom('sync_site').execute();
-      await db.deleteFrom('sync_store').execute();
+      const ids = topology.sites.map((s) => s.id);
+      await db.deleteFrom('sync_site').where('id', 'not in', ids).execute();
       for (const part of chunks(topology.sites)) {
         await db
           .insertInto('sync_site')
           .values(part.map((s) => ({ id: s.id, doc: JSON.stringify(s) })))
+          .onConflict((oc) => oc.column('id').doUpdateSet({ doc: kept }))
           .execute();
       }
+      await db.deleteFrom('sync_store').execute();
       for (const part of chunks(topology.stores)) {
         await db
           .insertInto('sync_store')
@@ -132,37 +145,30 @@ export class KyselyTopologyRepository implements TopologyRepository {
     return row ? siteFromDoc(row.doc) : null;
   }
 
-  /**
-   * One statement writes only these fields of the document, so a concurrent write of another field
-   * is kept; on Postgres it first holds the version row `for share`, so it waits for a topology
-   * change in progress (which holds it `for update` and rewrites every site) and never the reverse.
-   */
-  updateSite(siteId: SiteId, fields: SiteConnectionUpdate, options: { readonly ifUnchanged?: SiteConnectionUpdate } = {}): Promise<boolean> {
+  /** One statement writes only these fields of the document: a concurrent write of another field, and a topology change (`save` keeps them), are kept. */
+  async updateSite(siteId: SiteId, fields: SiteConnectionUpdate, options: { readonly ifUnchanged?: SiteConnectionUpdate } = {}): Promise<boolean> {
     const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
     const expected = Object.entries(options.ifUnchanged ?? {}).filter(([, value]) => value !== undefined);
     const postgres = this.flavour.engine === 'postgres';
-    return atomically(this.db, async (db) => {
-      if (postgres) await db.selectFrom('sync_topology_version').select('id').where('id', '=', 1).forShare().execute();
-      const doc =
-        entries.length === 0
-          ? sql<string>`doc`
-          : postgres
-            ? sql<string>`doc || ${JSON.stringify(Object.fromEntries(entries))}::jsonb`
-            : sql<string>`json_set(doc, ${sql.join(entries.map(([field, value]) => sql`${`$.${field}`}, json(${JSON.stringify(value)})`))})`;
-      let update = db.updateTable('sync_site').set({ doc }).where('id', '=', siteId);
-      if (expected.length > 0) {
-        update = postgres
-          ? update.where(sql<boolean>`doc @> ${JSON.stringify(Object.fromEntries(expected))}::jsonb`)
-          : update.where(
-              sql<boolean>`${sql.join(
-                expected.map(([field, value]) => sql`json_extract(doc, ${`$.${field}`}) is json_extract(${JSON.stringify(value)}, '$')`),
-                sql` and `,
-              )}`,
-            );
-      }
-      const result = await update.executeTakeFirst();
-      return result.numUpdatedRows > 0n;
-    });
+    const doc =
+      entries.length === 0
+        ? sql<string>`doc`
+        : postgres
+          ? sql<string>`doc || ${JSON.stringify(Object.fromEntries(entries))}::jsonb`
+          : sql<string>`json_set(doc, ${sql.join(entries.map(([field, value]) => sql`${`$.${field}`}, json(${JSON.stringify(value)})`))})`;
+    let update = this.db.updateTable('sync_site').set({ doc }).where('id', '=', siteId);
+    if (expected.length > 0) {
+      update = postgres
+        ? update.where(sql<boolean>`doc @> ${JSON.stringify(Object.fromEntries(expected))}::jsonb`)
+        : update.where(
+            sql<boolean>`${sql.join(
+              expected.map(([field, value]) => sql`json_extract(doc, ${`$.${field}`}) is json_extract(${JSON.stringify(value)}, '$')`),
+              sql` and `,
+            )}`,
+          );
+    }
+    const result = await update.executeTakeFirst();
+    return result.numUpdatedRows > 0n;
   }
 
   async passwordHash(siteId: SiteId): Promise<string | null> {

@@ -21,14 +21,18 @@ export function connectionFieldsOf(site: Site): SiteConnectionUpdate {
  *
  * Several central processes may share one database: nothing here relies on process memory. A
  * topology change runs in one unit of work that first calls `lock`, then reads, changes and saves
- * the topology; a login or sync writes only a site's connection fields (`updateSite`), waiting for a
- * change in progress, and a decision taken on a site it read (a login) is written only if those
+ * the topology; a login or sync writes only a site's connection fields (`updateSite`, which `save`
+ * never overwrites), and a decision taken on a site it read (a login) is written only if those
  * fields are still as read (`ifUnchanged`), so no write overwrites another's.
  */
 export interface TopologyRepository {
   /** The saved topology; a fresh installation has none yet. Stored data that breaks a rule throws. */
   load(): Promise<Topology | null>;
-  /** Replaces the saved topology (it is small: sites and stores), and moves its version on. */
+  /**
+   * Replaces the saved topology (it is small: sites and stores), and moves its version on. A site
+   * that was saved before keeps its stored connection fields: only `updateSite` writes those, so a
+   * topology change never undoes a login or sync that wrote one after the change read the topology.
+   */
   save(topology: Topology): Promise<void>;
   /**
    * The saved topology's version: 0 before the first save, then one more on every `save` (not on
@@ -37,8 +41,8 @@ export interface TopologyRepository {
   version(): Promise<bigint>;
   /**
    * In a unit of work, before a topology change reads the topology: waits until no other unit of
-   * work holds the topology or one of its sites, and holds it until this one ends (a lock in the
-   * database where several processes may share it; nothing to do where one process owns the storage).
+   * work holds it, and holds it until this one ends (a lock in the database where several processes
+   * may share it; nothing to do where one process owns the storage).
    */
   lock(): Promise<void>;
   /** One saved site as stored now, every field included (null: no such site). */

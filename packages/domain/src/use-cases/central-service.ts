@@ -9,7 +9,7 @@ import { acceptPush } from './central-push';
 import { PullServer } from './pull-server';
 import { recordLocalChange, type LocalChangeRefusal, type RecordedChange } from './record-local-change';
 import { isRetryable, notRetryable, quarantinedSiteOf, retryQuarantined, type IssueRetry } from './retry-issue';
-import { runSiteProcessors, type ProcessorReport } from './run-site-processors';
+import { concernsProcessors, runSiteProcessors, type ProcessorReport } from './run-site-processors';
 import type { ScopeChangeReport } from './scope-changes';
 
 /**
@@ -112,14 +112,18 @@ export class CentralService {
     if (batch.records.some((r) => r.type === 'store')) await this.addStoresCreatedOnPrimary(siteId, batch);
     const outcome = await unitOfWork.run(async (s) => acceptPush(s, await this.topologies.current(s), siteId, batch, clock.now()));
     stored?.(outcome);
-    if (isPushConflict(outcome) || outcome.replayed === true || outcome.accepted === 0) return outcome;
-    // A site that says more batches follow in this cycle has its transfers completed once, with its
-    // last batch (or before any site's next pull, or after DEFERRED_MS if it never comes): not
-    // after each of its batches, which would re-read the same half-arrived documents many times.
+    if (isPushConflict(outcome) || outcome.replayed === true) return outcome;
+    // Only a batch with transfer documents or goods receipts gives the processors work; the others
+    // are passed over by the next run. A site that says more batches follow in this cycle has its
+    // transfers completed once, with its last batch (or before any site's next pull, or after
+    // DEFERRED_MS if it never comes): not after each of its batches, which would re-read the same
+    // half-arrived documents many times.
+    const concerns = outcome.accepted > 0 && batch.records.some(concernsProcessors);
     if (options.more === true) {
+      if (!concerns) return outcome;
       if ((await unitOfWork.storage.settings.get(PROCESSING_OWED_KEY)) !== true) await unitOfWork.storage.settings.set(PROCESSING_OWED_KEY, true);
       this.defer();
-    } else await this.processQuietly('push');
+    } else if (concerns || (await this.processingOwed())) await this.processQuietly('push');
     return outcome;
   }
 
@@ -130,8 +134,13 @@ export class CentralService {
    */
   async pull(siteId: SiteId, request: PullRequest): Promise<PullResult> {
     const { unitOfWork } = this.deps;
-    if (this.deferred || (await unitOfWork.storage.settings.get(PROCESSING_OWED_KEY)) === true) await this.processQuietly('push');
+    if (await this.processingOwed()) await this.processQuietly('push');
     return unitOfWork.run((s) => this.pulls.pull(s, (inside) => this.topologies.current(inside), siteId, request));
+  }
+
+  /** Whether a push that said more would follow left processing owed, to this process or (in the database) to any. */
+  private async processingOwed(): Promise<boolean> {
+    return this.deferred || (await this.deps.unitOfWork.storage.settings.get(PROCESSING_OWED_KEY)) === true;
   }
 
   /**

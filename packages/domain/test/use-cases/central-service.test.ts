@@ -118,7 +118,7 @@ describe('CentralService: every write on the central, then its processors', () =
     expect(await storage.storage.issues.open()).toEqual([]);
   });
 
-  it('processes after an exclusive topology change only when the topology changed, and after a push only when records were stored', async () => {
+  it('processes after an exclusive topology change only when the topology changed, and after a push only when it stored records the processors act on', async () => {
     const { service, reports } = await centralWith();
     expect(await service.exclusiveTopology(async () => ({ next: null, value: 1 }))).toBe(1);
     expect(reports).toHaveLength(0);
@@ -127,9 +127,13 @@ describe('CentralService: every write on the central, then its processors', () =
 
     await service.push(2, { id: 'empty', digest: 'd-empty', records: [] });
     expect(reports).toHaveLength(1);
-    const records = [{ type: 'stock_line', id: 'sl-1', storeId: 'B', data: {} }];
+    // stock lines: nothing for the processors to do (the next run passes over them)
+    await service.push(2, { id: 'stock', digest: 'd-stock', records: [{ type: 'stock_line', id: 'sl-1', storeId: 'B', data: {} }] });
+    expect(reports).toHaveLength(1);
+    // a transfer document: processed before the push is answered
+    const records = recordsOf(customerInvoice({ id: 'ci-b-c', from: 'B', to: 'C' }));
     await service.push(2, { id: 'b', digest: 'd-b', records });
-    expect(reports).toHaveLength(2);
+    expect(reports.map((r) => r.reason)).toEqual(['topology', 'push']);
     expect(await service.push(2, { id: 'b', digest: 'd-b', records })).toMatchObject({ replayed: true });
     expect(await service.push(2, { id: 'b', digest: 'other', records })).toMatchObject({ conflict: { code: 'push.batch-id-reused' } });
     expect(reports).toHaveLength(2);

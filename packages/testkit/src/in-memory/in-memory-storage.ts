@@ -1,5 +1,6 @@
 import {
   buildTopology,
+  connectionFieldsOf,
   siteFromInput,
   type SiteConnectionUpdate,
   type BufferedRecord,
@@ -176,8 +177,15 @@ export class InMemoryTopologyRepository implements TopologyRepository {
     return Promise.resolve(built.value);
   }
 
+  /** A site that stays keeps its stored connection fields (`updateSite` writes those). */
   save(topology: Topology): Promise<void> {
-    this.state.topology = deepCopy(topology.toInput());
+    const before = new Map((this.state.topology?.sites ?? []).map((s) => [s.id, siteFromInput(s)]));
+    const input = deepCopy(topology.toInput());
+    const sites = input.sites.map((site) => {
+      const stored = before.get(site.id);
+      return stored ? { ...site, ...deepCopy(connectionFieldsOf(stored)) } : site;
+    });
+    this.state.topology = { ...input, sites };
     this.state.topologyVersion += 1n;
     return Promise.resolve();
   }
