@@ -29,8 +29,9 @@ const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i++) {
   const name = process.argv[i]!.replace(/^--/, '');
   const value = process.argv[i + 1];
-  if (value === undefined || value.startsWith('--')) args.set(name, 'true');
-  else (args.set(name, value), i++);
+  const flag = value === undefined || value.startsWith('--');
+  args.set(name, flag ? 'true' : value);
+  if (!flag) i++;
 }
 /** `--quick`: sizes that run in well under a minute, for checking by hand */
 const QUICK = args.has('quick');
