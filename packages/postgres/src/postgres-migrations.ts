@@ -122,6 +122,18 @@ export const POSTGRES_MIGRATIONS: Record<string, Migration> = {
       }
     },
   },
+  '0008_partial_line_indexes': {
+    // The header-id indexes hold only rows that have that field: a record without it (most records,
+    // and every header) costs no index entry on write. `findByField` compares the field with `=` or
+    // `in`, which implies `is not null`, so Postgres still uses them.
+    async up(db: Kysely<unknown>): Promise<void> {
+      for (const field of INDEXED_DATA_FIELDS) {
+        const name = `sync_record_data_${field.toLowerCase()}`;
+        await sql`drop index ${sql.id(name)}`.execute(db);
+        await sql`create index ${sql.id(name)} on sync_record (type, (data->>${sql.lit(field)})) where data->>${sql.lit(field)} is not null`.execute(db);
+      }
+    },
+  },
 };
 
 export const postgresMigrationProvider: MigrationProvider = {
