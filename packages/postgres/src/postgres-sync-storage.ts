@@ -2,17 +2,31 @@ import { assertFieldName, createKyselySyncStorage, type KyselySyncStorage, type 
 import { Kysely, Migrator, PostgresDialect, sql, type PostgresPool } from 'kysely';
 import { postgresMigrationProvider } from './postgres-migrations';
 
-/** Records numbered per sequencer pass at most; the rest wait for the next read. */
+/** Records numbered per sequencer pass at most (records written by a version that numbered them after commit). */
 const SEQUENCE_BATCH = 100_000;
 
 /**
- * Postgres: writers in concurrent transactions must not number their records themselves, or a
- * reader could see cursor 11 (committed) before cursor 10 (still in flight) and skip 10 for good.
- * So writes leave `seq` empty, and the *sequencer* numbers records only once they are committed:
- * under a transaction-scoped advisory lock (one sequencer at a time per schema; writers and plain
- * readers never wait for it), it gives every visible unnumbered record the next cursors after the
- * high-water mark, in write order, and commits. Numbers therefore become visible in increasing
- * order and a reader can never skip one. See docs/storage.md.
+ * The change feed's lock, which a unit of work holds from its first record write (or record lock)
+ * to its commit: `sync_record` in ROW EXCLUSIVE mode first (so a unit of work that holds writes,
+ * `holdRecordWrites`, is waited for before the feed's lock is taken, never while it is held), then
+ * the row of `sync_feed_state`. Outside a transaction there is nothing to hold.
+ */
+async function holdFeed(trx: Kysely<SyncDb>): Promise<void> {
+  if (!trx.isTransaction) return;
+  await sql`lock table sync_record in row exclusive mode`.execute(trx);
+  await sql`select 1 from sync_feed_state where id = 1 for update`.execute(trx);
+}
+
+/**
+ * Postgres: concurrent writers must not take cursors from a sequence, or a reader could see cursor
+ * 11 (committed) before cursor 10 (still in flight) and skip 10 for good. So a writer takes its
+ * cursors from the high-water mark in `sync_feed_state`, whose row it then holds locked until it
+ * commits (as SQLite's one writer does): units of work that write records take turns from their
+ * first record write to their commit, cursors become visible in increasing order, and a reader can
+ * never skip one. Each record row is written once, with its cursor (no second write to number it).
+ * Every unit of work takes the feed's lock before it locks record rows (`beforeRecordLocks`), so two
+ * never wait on each other. Records written without a cursor by an earlier version are
+ * numbered by the sequencer at the next read. See docs/storage.md.
  */
 export const postgresFlavour: SqlFlavour = {
   engine: 'postgres',
@@ -21,7 +35,15 @@ export const postgresFlavour: SqlFlavour = {
   int8: (value) => value.toString(),
   dataField: (field) => sql<string | null>`(data->>${sql.lit(assertFieldName(field))})`,
   issueKeyInCodePointOrder: sql<string>`(key collate "C")`,
-  reserveCursors: () => Promise.resolve(null),
+  async reserveCursors(trx, count) {
+    await sql`lock table sync_record in row exclusive mode`.execute(trx);
+    const { rows } = await sql<{ last: string }>`
+      update sync_feed_state set last_seq = last_seq + ${count} where id = 1 returning cast(last_seq as text) as last
+    `.execute(trx);
+    if (!rows[0]) throw new Error('sync_feed_state has no row: the schema was not migrated');
+    return BigInt(rows[0].last) - BigInt(count) + 1n;
+  },
+  beforeRecordLocks: holdFeed,
   // Writers take ROW EXCLUSIVE, which SHARE excludes; readers (ACCESS SHARE) go on.
   holdRecordWrites: async (trx) => {
     await sql`lock table sync_record in share mode`.execute(trx);
@@ -41,11 +63,13 @@ export const postgresFlavour: SqlFlavour = {
         source_site_id = excluded.source_site_id, via_sync = excluded.via_sync, seq = excluded.seq
     `.execute(db);
   },
+  // Records written without a cursor (by an earlier version) get the next cursors, in write order,
+  // under the feed's lock: a pass waits for the units of work writing records, and they for it.
   async sequence(db) {
     const waiting = await sql<{ waiting: boolean }>`select exists (select 1 from sync_record where seq is null) as waiting`.execute(db);
     if (!waiting.rows[0]?.waiting) return;
     const pass = async (trx: Kysely<SyncDb>): Promise<void> => {
-      await sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.sitesync.change-feed'))`.execute(trx);
+      await holdFeed(trx);
       await sql`
         with todo as (
           select type, id, row_number() over (order by write_order) as rn

@@ -177,6 +177,7 @@ export class KyselyRecordStore implements RecordStore {
       ids.add(id);
     }
     const out: SyncRecord[] = [];
+    if (lock && idsByType.size > 0) await this.flavour.beforeRecordLocks?.(this.db);
     // locks are taken in one order (type, then id) by every locker, so two of them never wait on each other
     const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
     for (const [type, ids] of lock ? [...idsByType].sort(([a], [b]) => order(a, b)) : idsByType) {
@@ -294,6 +295,7 @@ export class KyselyRecordStore implements RecordStore {
   async remove(keys: readonly Pick<SyncRecord, 'type' | 'id'>[]): Promise<void> {
     const idsByType = new Map<string, string[]>();
     for (const { type, id } of keys) idsByType.set(type, [...(idsByType.get(type) ?? []), id]);
+    if (idsByType.size > 0) await this.flavour.beforeRecordLocks?.(this.db);
     for (const [type, ids] of idsByType) {
       for (const part of chunks(ids)) await this.db.deleteFrom('sync_record').where('type', '=', type).where('id', 'in', part).execute();
     }
