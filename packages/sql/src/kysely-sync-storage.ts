@@ -181,8 +181,12 @@ export class KyselyRecordStore implements RecordStore {
     // locks are taken in one order (type, then id) by every locker, so two of them never wait on each other
     const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
     for (const [type, ids] of lock ? [...idsByType].sort(([a], [b]) => order(a, b)) : idsByType) {
-      for (const part of chunks(lock ? [...ids].sort(order) : [...ids])) {
-        const query = this.db.selectFrom('sync_record').select(RECORD_COLUMNS).where('type', '=', type).where('id', 'in', part);
+      const sorted = lock ? [...ids].sort(order) : [...ids];
+      // Postgres: one statement, the ids as one array parameter; SQLite: a bounded number of parameters each
+      const postgres = this.flavour.engine === 'postgres';
+      for (const part of postgres ? [sorted] : chunks(sorted)) {
+        const ofType = this.db.selectFrom('sync_record').select(RECORD_COLUMNS).where('type', '=', type);
+        const query = postgres ? ofType.where('id', '=', sql<string>`any(${part}::text[])`) : ofType.where('id', 'in', part);
         const rows = await (lock ? query.orderBy('id').forUpdate() : query).execute();
         for (const row of rows) out.push(recordFromRow(row));
       }
