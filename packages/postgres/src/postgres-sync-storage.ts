@@ -2,9 +2,6 @@ import { assertFieldName, createKyselySyncStorage, type KyselySyncStorage, type 
 import { Kysely, Migrator, PostgresDialect, sql, type PostgresPool } from 'kysely';
 import { postgresMigrationProvider } from './postgres-migrations';
 
-/** Records numbered per sequencer pass at most (records written by a version that numbered them after commit). */
-const SEQUENCE_BATCH = 100_000;
-
 /**
  * The change feed's lock, which a unit of work holds from its first record write (or record lock)
  * to its commit: `sync_record` in ROW EXCLUSIVE mode first (so a unit of work that holds writes,
@@ -25,8 +22,8 @@ async function holdFeed(trx: Kysely<SyncDb>): Promise<void> {
  * first record write to their commit, cursors become visible in increasing order, and a reader can
  * never skip one. Each record row is written once, with its cursor (no second write to number it).
  * Every unit of work takes the feed's lock before it locks record rows (`beforeRecordLocks`), so two
- * never wait on each other. Records written without a cursor by an earlier version are
- * numbered by the sequencer at the next read. See docs/storage.md.
+ * never wait on each other. (Until migration 0009 a sequencer numbered records after commit, with a
+ * second write of each row.) See docs/storage.md.
  */
 export const postgresFlavour: SqlFlavour = {
   engine: 'postgres',
@@ -63,30 +60,8 @@ export const postgresFlavour: SqlFlavour = {
         source_site_id = excluded.source_site_id, via_sync = excluded.via_sync, seq = excluded.seq
     `.execute(db);
   },
-  // Records written without a cursor (by an earlier version) get the next cursors, in write order,
-  // under the feed's lock: a pass waits for the units of work writing records, and they for it.
-  async sequence(db) {
-    const waiting = await sql<{ waiting: boolean }>`select exists (select 1 from sync_record where seq is null) as waiting`.execute(db);
-    if (!waiting.rows[0]?.waiting) return;
-    const pass = async (trx: Kysely<SyncDb>): Promise<void> => {
-      await holdFeed(trx);
-      await sql`
-        with todo as (
-          select type, id, row_number() over (order by write_order) as rn
-          from sync_record where seq is null order by write_order limit ${SEQUENCE_BATCH}
-        ),
-        hw as (select last_seq from sync_feed_state where id = 1),
-        numbered as (
-          update sync_record r set seq = hw.last_seq + todo.rn
-          from todo, hw
-          where r.type = todo.type and r.id = todo.id and r.seq is null
-          returning r.seq
-        )
-        update sync_feed_state set last_seq = greatest(last_seq, coalesce((select max(seq) from numbered), last_seq)) where id = 1
-      `.execute(trx);
-    };
-    await (db.isTransaction ? pass(db) : db.transaction().execute(pass));
-  },
+  // every record has its cursor from its write (migration 0009 numbered those written before)
+  sequence: () => Promise.resolve(),
 };
 
 export interface PostgresSyncStorage extends KyselySyncStorage {
