@@ -1,8 +1,8 @@
 import type { Change, ChangeFeed } from '../ports/change-feed';
 import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
 
-/** Changes kept for the later processors of one run at most; pages beyond are scanned by each. */
-export const MAX_SHARED_CHANGES = 50_000;
+/** Changes kept for the later processors of one run at most (without their data: about 25 MB for 100,000); pages beyond are scanned by each. */
+export const MAX_SHARED_CHANGES = 100_000;
 
 /**
  * The units of work of one processing run, whose processors scan the same pages of the change feed
