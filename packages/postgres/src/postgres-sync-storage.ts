@@ -32,8 +32,8 @@ export const postgresFlavour: SqlFlavour = {
   int8: (value) => value.toString(),
   dataField: (field) => sql<string | null>`(data->>${sql.lit(assertFieldName(field))})`,
   issueKeyInCodePointOrder: sql<string>`(key collate "C")`,
+  // after beforeRecordLocks: the feed's row is already this unit of work's
   async reserveCursors(trx, count) {
-    await sql`lock table sync_record in row exclusive mode`.execute(trx);
     const { rows } = await sql<{ last: string }>`
       update sync_feed_state set last_seq = last_seq + ${count} where id = 1 returning cast(last_seq as text) as last
     `.execute(trx);

@@ -150,10 +150,20 @@ const RECORD_COLUMNS = ['type', 'id', 'store_id', 'other_party_store_id', 'patie
 const FIND_CHUNK = 500;
 
 export class KyselyRecordStore implements RecordStore {
+  /** the unit of work this store belongs to holds the feed's lock (`SqlFlavour.beforeRecordLocks`) */
+  private feedHeld = false;
+
   constructor(
     private readonly db: Kysely<SyncDb>,
     private readonly flavour: SqlFlavour,
   ) {}
+
+  /** Takes the feed's lock before record rows are locked or written, once per unit of work. */
+  private async holdFeed(db: Kysely<SyncDb>): Promise<void> {
+    if (this.feedHeld || !db.isTransaction || !this.flavour.beforeRecordLocks) return;
+    await this.flavour.beforeRecordLocks(db);
+    if (db === this.db) this.feedHeld = true;
+  }
 
   async get(type: string, id: string): Promise<SyncRecord | null> {
     const row = await this.db.selectFrom('sync_record').select(RECORD_COLUMNS).where('type', '=', type).where('id', '=', id).executeTakeFirst();
@@ -177,7 +187,7 @@ export class KyselyRecordStore implements RecordStore {
       ids.add(id);
     }
     const out: SyncRecord[] = [];
-    if (lock && idsByType.size > 0) await this.flavour.beforeRecordLocks?.(this.db);
+    if (lock && idsByType.size > 0) await this.holdFeed(this.db);
     // locks are taken in one order (type, then id) by every locker, so two of them never wait on each other
     const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
     for (const [type, ids] of lock ? [...idsByType].sort(([a], [b]) => order(a, b)) : idsByType) {
@@ -206,6 +216,7 @@ export class KyselyRecordStore implements RecordStore {
     const unique = [...latest.values()];
     const f = this.flavour;
     return atomically(this.db, async (db) => {
+      await this.holdFeed(db);
       const first = await f.reserveCursors(db as never, unique.length);
       let n = 0n;
       const rows = unique.map((r) => ({
@@ -299,7 +310,7 @@ export class KyselyRecordStore implements RecordStore {
   async remove(keys: readonly Pick<SyncRecord, 'type' | 'id'>[]): Promise<void> {
     const idsByType = new Map<string, string[]>();
     for (const { type, id } of keys) idsByType.set(type, [...(idsByType.get(type) ?? []), id]);
-    if (idsByType.size > 0) await this.flavour.beforeRecordLocks?.(this.db);
+    if (idsByType.size > 0) await this.holdFeed(this.db);
     for (const [type, ids] of idsByType) {
       for (const part of chunks(ids)) await this.db.deleteFrom('sync_record').where('type', '=', type).where('id', 'in', part).execute();
     }
