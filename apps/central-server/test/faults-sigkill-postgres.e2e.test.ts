@@ -224,7 +224,8 @@ afterEach(async () => {
       () => null,
       (error: unknown) => error as Error,
     );
-    const session = await waitingSession(/insert into "?sync_record"?/i);
+    // (a writer takes the table's ROW EXCLUSIVE lock first, then its cursors, then inserts: it waits in the first)
+    const session = await waitingSession(/insert into "?sync_record"?|lock table "?sync_record"? in row exclusive mode/i);
     expect(session.pid).toBeGreaterThan(0);
     await central!.kill9();
     await locker.query('rollback');

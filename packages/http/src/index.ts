@@ -1,5 +1,6 @@
 export * from './wire';
 export * from './admin-wire';
+export * from './push-request';
 export * from './error-codes';
 export * from './scrypt-password-hasher';
 export * from './create-central-app';

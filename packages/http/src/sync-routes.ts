@@ -15,8 +15,9 @@ import { SyncHttpError } from './error-codes';
 import type { RequestBodyReader } from './request-body';
 import { parseBody, parseQuery } from './request-parsing';
 import type { SiteAuth } from './site-authentication';
+import { parsePushRequest } from './push-request';
 import { SiteInfoVersions } from './site-info-versions';
-import { pullRequestSchema, pushRequestSchema, siteInfoQuerySchema, statusQuerySchema } from './wire';
+import { pullRequestSchema, siteInfoQuerySchema, statusQuerySchema } from './wire';
 
 /** Refused records listed in a site's status at most (the admin issues route pages through all of them). */
 const STATUS_QUARANTINE_LIMIT = 200;
@@ -98,7 +99,7 @@ export function syncRoutes(deps: SyncRoutesDeps): express.Router {
 
   sync.post('/push', requireSite, body.readJson, siteSlot, async (req, res) => {
     const { site } = siteAuthOf(req);
-    const { batchId, records, more } = parseBody(pushRequestSchema, req.body);
+    const { batchId, records, more } = parsePushRequest(req.body);
     const batch = { id: batchId, digest: body.digestOf(req), records };
     // stores the batch, then runs the central's processors (their failure does not fail the push: it is stored)
     const result = await central.push(

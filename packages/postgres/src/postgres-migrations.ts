@@ -122,6 +122,42 @@ export const POSTGRES_MIGRATIONS: Record<string, Migration> = {
       }
     },
   },
+  '0008_partial_line_indexes': {
+    // The header-id indexes hold only rows that have that field: a record without it (most records,
+    // and every header) costs no index entry on write. `findByField` compares the field with `=` or
+    // `in`, which implies `is not null`, so Postgres still uses them.
+    async up(db: Kysely<unknown>): Promise<void> {
+      for (const field of INDEXED_DATA_FIELDS) {
+        const name = `sync_record_data_${field.toLowerCase()}`;
+        await sql`drop index ${sql.id(name)}`.execute(db);
+        await sql`create index ${sql.id(name)} on sync_record (type, (data->>${sql.lit(field)})) where data->>${sql.lit(field)} is not null`.execute(db);
+      }
+    },
+  },
+  '0009_cursor_on_write': {
+    // Records are numbered when written (under the feed's row lock, held to commit), no longer by a
+    // sequencer after commit: the records still waiting are numbered now, in write order, and every
+    // record has a cursor from here on; the sequencer's index and trigger go.
+    async up(db: Kysely<unknown>): Promise<void> {
+      for (const statement of [
+        sql`lock table sync_record in share row exclusive mode`,
+        sql`with todo as (
+          select type, id, row_number() over (order by write_order) as rn from sync_record where seq is null
+        ),
+        hw as (select last_seq from sync_feed_state where id = 1),
+        numbered as (
+          update sync_record r set seq = hw.last_seq + todo.rn from todo, hw where r.type = todo.type and r.id = todo.id returning r.seq
+        )
+        update sync_feed_state set last_seq = greatest(last_seq, coalesce((select max(seq) from numbered), last_seq)) where id = 1`,
+        sql`drop trigger sync_record_rewritten on sync_record`,
+        sql`drop function sync_record_rewritten()`,
+        sql`drop index sync_record_unsequenced`,
+        sql`alter table sync_record alter column seq set not null`,
+      ]) {
+        await statement.execute(db);
+      }
+    },
+  },
 };
 
 export const postgresMigrationProvider: MigrationProvider = {

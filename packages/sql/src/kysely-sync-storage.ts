@@ -207,10 +207,20 @@ const RECORD_COLUMNS = ['type', 'id', 'store_id', 'other_party_store_id', 'patie
 const FIND_CHUNK = 500;
 
 export class KyselyRecordStore implements RecordStore {
+  /** the unit of work this store belongs to holds the feed's lock (`SqlFlavour.beforeRecordLocks`) */
+  private feedHeld = false;
+
   constructor(
     private readonly db: Kysely<SyncDb>,
     private readonly flavour: SqlFlavour,
   ) {}
+
+  /** Takes the feed's lock before record rows are locked or written, once per unit of work. */
+  private async holdFeed(db: Kysely<SyncDb>): Promise<void> {
+    if (this.feedHeld || !db.isTransaction || !this.flavour.beforeRecordLocks) return;
+    await this.flavour.beforeRecordLocks(db);
+    if (db === this.db) this.feedHeld = true;
+  }
 
   async get(type: string, id: string): Promise<SyncRecord | null> {
     const row = await this.db.selectFrom('sync_record').select(RECORD_COLUMNS).where('type', '=', type).where('id', '=', id).executeTakeFirst();
@@ -234,11 +244,16 @@ export class KyselyRecordStore implements RecordStore {
       ids.add(id);
     }
     const out: SyncRecord[] = [];
+    if (lock && idsByType.size > 0) await this.holdFeed(this.db);
     // locks are taken in one order (type, then id) by every locker, so two of them never wait on each other
     const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
     for (const [type, ids] of lock ? [...idsByType].sort(([a], [b]) => order(a, b)) : idsByType) {
-      for (const part of chunks(lock ? [...ids].sort(order) : [...ids])) {
-        const query = this.db.selectFrom('sync_record').select(RECORD_COLUMNS).where('type', '=', type).where('id', 'in', part);
+      const sorted = lock ? [...ids].sort(order) : [...ids];
+      // Postgres: one statement, the ids as one array parameter; SQLite: a bounded number of parameters each
+      const postgres = this.flavour.engine === 'postgres';
+      for (const part of postgres ? [sorted] : chunks(sorted)) {
+        const ofType = this.db.selectFrom('sync_record').select(RECORD_COLUMNS).where('type', '=', type);
+        const query = postgres ? ofType.where('id', '=', sql<string>`any(${part}::text[])`) : ofType.where('id', 'in', part);
         const rows = await (lock ? query.orderBy('id').forUpdate() : query).execute();
         for (const row of rows) out.push(recordFromRow(row));
       }
@@ -258,6 +273,7 @@ export class KyselyRecordStore implements RecordStore {
     const unique = [...latest.values()];
     const f = this.flavour;
     return atomically(this.db, async (db) => {
+      await this.holdFeed(db);
       const first = await f.reserveCursors(db as never, unique.length);
       let n = 0n;
       const rows = unique.map((r) => ({
@@ -351,6 +367,7 @@ export class KyselyRecordStore implements RecordStore {
   async remove(keys: readonly Pick<SyncRecord, 'type' | 'id'>[]): Promise<void> {
     const idsByType = new Map<string, string[]>();
     for (const { type, id } of keys) idsByType.set(type, [...(idsByType.get(type) ?? []), id]);
+    if (idsByType.size > 0) await this.holdFeed(this.db);
     for (const [type, ids] of idsByType) {
       for (const part of chunks(ids)) await this.db.deleteFrom('sync_record').where('type', '=', type).where('id', 'in', part).execute();
     }

@@ -22,7 +22,7 @@ export interface SyncRecordTable {
   data: Json;
   source_site_id: number;
   via_sync: Bool;
-  /** the record's place in the change feed (Postgres: null until the sequencer numbers it) */
+  /** the record's place in the change feed, given when the record is written */
   seq: ColumnType<string | number | bigint | null, string | number | bigint | null | undefined, string | number | bigint | null>;
 }
 

@@ -24,7 +24,7 @@ export interface SqlFlavour {
   readonly issueKeyInCodePointOrder: RawBuilder<string>;
   /**
    * Cursors for `count` records written in transaction `trx`, the first of them returned; or null
-   * when the engine numbers records later (`sequence`).
+   * when the engine numbers records later (`sequence`). Called after `beforeRecordLocks`.
    */
   reserveCursors(trx: Transaction<SyncDb>, count: number): Promise<bigint | null>;
   /**
@@ -32,6 +32,13 @@ export interface SqlFlavour {
    * lock on `sync_record`). Absent where one transaction writes at a time anyway.
    */
   readonly holdRecordWrites?: (trx: Kysely<SyncDb>) => Promise<void>;
+  /**
+   * Where cursors are taken on write under a lock held to commit (Postgres: the row of
+   * `sync_feed_state`), a unit of work takes that lock before it locks or writes record rows
+   * (`lockMany`, `remove`, `upsert`; once per unit of work): every unit of work takes the feed's
+   * lock first, so two never wait on each other. Absent where one transaction writes at a time anyway.
+   */
+  readonly beforeRecordLocks?: (trx: Kysely<SyncDb>) => Promise<void>;
   /** Numbers the committed records still waiting for a cursor (a no-op where cursors are given on write). */
   sequence(db: Kysely<SyncDb>): Promise<void>;
   /**

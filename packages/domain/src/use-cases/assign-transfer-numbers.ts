@@ -23,9 +23,11 @@ export async function assignTransferNumbers(
   const numbered: string[] = [];
   const batchSize = options.batchSize ?? 2_000;
   await consumeChanges(deps.unitOfWork, TRANSFER_NUMBERING, batchSize, async (storage, changes) => {
+    let concerned = false;
     for (const { record } of changes) {
       // scanned without data: a header of a store active here is read, then checked for -1
       if (!isTransferHeaderType(record.type) || !record.storeId || topology.store(record.storeId)?.activeSiteId !== siteId) continue;
+      concerned = true;
       const [current] = await storage.records.lockMany([record]); // no other write of it in between
       if (!current || !awaitsTransferNumber(topology, siteId, current)) continue;
       const next = await storage.records.nextSerialNumber(current.storeId!, numberSequenceOf(current));
@@ -37,6 +39,7 @@ export async function assignTransferNumbers(
       await storage.records.upsert([result.value.header, result.value.logMessage], { sourceSiteId: siteId, viaSync: false });
       numbered.push(recordKey(current));
     }
+    return concerned;
   });
   return numbered;
 }

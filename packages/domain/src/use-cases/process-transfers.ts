@@ -75,7 +75,7 @@ export async function processTransfers(
     const candidates = changes.filter(
       (change) => change.record.otherPartyStoreId && isTransferRecordType(change.record.type) && !ownOutput(topology, siteId, change),
     );
-    if (candidates.length === 0) return;
+    if (candidates.length === 0) return false; // nothing here concerns transfers
     await records.preload(candidates.map(({ record }) => record));
     const headers = new Map<string, { type: TransferHeaderType; id: string }>();
     for (const { record, sourceSiteId, viaSync } of candidates) {
@@ -85,9 +85,10 @@ export async function processTransfers(
       const answered = viaSync || sourceSiteId !== siteId;
       for (const ref of full ? await initiatingDocumentsOf(records, full, { answered }) : []) headers.set(`${ref.type}:${ref.id}`, ref);
     }
-    if (headers.size === 0) return;
+    if (headers.size === 0) return false;
     const openKeys = new Set((await openTransferIssues(storage)).map((i) => i.key));
     await processBatch(storage, topology, siteId, [...headers.values()], deps.clock.now(), report, openKeys, records);
+    return true;
   });
   return report;
 }

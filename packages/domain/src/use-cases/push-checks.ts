@@ -1,5 +1,5 @@
 import { recordKey, type SyncRecord } from '../record';
-import { recordContentProblem } from '../record-limits';
+import { recordContentProblem, type RecordContentViolation } from '../record-limits';
 import type { RuleViolation } from '../result';
 import { classifyRecord, type RecordViolation } from '../rules/classify';
 import { decideEdit, type EditViolation } from '../rules/edit-rules';
@@ -22,6 +22,8 @@ export interface PushContext {
   stored(record: Pick<SyncRecord, 'type' | 'id'>): SyncRecord | null;
   /** the header a line names: the stored one, else the batch's latest version */
   header(type: TransferHeaderType, id: string): SyncRecord | null;
+  /** `recordContentProblem` of a record, found once when the context was loaded */
+  readonly contentProblem?: (record: SyncRecord) => RecordContentViolation | null;
 }
 
 /** The header a line names, or null for a record that is not a line. */
@@ -38,9 +40,12 @@ function isDraftHeader(topology: Topology, header: SyncRecord): boolean {
 export async function pushContext(storage: SyncStorage, topology: Topology, records: readonly SyncRecord[]): Promise<PushContext> {
   const inBatch = new Map<string, SyncRecord>();
   const keys: { type: string; id: string }[] = [];
+  const problems = new Map<SyncRecord, RecordContentViolation | null>();
   for (const record of records) {
+    const problem = recordContentProblem(record);
+    problems.set(record, problem);
     // A record refused for its content is never looked up (an id holding \u0000 is not even valid SQL text).
-    if (recordContentProblem(record) !== null) continue;
+    if (problem !== null) continue;
     inBatch.set(recordKey(record), record);
     keys.push({ type: record.type, id: record.id });
     const ref = lineHeaderOf(record);
@@ -48,6 +53,10 @@ export async function pushContext(storage: SyncStorage, topology: Topology, reco
   }
   const stored = new Map((await storage.records.getMany(keys)).map((r) => [recordKey(r), r] as const));
   return {
+    contentProblem: (record) => {
+      const problem = problems.get(record);
+      return problem === undefined ? recordContentProblem(record) : problem;
+    },
     stored: (record) => stored.get(recordKey(record)) ?? null,
     // The stored header wins: its owning columns never change through sync, and a header in the
     // same batch may itself be refused (a decoy naming another store's document). Only a draft's
@@ -82,14 +91,14 @@ export function storedVersionRefusal(
   record: SyncRecord,
   context: PushContext,
 ): RuleViolation<'push.owner-changed'> | EditViolation | RecordViolation | null {
-  const site = describeSite(topology.site(siteId)!);
-  const what = `${record.type} ${record.id}`;
   const stored = context.stored(record);
   if (stored) {
     const changed = OWNING_COLUMNS.filter((column) => (stored[column] ?? null) !== (record[column] ?? null));
     if (changed.length > 0 && !(changed.length === 1 && changed[0] === 'otherPartyStoreId' && isDraft(topology, stored, context))) {
       const was = changed.map((c) => `${c} ${JSON.stringify(stored[c] ?? null)}`).join(', ');
       const now = changed.map((c) => `${c} ${JSON.stringify(record[c] ?? null)}`).join(', ');
+      const site = describeSite(topology.site(siteId)!);
+      const what = `${record.type} ${record.id}`;
       return {
         code: 'push.owner-changed' satisfies PushRefusalCode,
         rule: 'an id names one record, and the columns that say who owns it (store, other party, patient, home store) never change through sync',
@@ -111,17 +120,18 @@ export function storedVersionRefusal(
  * through sync; a line that belongs to another store's document; and whether the central keeps it.
  */
 export function pushRefusal(topology: Topology, siteId: SiteId, record: SyncRecord, context: PushContext = NO_CONTEXT): RuleViolation | null {
-  const content = recordContentProblem(record) ?? tombstoneProblem(record);
+  const content = (context.contentProblem ?? recordContentProblem)(record) ?? tombstoneProblem(record);
   if (content) return content;
   const classified = classifyRecord(topology, record);
   if (!classified.ok) return classified.error;
-  const site = describeSite(topology.site(siteId)!);
-  const what = `${record.type} ${record.id}`;
+  // named only in a refusal (this runs for every record of every push)
+  const site = () => describeSite(topology.site(siteId)!);
+  const what = () => `${record.type} ${record.id}`;
   if (classified.value.row.category === 'local') {
     return {
       code: 'push.local-data' satisfies PushRefusalCode,
       rule: 'local data never leaves the site where it was entered',
-      message: `${classified.value.row.label} (${what}) is local data: ${site} may not send it.`,
+      message: `${classified.value.row.label} (${what()}) is local data: ${site()} may not send it.`,
       fix: 'Do not push local records; this is a bug in the sending site.',
     };
   }
@@ -137,7 +147,7 @@ export function pushRefusal(topology: Topology, siteId: SiteId, record: SyncReco
     return {
       code: 'push.line-header-mismatch' satisfies PushRefusalCode,
       rule: 'a line belongs to a document of its own store: it carries its header’s store and other party',
-      message: `${what} names ${ref.type} ${ref.id} of store ${JSON.stringify(header.storeId ?? null)} (other party ${JSON.stringify(header.otherPartyStoreId ?? null)}), but was sent for store ${JSON.stringify(record.storeId ?? null)} (other party ${JSON.stringify(record.otherPartyStoreId ?? null)}).`,
+      message: `${what()} names ${ref.type} ${ref.id} of store ${JSON.stringify(header.storeId ?? null)} (other party ${JSON.stringify(header.otherPartyStoreId ?? null)}), but was sent for store ${JSON.stringify(record.storeId ?? null)} (other party ${JSON.stringify(record.otherPartyStoreId ?? null)}).`,
       fix: `Enter the line in ${ref.type} ${ref.id} on the site where its store is active, with the header's store and other party.`,
     };
   }
@@ -148,8 +158,8 @@ export function pushRefusal(topology: Topology, siteId: SiteId, record: SyncReco
     return {
       code: 'push.not-kept-on-central' satisfies PushRefusalCode,
       rule: 'the central keeps only what the rules route to it: store data of stores it holds an active or collector copy of, and transfers it completes',
-      message: `${what} from ${site}: ${receipt.value.reason} The central does not keep it.`,
-      fix: `Do not push it (it stays on ${site}); to keep it on the central, give the store a collector copy on ${describeSite(central)}.`,
+      message: `${what()} from ${site()}: ${receipt.value.reason} The central does not keep it.`,
+      fix: `Do not push it (it stays on ${site()}); to keep it on the central, give the store a collector copy on ${describeSite(central)}.`,
     };
   }
   return null;

@@ -24,6 +24,7 @@ export async function reportTransferFeedback(
 ): Promise<readonly string[]> {
   const updated: string[] = [];
   await consumeChanges(deps.unitOfWork, TRANSFER_FEEDBACK, options.batchSize ?? 2_000, async (storage, changes) => {
+    let concerned = false;
     for (const { record } of changes) {
       // scanned without data: a header whose other party (the initiating store) is active here, or on the
       // primary one answering a purchase order (which centralised procurement makes the primary's to edit)
@@ -33,6 +34,7 @@ export async function reportTransferFeedback(
       const responding = await storage.records.get(record.type, record.id);
       const ref = responding ? initiatingRefOf(responding) : null;
       if (!responding || !ref) continue;
+      concerned = true;
       // locked until this unit of work ends: a write of it in between (its site's user) is not overwritten
       const [initiating] = await storage.records.lockMany([ref]);
       if (!initiating || initiating.deleted === true) continue;
@@ -43,6 +45,7 @@ export async function reportTransferFeedback(
       await storage.records.upsert([{ ...initiating, data: { ...initiating.data, [RESPONSE_FIELD]: response } }], { sourceSiteId: siteId, viaSync: false });
       updated.push(`${initiating.type}:${initiating.id}`);
     }
+    return concerned;
   });
   return updated;
 }

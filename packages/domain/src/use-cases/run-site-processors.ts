@@ -7,6 +7,7 @@ import type { UnitOfWork } from '../ports/unit-of-work';
 import { assignTransferNumbers } from './assign-transfer-numbers';
 import { emptyTransferReport, processTransfers, type TransferReport } from './process-transfers';
 import { reportTransferFeedback } from './report-transfer-feedback';
+import { sharingScans } from './shared-scans';
 import { updatePurchaseOrderReceipts } from './update-purchase-order-receipts';
 
 export interface ProcessorReport {
@@ -64,15 +65,17 @@ export async function runSiteProcessors(
   topology: Topology,
   siteId: SiteId,
 ): Promise<ProcessorReport> {
+  // the four processors scan the same pages of the feed, one after the other: each page is read once while the feed stays the same
+  const shared = { ...deps, unitOfWork: sharingScans(deps.unitOfWork) };
   const transfers = emptyTransferReport();
   const numbered: string[] = [];
   const receipts: string[] = [];
   const feedback: string[] = [];
   for (let round = 0; round < 10; round++) {
-    const t = await processTransfers(deps, topology, siteId);
-    const n = await assignTransferNumbers(deps, topology, siteId);
-    const r = await updatePurchaseOrderReceipts(deps, topology, siteId);
-    const f = await reportTransferFeedback(deps, topology, siteId);
+    const t = await processTransfers(shared, topology, siteId);
+    const n = await assignTransferNumbers(shared, topology, siteId);
+    const r = await updatePurchaseOrderReceipts(shared, topology, siteId);
+    const f = await reportTransferFeedback(shared, topology, siteId);
     transfers.created.push(...t.created);
     transfers.updated.push(...t.updated);
     transfers.deleted.push(...t.deleted);

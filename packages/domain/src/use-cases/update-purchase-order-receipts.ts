@@ -33,6 +33,7 @@ export async function updatePurchaseOrderReceipts(
       // a deleted goods received whose tombstone does not name its order: its lines do
       else if (header?.deleted === true) for (const order of await ordersOfLines(storage, header.id)) orders.add(order);
     }
+    if (orders.size === 0) return false; // no purchase order to update
     for (const orderId of orders) {
       const order = await storage.records.get('purchase_order', orderId);
       const store = order?.storeId ? topology.store(order.storeId) : undefined;
@@ -49,6 +50,7 @@ export async function updatePurchaseOrderReceipts(
       await storage.records.upsert(receipt.updatedLines, { sourceSiteId: siteId, viaSync: false });
       updated.push(...receipt.updatedLines.map((l) => `${l.type}:${l.id}`));
     }
+    return true;
   });
   return updated;
 }
