@@ -37,6 +37,7 @@ export * from './use-cases/remote-sync-cycle';
 export * from './use-cases/apply-pulled';
 export * from './use-cases/update-purchase-order-receipts';
 export * from './use-cases/run-site-processors';
+export * from './use-cases/processor-interests';
 export * from './use-cases/report-transfer-feedback';
 export * from './use-cases/transfer-state';
 export * from './use-cases/site-export';
