@@ -29,6 +29,7 @@ export * from './rules/site-auth';
 export * from './use-cases/central-sync';
 export * from './use-cases/central-push';
 export * from './use-cases/pull-server';
+export * from './use-cases/site-routing';
 export * from './use-cases/site-info';
 export * from './use-cases/waiting-counts';
 export * from './use-cases/scope-changes';

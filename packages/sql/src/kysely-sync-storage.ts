@@ -5,6 +5,7 @@ import {
   type ChangeOrigin,
   type RecordSelector,
   type RecordStore,
+  type RoutingCount,
   type Site,
   type SiteId,
   type StoreId,
@@ -355,6 +356,27 @@ export class KyselyChangeFeed implements ChangeFeed {
       sourceSiteId: row.source_site_id,
       viaSync: parseBool(row.via_sync),
       record: withData ? recordFromRow(row) : recordFromRow(row, {}),
+    }));
+  }
+
+  async countByRouting(after: bigint, upTo: bigint): Promise<readonly RoutingCount[]> {
+    if (upTo <= after) return [];
+    const columns = ['type', 'store_id', 'other_party_store_id', 'patient_id', 'home_store_id', 'source_site_id'] as const;
+    const rows = await this.db
+      .selectFrom('sync_record')
+      .select([...columns, sql<string | number>`count(*)`.as('n')])
+      .where('seq', '>', this.flavour.int8(after))
+      .where('seq', '<=', this.flavour.int8(upTo))
+      .groupBy([...columns])
+      .execute();
+    return rows.map((row) => ({
+      type: row.type,
+      storeId: row.store_id,
+      otherPartyStoreId: row.other_party_store_id,
+      patientId: row.patient_id,
+      homeStoreId: row.home_store_id,
+      sourceSiteId: row.source_site_id,
+      count: Number(row.n),
     }));
   }
 

@@ -2,9 +2,10 @@ import type { SyncRecord } from '../record';
 import type { RoutingContext } from '../rules/routing-rules';
 import type { SiteId } from '../site';
 import type { Topology } from '../topology';
-import type { Change } from '../ports/change-feed';
+import type { Change, RoutingCount } from '../ports/change-feed';
 import type { RecordKeyOf } from '../ports/resync-queue';
 import { patientsOf, siteHolds, siteOwns, visibilityContext } from './scope-changes';
+import { SiteRouting } from './site-routing';
 import type { PullRequest, PullResult } from '../ports/services';
 import type { SyncStorage } from '../ports/unit-of-work';
 
@@ -16,9 +17,6 @@ export function changeGoesTo(topology: Topology, siteId: SiteId, change: Change,
   if (change.sourceSiteId === siteId && !includeOwn) return false;
   return siteHolds(topology, siteId, change.record, context);
 }
-
-/** Changes counted per query when counting what waits for a site (routing columns only). */
-const COUNT_PAGE = 20_000;
 
 /**
  * The topology as current as what `storage` reads now: a process that keeps the topology in memory
@@ -74,6 +72,7 @@ export class PullServer {
       }
     }
     const includeOwn = request.reinitialising === true;
+    let routing: SiteRouting | null = null;
     const changes: Change[] = [];
     let nextCursor = cursor;
     let after = cursor;
@@ -82,11 +81,15 @@ export class PullServer {
     while (!full) {
       const page = await storage.changes.read(after, this.pageSize);
       // after each read: a record written after a topology change is judged by that change or a later one
-      if (page.length > 0) topology = await topologyOf(storage);
+      if (page.length > 0) {
+        const current = await topologyOf(storage);
+        if (current !== topology || routing === null) routing = new SiteRouting(current, siteId, includeOwn);
+        topology = current;
+      }
       const context = await visibilityContext(storage, patientsOf(page.map((c) => c.record)));
       for (const change of page) {
         nextCursor = change.cursor;
-        if (changeGoesTo(topology!, siteId, change, context, includeOwn)) changes.push(change);
+        if (routing!.goes(change, context)) changes.push(change);
         if (changes.length >= limit) {
           full = true;
           break;
@@ -144,7 +147,8 @@ export class PullServer {
 
 /**
  * How many changes after `after` (up to `upTo`, or to the end of the feed) go to `siteId`: what its
- * next pulls will bring. Reads the routing columns only (`scan`), a large page at a time.
+ * next pulls will bring. Counted by routing (`countByRouting`): each distinct type, routing columns
+ * and source is decided once by the rules, and its changes counted at once, without reading them.
  */
 export async function countWaiting(
   storage: SyncStorage,
@@ -154,16 +158,29 @@ export async function countWaiting(
   upTo?: bigint,
   includeOwn = false,
 ): Promise<number> {
+  const groups = await storage.changes.countByRouting(after, upTo ?? (await storage.changes.head()));
+  if (groups.length === 0) return 0;
+  const context = await visibilityContext(
+    storage,
+    groups.flatMap((g) => (g.patientId ? [g.patientId] : [])),
+  );
+  const routing = new SiteRouting(topology, siteId, includeOwn);
   let n = 0;
-  let from = after;
-  while (upTo === undefined || from < upTo) {
-    const page = await storage.changes.scan(from, COUNT_PAGE);
-    const context = await visibilityContext(storage, patientsOf(page.map((c) => c.record)));
-    for (const change of page) if ((upTo === undefined || change.cursor <= upTo) && changeGoesTo(topology, siteId, change, context, includeOwn)) n++;
-    if (page.length < COUNT_PAGE) break;
-    from = page[page.length - 1]!.cursor;
-  }
+  for (const group of groups) if (routing.goes({ sourceSiteId: group.sourceSiteId, record: groupRecord(group) }, context)) n += group.count;
   return n;
+}
+
+/** A record as routing sees the changes of a group (no id, no data). */
+function groupRecord(group: RoutingCount): SyncRecord {
+  return {
+    type: group.type,
+    id: '',
+    ...(group.storeId !== null ? { storeId: group.storeId } : {}),
+    ...(group.otherPartyStoreId !== null ? { otherPartyStoreId: group.otherPartyStoreId } : {}),
+    ...(group.patientId !== null ? { patientId: group.patientId } : {}),
+    ...(group.homeStoreId !== null ? { homeStoreId: group.homeStoreId } : {}),
+    data: {},
+  };
 }
 
 /** What waits for a site on the central: its resync queue, and the feed after `cursor` (by default the one it last pulled from). */

@@ -9,6 +9,7 @@ import {
   type IssueQuery,
   type PushReceipt,
   type RecordError,
+  type RoutingCount,
   type RuleViolation,
   type Site,
   type SiteId,
@@ -219,6 +220,22 @@ export class InMemoryChangeFeed implements ChangeFeed {
 
   async scan(after: bigint, limit: number): Promise<readonly Change[]> {
     return (await this.read(after, limit)).map((change) => ({ ...change, record: { ...change.record, data: {} } }));
+  }
+
+  countByRouting(after: bigint, upTo: bigint): Promise<readonly RoutingCount[]> {
+    const { changes, changeOrder } = this.state;
+    const groups = new Map<string, { -readonly [K in keyof RoutingCount]: RoutingCount[K] }>();
+    for (let i = firstAfter(changeOrder, after); i < changeOrder.length && changeOrder[i]! <= upTo; i += 1) {
+      const change = changes.get(changeOrder[i]!);
+      if (change === undefined) continue;
+      const { type, storeId = null, otherPartyStoreId = null, patientId = null, homeStoreId = null } = change.record;
+      const group = { type, storeId, otherPartyStoreId, patientId, homeStoreId, sourceSiteId: change.sourceSiteId };
+      const key = JSON.stringify(group);
+      const known = groups.get(key);
+      if (known) known.count += 1;
+      else groups.set(key, { ...group, count: 1 });
+    }
+    return Promise.resolve([...groups.values()]);
   }
 
   head(): Promise<bigint> {
