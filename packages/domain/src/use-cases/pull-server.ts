@@ -1,6 +1,6 @@
 import type { SyncRecord } from '../record';
 import type { RoutingContext } from '../rules/routing-rules';
-import type { SiteId } from '../site';
+import { MAX_REQUEST_SIZE, type SiteId } from '../site';
 import type { Topology } from '../topology';
 import type { Change, RoutingCount } from '../ports/change-feed';
 import type { RecordKeyOf } from '../ports/resync-queue';
@@ -17,6 +17,9 @@ export function changeGoesTo(topology: Topology, siteId: SiteId, change: Change,
   if (change.sourceSiteId === siteId && !includeOwn) return false;
   return siteHolds(topology, siteId, change.record, context);
 }
+
+/** Changes read from the feed at least per read (unless `pageSize` is smaller), whatever the answer still needs. */
+const MIN_FEED_READ = 2_000;
 
 /**
  * The topology as current as what `storage` reads now: a process that keeps the topology in memory
@@ -38,7 +41,8 @@ export type TopologySource = (storage: SyncStorage) => Promise<Topology>;
 export class PullServer {
   private readonly carried = new Map<SiteId, { readonly after: bigint; readonly head: bigint; readonly remaining: number }>();
 
-  constructor(private readonly pageSize = 2_000) {}
+  /** `pageSize`: the most changes one read of the feed returns */
+  constructor(private readonly pageSize = MAX_REQUEST_SIZE) {}
 
   async pull(storage: SyncStorage, topologyOf: TopologySource, siteId: SiteId, request: PullRequest): Promise<PullResult> {
     // where the site stands: what the admin's "waiting" counts from, and what a store move checks
@@ -79,7 +83,9 @@ export class PullServer {
     let topology: Topology | null = null;
     let full = false;
     while (!full) {
-      const page = await storage.changes.read(after, this.pageSize);
+      // as much as the answer still needs (one read for a page of central data), at least MIN_FEED_READ
+      const want = Math.min(this.pageSize, Math.max(limit - changes.length, MIN_FEED_READ));
+      const page = await storage.changes.read(after, want);
       // after each read: a record written after a topology change is judged by that change or a later one
       if (page.length > 0) {
         const current = await topologyOf(storage);
@@ -95,7 +101,7 @@ export class PullServer {
           break;
         }
       }
-      if (page.length < this.pageSize) break;
+      if (page.length < want) break;
       after = page[page.length - 1]!.cursor;
     }
     topology ??= await topologyOf(storage);
