@@ -93,6 +93,11 @@ export class HttpCentralSyncGateway implements CentralSyncGateway {
     };
   }
 
+  /** A request made before this is called has been written out when it resolves (fetch writes it in a later turn of the event loop). */
+  dispatched(): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+
   /** What waits for this site after `cursor`, and the records the central keeps in quarantine from it. */
   async status(cursor: bigint): Promise<StatusResponse> {
     return this.http.request('GET', `/sync/v1/status?cursor=${cursor.toString()}`, statusResponseSchema);
