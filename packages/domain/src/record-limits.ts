@@ -55,11 +55,11 @@ const FIX = 'Correct the record on the site where it was entered (or remove it t
  * data without recursion, so no nesting depth can overflow the stack.
  */
 export function recordContentProblem(record: SyncRecord): RecordContentViolation | null {
-  const what = `${printable(String(record.type), 60)} ${printable(String(record.id), 60)}`;
+  // the record's name is made only for a violation (this runs for every record of every push)
   const violation = (code: RecordContentCode, rule: string, message: string): RecordContentViolation => ({
     code,
     rule,
-    message: `Record ${what}: ${message}`,
+    message: `Record ${printable(String(record.type), 60)} ${printable(String(record.id), 60)}: ${message}`,
     fix: FIX,
   });
   for (const [field, value] of [
@@ -104,9 +104,9 @@ export function recordContentProblem(record: SyncRecord): RecordContentViolation
         `data holds more than ${RECORD_LIMITS.maxValues} values.`,
       );
     for (const [key, child] of entries) {
-      const at = Array.isArray(value) ? `${path}[${key}]` : `${path}.${printable(key, 60)}`;
+      const at = () => (Array.isArray(value) ? `${path}[${key}]` : `${path}.${printable(key, 60)}`);
       if (!Array.isArray(value)) {
-        if (RESERVED_KEYS.has(key)) return violation('record.reserved-key', 'data has no "__proto__" key', `"${at}" is a reserved key.`);
+        if (RESERVED_KEYS.has(key)) return violation('record.reserved-key', 'data has no "__proto__" key', `"${at()}" is a reserved key.`);
         chars += key.length + 4;
         if (key.length > RECORD_LIMITS.maxStringLength || INVALID_TEXT.test(key))
           return violation(
@@ -121,21 +121,21 @@ export function recordContentProblem(record: SyncRecord): RecordContentViolation
           return violation(
             'record.string-too-long',
             `a string in data has at most ${RECORD_LIMITS.maxStringLength} characters`,
-            `"${at}" has ${child.length} characters.`,
+            `"${at()}" has ${child.length} characters.`,
           );
         if (INVALID_TEXT.test(child))
-          return violation('record.invalid-text', 'text holds no \\u0000 and no unpaired surrogate', `"${at}" holds \\u0000 or an unpaired surrogate.`);
+          return violation('record.invalid-text', 'text holds no \\u0000 and no unpaired surrogate', `"${at()}" holds \\u0000 or an unpaired surrogate.`);
         chars += child.length + 2;
       } else if (typeof child === 'number') {
-        if (!Number.isFinite(child)) return violation('record.invalid-data', 'numbers are finite', `"${at}" is not a finite number.`);
+        if (!Number.isFinite(child)) return violation('record.invalid-data', 'numbers are finite', `"${at()}" is not a finite number.`);
         chars += String(child).length;
       } else if (typeof child === 'object' && child !== null) {
         chars += 2;
-        stack.push({ value: child, depth: depth + 1, path: at });
+        stack.push({ value: child, depth: depth + 1, path: at() });
       } else if (typeof child === 'boolean' || child === null) {
         chars += child === false ? 5 : 4;
       } else {
-        return violation('record.invalid-data', 'data holds JSON values only', `"${at}" is not a JSON value.`);
+        return violation('record.invalid-data', 'data holds JSON values only', `"${at()}" is not a JSON value.`);
       }
       if (chars > RECORD_LIMITS.maxRecordChars)
         return violation(
