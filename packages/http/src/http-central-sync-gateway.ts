@@ -1,6 +1,7 @@
 import { pushConflict, type CentralSyncGateway, type PullRequest, type PullResult, type PushOutcome, type SiteInfo, type SyncRecord } from '@sitesync/domain';
 import { SyncHttpError } from './error-codes';
 import { JsonHttpClient, type HttpExchange } from './http-json-client';
+import { isPlainPullResponse } from './pull-response-check';
 import { HEADERS, pullResponseSchema, pushResponseSchema, siteInfoResponseSchema, statusResponseSchema, SYNC_API_VERSION, type StatusResponse } from './wire';
 
 export type { HttpExchange } from './http-json-client';
@@ -81,8 +82,9 @@ export class HttpCentralSyncGateway implements CentralSyncGateway {
         ...(options.reinitialising === true ? { reinitialising: true } : {}),
         ...(options.unpushed !== undefined ? { unpushed: options.unpushed } : {}),
       },
-      // a few bytes, sent at once: the pipelined pull leaves before the batch before it is applied
-      { compress: false },
+      // a few bytes, sent at once: the pipelined pull leaves before the batch before it is applied;
+      // the answer, thousands of records, checked in one pass when it is plainly well formed
+      { compress: false, quickCheck: isPlainPullResponse },
     );
     return {
       records: answer.records,
