@@ -3,6 +3,7 @@ import {
   type Change,
   type ChangeFeed,
   type ChangeOrigin,
+  type EncodedChange,
   type RecordSelector,
   type RecordStore,
   type RoutingCount,
@@ -338,6 +339,25 @@ export class KyselyChangeFeed implements ChangeFeed {
 
   scan(after: bigint, limit: number): Promise<readonly Change[]> {
     return this.changesAfter(after, limit, false);
+  }
+
+  async readEncoded(after: bigint, limit: number): Promise<readonly EncodedChange[]> {
+    await this.flavour.sequence(this.db);
+    // the data as text (Postgres: jsonb's text output; SQLite keeps text), not parsed here
+    const rows = await this.db
+      .selectFrom('sync_record')
+      .select([...RECORD_COLUMNS.filter((c) => c !== 'data'), sql<string>`cast(data as text)`.as('data_json'), 'source_site_id', 'via_sync', int8Text])
+      .where('seq', '>', this.flavour.int8(after))
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({
+      cursor: parseInt8(row.seq_text),
+      sourceSiteId: row.source_site_id,
+      viaSync: parseBool(row.via_sync),
+      record: recordFromRow(row, {}),
+      dataJson: row.data_json,
+    }));
   }
 
   /** Records with a cursor after `after`, in cursor order; without their data when `withData` is false. */

@@ -15,6 +15,12 @@ export interface Change extends ChangeOrigin {
  * latest version (several writes of one record between two reads arrive as one change). A reader
  * never misses a change, even one whose transaction committed after a later-numbered one was read.
  */
+/** A change read to be sent on: its record without data (`data` is `{}`), and the data as JSON text. */
+export interface EncodedChange extends Change {
+  /** the record's data as a JSON object's text, as the storage keeps it (parsed, it equals `read`'s `data`) */
+  readonly dataJson: string;
+}
+
 /**
  * Changes of the feed with the same type, routing columns and source site, counted: the routing
  * rules decide them all alike (a null column is one the records were written without).
@@ -37,6 +43,11 @@ export interface ChangeFeed {
    * rules, and much cheaper to count what waits for a site.
    */
   scan(after: bigint, limit: number): Promise<readonly Change[]>;
+  /**
+   * Like `read`, with each record's data as JSON text instead of an object: what a pull sends on,
+   * without parsing the data and encoding it again.
+   */
+  readEncoded(after: bigint, limit: number): Promise<readonly EncodedChange[]>;
   /**
    * The changes with a cursor in (`after`, `upTo`], counted by type, routing columns and source site
    * (one entry per distinct combination, in no particular order): what waits for a site is counted

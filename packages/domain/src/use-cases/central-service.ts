@@ -6,7 +6,7 @@ import { isPushConflict, type Clock, type PullRequest, type PullResult, type Pus
 import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
 import { withStoresCreatedOnPrimary } from '../rules/store-creation';
 import { acceptPush } from './central-push';
-import { PullServer } from './pull-server';
+import { PullServer, type EncodedPullResult } from './pull-server';
 import { recordLocalChange, type LocalChangeRefusal, type RecordedChange } from './record-local-change';
 import { isRetryable, notRetryable, quarantinedSiteOf, retryQuarantined, type IssueRetry } from './retry-issue';
 import { runSiteProcessors, type ProcessorReport } from './run-site-processors';
@@ -111,6 +111,13 @@ export class CentralService {
     if (this.deferred) await this.processQuietly('push');
     const { unitOfWork } = this.deps;
     return unitOfWork.run((s) => this.pulls.pull(s, (inside) => this.topologies.current(inside), siteId, request));
+  }
+
+  /** `pull`, with the records' data as JSON text as stored (`EncodedPullResult`): what the HTTP API sends on. */
+  async pullEncoded(siteId: SiteId, request: PullRequest): Promise<EncodedPullResult> {
+    if (this.deferred) await this.processQuietly('push');
+    const { unitOfWork } = this.deps;
+    return unitOfWork.run((s) => this.pulls.pullEncoded(s, (inside) => this.topologies.current(inside), siteId, request));
   }
 
   /**

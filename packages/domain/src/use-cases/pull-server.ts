@@ -2,7 +2,7 @@ import type { SyncRecord } from '../record';
 import type { RoutingContext } from '../rules/routing-rules';
 import { MAX_REQUEST_SIZE, type SiteId } from '../site';
 import type { Topology } from '../topology';
-import type { Change, RoutingCount } from '../ports/change-feed';
+import type { Change, EncodedChange, RoutingCount } from '../ports/change-feed';
 import type { RecordKeyOf } from '../ports/resync-queue';
 import { patientsOf, siteHolds, siteOwns, visibilityContext } from './scope-changes';
 import { SiteRouting } from './site-routing';
@@ -16,6 +16,25 @@ import type { SyncStorage } from '../ports/unit-of-work';
 export function changeGoesTo(topology: Topology, siteId: SiteId, change: Change, context: RoutingContext = {}, includeOwn = false): boolean {
   if (change.sourceSiteId === siteId && !includeOwn) return false;
   return siteHolds(topology, siteId, change.record, context);
+}
+
+/** A record to send: without its data (`data` is `{}`), and the data as a JSON object's text. */
+export interface EncodedRecord {
+  readonly record: SyncRecord;
+  readonly dataJson: string;
+}
+
+/** A `PullResult` whose records carry their data as JSON text (`EncodedRecord`). */
+export interface EncodedPullResult extends Omit<PullResult, 'records'> {
+  readonly records: readonly EncodedRecord[];
+}
+
+export function encodeRecord(record: SyncRecord): EncodedRecord {
+  return { record: { ...record, data: {} }, dataJson: JSON.stringify(record.data) };
+}
+
+export function decodeRecord({ record, dataJson }: EncodedRecord): SyncRecord {
+  return { ...record, data: JSON.parse(dataJson) as SyncRecord['data'] };
 }
 
 /** Changes read from the feed at least per read (unless `pageSize` is smaller), whatever the answer still needs. */
@@ -45,6 +64,12 @@ export class PullServer {
   constructor(private readonly pageSize = MAX_REQUEST_SIZE) {}
 
   async pull(storage: SyncStorage, topologyOf: TopologySource, siteId: SiteId, request: PullRequest): Promise<PullResult> {
+    const answer = await this.pullEncoded(storage, topologyOf, siteId, request);
+    return { ...answer, records: answer.records.map(decodeRecord) };
+  }
+
+  /** `pull`, with the records' data as JSON text, as the storage keeps it: what the HTTP API sends on without parsing it. */
+  async pullEncoded(storage: SyncStorage, topologyOf: TopologySource, siteId: SiteId, request: PullRequest): Promise<EncodedPullResult> {
     // where the site stands: what the admin's "waiting" counts from, and what a store move checks
     const moved = await keepPullState(storage, siteId, request);
     try {
@@ -55,7 +80,7 @@ export class PullServer {
     }
   }
 
-  private async serve(storage: SyncStorage, topologyOf: TopologySource, siteId: SiteId, request: PullRequest): Promise<PullResult> {
+  private async serve(storage: SyncStorage, topologyOf: TopologySource, siteId: SiteId, request: PullRequest): Promise<EncodedPullResult> {
     const { cursor, limit, queueCursor } = request;
     if (queueCursor !== undefined) {
       await storage.resync.acknowledge(siteId, queueCursor);
@@ -64,10 +89,10 @@ export class PullServer {
         const stored = await storage.records.getMany(entries);
         const topology = await topologyOf(storage);
         const context = await visibilityContext(storage, patientsOf(stored));
-        const records: SyncRecord[] = [];
+        const records: EncodedRecord[] = [];
         const drops: RecordKeyOf[] = [];
         for (const record of stored) {
-          if (siteHolds(topology, siteId, record, context)) records.push(record);
+          if (siteHolds(topology, siteId, record, context)) records.push(encodeRecord(record));
           else if (!siteOwns(topology, siteId, record)) drops.push({ type: record.type, id: record.id });
         }
         const nextQueueCursor = entries[entries.length - 1]!.seq;
@@ -77,7 +102,7 @@ export class PullServer {
     }
     const includeOwn = request.reinitialising === true;
     let routing: SiteRouting | null = null;
-    const changes: Change[] = [];
+    const changes: EncodedChange[] = [];
     let nextCursor = cursor;
     let after = cursor;
     let topology: Topology | null = null;
@@ -85,7 +110,7 @@ export class PullServer {
     while (!full) {
       // as much as the answer still needs (one read for a page of central data), at least MIN_FEED_READ
       const want = Math.min(this.pageSize, Math.max(limit - changes.length, MIN_FEED_READ));
-      const page = await storage.changes.read(after, want);
+      const page = await storage.changes.readEncoded(after, want);
       // after each read: a record written after a topology change is judged by that change or a later one
       if (page.length > 0) {
         const current = await topologyOf(storage);
@@ -111,7 +136,7 @@ export class PullServer {
       ? await this.remainingAfter(storage, topology, siteId, cursor, nextCursor, changes.length, head, includeOwn)
       : await this.count(storage, topology, siteId, nextCursor, head, includeOwn);
     this.carried.set(siteId, { after: nextCursor, head, remaining });
-    const records = changes.map((c) => c.record);
+    const records = changes.map(({ record, dataJson }) => ({ record, dataJson }));
     return queueCursor === undefined ? { records, nextCursor, remaining } : { records, drops: [], nextCursor, nextQueueCursor: queueCursor, remaining };
   }
 

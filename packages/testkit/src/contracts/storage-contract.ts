@@ -439,6 +439,20 @@ export function describeStorageContract(harness: StorageHarness): void {
         expect(await storage.changes.scan(read[0]!.cursor, 10)).toHaveLength(1);
       });
 
+      it('reads the same changes encoded: the records without data, the data as JSON text', async () => {
+        const data = { text: 'é \u2028 "quoted"', n: 12.5, big: 12345678901234, nested: { list: [1, null, true, 'x'] }, empty: {} };
+        const line: SyncRecord = { type: 'transaction', id: 'ci-1', storeId: 'A', otherPartyStoreId: 'B', deleted: true, data };
+        await storage.records.upsert([stockLine('a'), line, stockLine('b', { quantity: 0 })], LOCAL);
+        const read = await storage.changes.read(0n, 10);
+        const encoded = await storage.changes.readEncoded(0n, 10);
+        expect(encoded.map(({ dataJson, ...change }) => ({ ...change, record: { ...change.record, data: JSON.parse(dataJson) as unknown } }))).toEqual(read);
+        expect(encoded.map((c) => c.record.data)).toEqual([{}, {}, {}]);
+        expect(await storage.changes.readEncoded(read[0]!.cursor, 1)).toEqual([
+          expect.objectContaining({ cursor: read[1]!.cursor, record: { ...line, data: {} } }),
+        ]);
+        expect(await storage.changes.readEncoded(read[2]!.cursor, 10)).toEqual([]);
+      });
+
       it('counts the changes in a cursor range by type, routing columns and source site', async () => {
         const patient: SyncRecord = { type: 'patient', id: 'p-1', patientId: 'p-1', homeStoreId: 'B', data: {} };
         await storage.records.upsert([stockLine('a'), stockLine('b'), { ...stockLine('c'), storeId: '' }], LOCAL);

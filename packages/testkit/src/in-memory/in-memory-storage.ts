@@ -3,6 +3,7 @@ import {
   type BufferedRecord,
   type Change,
   type ChangeFeed,
+  type EncodedChange,
   type InboundBuffer,
   type IssueLog,
   type IssueReport,
@@ -220,6 +221,14 @@ export class InMemoryChangeFeed implements ChangeFeed {
 
   async scan(after: bigint, limit: number): Promise<readonly Change[]> {
     return (await this.read(after, limit)).map((change) => ({ ...change, record: { ...change.record, data: {} } }));
+  }
+
+  async readEncoded(after: bigint, limit: number): Promise<readonly EncodedChange[]> {
+    return (await this.read(after, limit)).map((change) => ({
+      ...change,
+      record: { ...change.record, data: {} },
+      dataJson: JSON.stringify(change.record.data),
+    }));
   }
 
   countByRouting(after: bigint, upTo: bigint): Promise<readonly RoutingCount[]> {
