@@ -13,9 +13,9 @@ import {
 import express, { type Request, type RequestHandler } from 'express';
 import type { CentralAppLogger } from './create-central-app';
 import { SyncHttpError } from './error-codes';
-import type { RequestBodyReader } from './request-body';
 import { ANSWER_LOCAL } from './metrics';
 import { pullAnswerJson } from './pull-answer';
+import type { RequestBodyReader } from './request-body';
 import { parseBody, parseQuery, violationsOrValue } from './request-parsing';
 import type { SiteAuth } from './site-authentication';
 import { pullRequestSchema, pushRequestSchema, statusQuerySchema } from './wire';
