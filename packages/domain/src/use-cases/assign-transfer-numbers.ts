@@ -1,4 +1,4 @@
-import { recordKey, type SyncRecord } from '../record';
+import { recordKey } from '../record';
 import type { SiteId } from '../site';
 import type { Topology } from '../topology';
 import type { Clock } from '../ports/services';
@@ -8,11 +8,6 @@ import { isTransferHeaderType, numberSequenceOf } from '../transfers/transfer-do
 import { assignTransferNumber, awaitsTransferNumber } from '../transfers/transfer-rules';
 
 export const TRANSFER_NUMBERING = 'transfer-numbering';
-
-/** The changes transfer numbering looks at (a superset, from the type and routing columns): transfer headers of a store. */
-export function transferNumberingConcerns(record: SyncRecord): boolean {
-  return isTransferHeaderType(record.type) && !!record.storeId;
-}
 
 /**
  * On the responding site: every responding half of a store active here that still carries serial
@@ -30,7 +25,7 @@ export async function assignTransferNumbers(
   await consumeChanges(deps.unitOfWork, TRANSFER_NUMBERING, batchSize, async (storage, changes) => {
     for (const { record } of changes) {
       // scanned without data: a header of a store active here is read, then checked for -1
-      if (!transferNumberingConcerns(record) || topology.store(record.storeId!)?.activeSiteId !== siteId) continue;
+      if (!isTransferHeaderType(record.type) || !record.storeId || topology.store(record.storeId)?.activeSiteId !== siteId) continue;
       const [current] = await storage.records.lockMany([record]); // no other write of it in between
       if (!current || !awaitsTransferNumber(topology, siteId, current)) continue;
       const next = await storage.records.nextSerialNumber(current.storeId!, numberSequenceOf(current));

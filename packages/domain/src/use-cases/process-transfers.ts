@@ -72,7 +72,9 @@ export async function processTransfers(
   // Scanned without data: only records between two stores can be transfers, and only those are read.
   await consumeChanges(deps.unitOfWork, TRANSFER_PROCESSOR, batchSize, async (storage, changes) => {
     const records = new PreloadedRecords(storage.records);
-    const candidates = changes.filter((change) => transferProcessorConcerns(change.record) && !ownOutput(topology, siteId, change));
+    const candidates = changes.filter(
+      (change) => change.record.otherPartyStoreId && isTransferRecordType(change.record.type) && !ownOutput(topology, siteId, change),
+    );
     if (candidates.length === 0) return;
     await records.preload(candidates.map(({ record }) => record));
     const headers = new Map<string, { type: TransferHeaderType; id: string }>();
@@ -187,11 +189,6 @@ function ownOutput(topology: Topology, siteId: SiteId, change: Change): boolean 
   const store = topology.store(record.storeId);
   if (!store || store.activeSiteId === siteId) return false;
   return (RESPONDING_SUFFIXES.get(record.type) ?? []).some((suffix) => record.id.endsWith(suffix) && record.id.length > suffix.length);
-}
-
-/** The changes transfer processing looks at (a superset, from the type and routing columns): headers and lines between two stores. */
-export function transferProcessorConcerns(record: SyncRecord): boolean {
-  return !!record.otherPartyStoreId && isTransferRecordType(record.type);
 }
 
 const LINE_TYPES: ReadonlySet<string> = new Set(Object.values(TRANSFER_LINE_TYPES));

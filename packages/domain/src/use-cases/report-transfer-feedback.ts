@@ -1,4 +1,3 @@
-import type { SyncRecord } from '../record';
 import type { SiteId } from '../site';
 import type { Topology } from '../topology';
 import type { Clock } from '../ports/services';
@@ -9,11 +8,6 @@ import { decideEdit } from '../rules/edit-rules';
 import { initiatingRefOf, RESPONSE_FIELD, transferResponse } from '../transfers/transfer-feedback';
 
 export const TRANSFER_FEEDBACK = 'transfer-feedback';
-
-/** The changes transfer feedback looks at (a superset, from the type and routing columns): transfer headers with another party. */
-export function transferFeedbackConcerns(record: SyncRecord): boolean {
-  return isTransferHeaderType(record.type) && !!record.otherPartyStoreId;
-}
 
 /**
  * On the site that may edit the initiating header (where its store is active; the primary for a
@@ -33,8 +27,8 @@ export async function reportTransferFeedback(
     for (const { record } of changes) {
       // scanned without data: a header whose other party (the initiating store) is active here, or on the
       // primary one answering a purchase order (which centralised procurement makes the primary's to edit)
-      if (!transferFeedbackConcerns(record)) continue;
-      const here = topology.store(record.otherPartyStoreId!)?.activeSiteId === siteId;
+      if (!isTransferHeaderType(record.type) || !record.otherPartyStoreId) continue;
+      const here = topology.store(record.otherPartyStoreId)?.activeSiteId === siteId;
       if (!here && !(topology.primary.id === siteId && record.id.endsWith(respondingId('', 'internal-order')))) continue;
       const responding = await storage.records.get(record.type, record.id);
       const ref = responding ? initiatingRefOf(responding) : null;

@@ -1,4 +1,3 @@
-import type { SyncRecord } from '../record';
 import type { SiteId } from '../site';
 import type { Topology } from '../topology';
 import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
@@ -7,11 +6,6 @@ import { str } from '../transfers/transfer-documents';
 import { purchaseOrderReceipt } from '../transfers/transfer-rules';
 
 export const PURCHASE_ORDER_RECEIPTS = 'purchase-order-receipts';
-
-/** The changes purchase-order receipts look at: goods received headers and lines. */
-export function purchaseOrderReceiptsConcern(record: SyncRecord): boolean {
-  return record.type === 'goods_received' || record.type === 'goods_received_line';
-}
 
 /**
  * Internal requisitions: when goods received headers or lines arrive, change or are deleted, the received quantities of the
@@ -30,7 +24,7 @@ export async function updatePurchaseOrderReceipts(
     const orders = new Set<string>();
     for (const { record } of changes) {
       // a goods received header, or one of its lines alone (seed 002: every later update of the lines counts)
-      if (!purchaseOrderReceiptsConcern(record)) continue;
+      if (record.type !== 'goods_received' && record.type !== 'goods_received_line') continue;
       const line = record.type === 'goods_received_line' ? await storage.records.get(record.type, record.id) : null;
       const headerId = line ? str(line.data, 'goodsReceivedId') : record.type === 'goods_received' ? record.id : null;
       const header = headerId ? await storage.records.get('goods_received', headerId) : null;

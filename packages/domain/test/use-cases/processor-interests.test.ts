@@ -68,7 +68,14 @@ describe('pulled records the processors do not look at', () => {
 
   it('are a superset of what each processor handles: a processor skipping every other change writes the same', async () => {
     // the same pulled batches, once with the skip (applyPulled) and once scanned by the processors from the start
-    const batches: SyncRecord[][] = [[item(1), item(2)], [invoice], [item(3)]];
+    const received: SyncRecord[] = [
+      { type: 'purchase_order', id: 'po-1', storeId: 'C', data: {} },
+      { type: 'purchase_order_line', id: 'pol-1', storeId: 'C', data: { purchaseOrderId: 'po-1', quantity: 5 } },
+      { type: 'goods_received', id: 'gr-1', storeId: 'C', data: { purchaseOrderId: 'po-1' } },
+      { type: 'goods_received_line', id: 'grl-1', storeId: 'C', data: { goodsReceivedId: 'gr-1', purchaseOrderLineId: 'pol-1', quantity: 3 } },
+    ];
+    const requisition: SyncRecord = { type: 'requisition', id: 'req-1', storeId: 'B', otherPartyStoreId: 'C', data: { status: 'sent' } };
+    const batches: SyncRecord[][] = [[item(1), item(2)], [invoice], [item(3)], received, [item(4)], [requisition, item(5)]];
     const skipped = createInMemoryStorage();
     for (const [i, batch] of batches.entries()) await skipped.run((s) => applyPulled(s, topology, 3, batch, BigInt(i), new Date(0)));
     const scanned = createInMemoryStorage();
