@@ -173,7 +173,7 @@ export class CentralMetrics {
         this.cycleStarts.set(siteId, now);
         return;
       case 'POST /sync/v1/push': {
-        const push = body as { replayed?: boolean; accepted?: unknown; refused?: unknown };
+        const push = (body ?? {}) as { replayed?: boolean; accepted?: unknown; refused?: unknown };
         this.pushes.inc({ site_id });
         if (push.replayed === true) return; // its records were counted when it was first stored
         if (typeof push.accepted === 'number') this.recordsPushed.inc({ site_id, outcome: 'accepted' }, push.accepted);
@@ -181,7 +181,7 @@ export class CentralMetrics {
         return;
       }
       case 'POST /sync/v1/pull': {
-        const pull = body as { records?: unknown; remaining?: unknown };
+        const pull = (body ?? {}) as { records?: unknown; remaining?: unknown };
         this.pulls.inc({ site_id });
         if (Array.isArray(pull.records)) this.recordsPulled.inc({ site_id }, pull.records.length);
         const started = this.cycleStarts.get(siteId);
@@ -227,8 +227,12 @@ function jsonAnswerOf(res: Response): () => unknown {
     body = value;
     return json(value);
   }) as Response['json'];
-  return () => body;
+  // an answer encoded by its route (a pull) leaves what it said in `res.locals[ANSWER_LOCAL]`
+  return () => body ?? (res.locals as Record<string, unknown>)[ANSWER_LOCAL];
 }
+
+/** Where a route that encodes its JSON answer itself leaves what metrics count of it (a pull: its records and remaining). */
+export const ANSWER_LOCAL = 'sitesyncAnswer';
 
 function errorCodeOf(body: unknown): string | null {
   const error = (body as { error?: { code?: unknown } } | null | undefined)?.error;

@@ -12,6 +12,8 @@ import {
 import express, { type Request, type RequestHandler } from 'express';
 import type { CentralAppLogger } from './create-central-app';
 import { SyncHttpError } from './error-codes';
+import { ANSWER_LOCAL } from './metrics';
+import { pullAnswerJson } from './pull-answer';
 import type { RequestBodyReader } from './request-body';
 import { parseBody, parseQuery } from './request-parsing';
 import type { SiteAuth } from './site-authentication';
@@ -131,14 +133,10 @@ export function syncRoutes(deps: SyncRoutesDeps): express.Router {
       ...(reinitialising === true ? { reinitialising } : {}),
       ...(unpushed !== undefined ? { unpushed } : {}),
     };
-    const result = await central.pull(site.id, request);
+    const result = await central.pullEncoded(site.id, request);
     if (result.remaining === 0) await saveSiteTime(site.id, { lastSyncedAt: clock.now() });
-    res.json({
-      records: result.records,
-      nextCursor: result.nextCursor.toString(),
-      remaining: result.remaining,
-      ...(result.nextQueueCursor !== undefined ? { drops: result.drops ?? [], nextQueueCursor: result.nextQueueCursor.toString() } : {}),
-    });
+    (res.locals as Record<string, unknown>)[ANSWER_LOCAL] = { records: result.records, remaining: result.remaining };
+    res.type('json').send(pullAnswerJson(result));
   });
 
   sync.get('/status', requireSite, siteSlot, async (req, res) => {

@@ -3,8 +3,10 @@ import {
   type Change,
   type ChangeFeed,
   type ChangeOrigin,
+  type EncodedChange,
   type RecordSelector,
   type RecordStore,
+  type RoutingCount,
   type Site,
   SITE_CONNECTION_FIELDS,
   type SiteConnectionUpdate,
@@ -413,6 +415,25 @@ export class KyselyChangeFeed implements ChangeFeed {
     return this.changesAfter(after, limit, false);
   }
 
+  async readEncoded(after: bigint, limit: number): Promise<readonly EncodedChange[]> {
+    await this.flavour.sequence(this.db);
+    // the data as text (Postgres: jsonb's text output; SQLite keeps text), not parsed here
+    const rows = await this.db
+      .selectFrom('sync_record')
+      .select([...RECORD_COLUMNS.filter((c) => c !== 'data'), sql<string>`cast(data as text)`.as('data_json'), 'source_site_id', 'via_sync', int8Text])
+      .where('seq', '>', this.flavour.int8(after))
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({
+      cursor: parseInt8(row.seq_text),
+      sourceSiteId: row.source_site_id,
+      viaSync: parseBool(row.via_sync),
+      record: recordFromRow(row, {}),
+      dataJson: row.data_json,
+    }));
+  }
+
   /** Records with a cursor after `after`, in cursor order; without their data when `withData` is false. */
   private async changesAfter(after: bigint, limit: number, withData: boolean): Promise<readonly Change[]> {
     await this.flavour.sequence(this.db);
@@ -429,6 +450,27 @@ export class KyselyChangeFeed implements ChangeFeed {
       sourceSiteId: row.source_site_id,
       viaSync: parseBool(row.via_sync),
       record: withData ? recordFromRow(row) : recordFromRow(row, {}),
+    }));
+  }
+
+  async countByRouting(after: bigint, upTo: bigint): Promise<readonly RoutingCount[]> {
+    if (upTo <= after) return [];
+    const columns = ['type', 'store_id', 'other_party_store_id', 'patient_id', 'home_store_id', 'source_site_id'] as const;
+    const rows = await this.db
+      .selectFrom('sync_record')
+      .select([...columns, sql<string | number>`count(*)`.as('n')])
+      .where('seq', '>', this.flavour.int8(after))
+      .where('seq', '<=', this.flavour.int8(upTo))
+      .groupBy([...columns])
+      .execute();
+    return rows.map((row) => ({
+      type: row.type,
+      storeId: row.store_id,
+      otherPartyStoreId: row.other_party_store_id,
+      patientId: row.patient_id,
+      homeStoreId: row.home_store_id,
+      sourceSiteId: row.source_site_id,
+      count: Number(row.n),
     }));
   }
 

@@ -109,6 +109,20 @@ export const SQLITE_MIGRATIONS: Record<string, Migration> = {
       }
     },
   },
+  '0007_partial_line_indexes': {
+    // The header-id indexes hold only the rows that have the field: a record without it (most of
+    // them: items, stock lines, ...) costs no index entry when it is written. findByField's
+    // `json_extract(...) = ?` / `in (...)` implies the field is not null, so they are still used.
+    async up(db: Kysely<unknown>): Promise<void> {
+      for (const field of INDEXED_DATA_FIELDS) {
+        const name = `sync_record_data_${field.toLowerCase()}`;
+        await sql`drop index if exists ${sql.id(name)}`.execute(db);
+        await sql`create index ${sql.id(name)} on sync_record (json_extract(data, ${sql.lit(`$.${field}`)})) where json_extract(data, ${sql.lit(`$.${field}`)}) is not null`.execute(
+          db,
+        );
+      }
+    },
+  },
 };
 
 export const sqliteMigrationProvider: MigrationProvider = {

@@ -1,4 +1,4 @@
-export type { Change, ChangeFeed } from './change-feed';
+export type { Change, ChangeFeed, EncodedChange, RoutingCount } from './change-feed';
 export type { BufferedRecord, InboundBuffer, RecordError } from './inbound-buffer';
 export type { IssueLog, IssueQuery, IssueReport, SyncIssue } from './issue-log';
 export type { PushLedger, PushReceipt } from './push-ledger';

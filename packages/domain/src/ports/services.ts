@@ -124,4 +124,11 @@ export interface CentralSyncGateway {
   /** `more`: this site has more changes to push in this cycle (the central may process them with the last batch) */
   push(batchId: string, records: readonly SyncRecord[], options?: { readonly more?: boolean }): Promise<PushOutcome>;
   pull(cursor: bigint, limit: number, options?: Pick<PullRequest, 'queueCursor' | 'reinitialising' | 'unpushed'>): Promise<PullResult>;
+  /**
+   * Resolves once the requests made so far have left (over HTTP: after a turn of the event loop, in
+   * which a request just made is written out). A remote awaits it after asking for its next page,
+   * before it applies the page it has, so that the request travels while the page is applied (a
+   * synchronous database would otherwise hold it until then). Absent: requests leave at once.
+   */
+  dispatched?(): Promise<void>;
 }

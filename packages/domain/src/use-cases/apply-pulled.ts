@@ -9,6 +9,7 @@ import type { RecordKeyOf } from '../ports/resync-queue';
 import type { Change } from '../ports/change-feed';
 import { numberSequenceOf } from '../transfers/transfer-documents';
 import { decideEdit } from '../rules/edit-rules';
+import { SITE_PROCESSOR_INTERESTS } from './processor-interests';
 
 /** The remote's change-feed consumer that pushes its own changes. */
 export const PUSH_CONSUMER = 'push';
@@ -42,14 +43,23 @@ function pullFailureKey(record: SyncRecord): string {
 
 /**
  * Writes pulled records; when nothing of this site's own waited to be pushed, the push cursor skips
- * them. Numbers found in use in the site's own stores (its numbered documents, sent back after a
+ * them, and so does the cursor of each processor that had read everything before them when none of
+ * them concerns it (an initial sync's central data is never scanned again by the processors).
+ * Numbers found in use in the site's own stores (its numbered documents, sent back after a
  * re-initialisation) move the store's serial counters past them, so no number is used twice.
  */
 async function store(s: SyncStorage, topology: Topology, siteId: SiteId, records: readonly SyncRecord[]): Promise<void> {
-  const pushCursor = await s.changes.cursorOf(PUSH_CONSUMER);
   const headBefore = await s.changes.head();
+  const skipping: string[] = [];
+  if ((await s.changes.cursorOf(PUSH_CONSUMER)) === headBefore) skipping.push(PUSH_CONSUMER);
+  for (const { consumer, concerns } of SITE_PROCESSOR_INTERESTS) {
+    if ((await s.changes.cursorOf(consumer)) === headBefore && !records.some(concerns)) skipping.push(consumer);
+  }
   await s.records.upsert(records, { sourceSiteId: topology.central.id, viaSync: true });
-  if (pushCursor === headBefore) await s.changes.advance(PUSH_CONSUMER, await s.changes.head());
+  if (skipping.length > 0) {
+    const head = await s.changes.head();
+    for (const consumer of skipping) await s.changes.advance(consumer, head);
+  }
   const inUse = new Map<string, { readonly storeId: string; readonly type: string; number: number }>();
   for (const r of records) {
     const n = r.data['serialNumber'];

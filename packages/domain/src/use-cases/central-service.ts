@@ -6,10 +6,11 @@ import { isPushConflict, type Clock, type PullRequest, type PullResult, type Pus
 import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
 import { withStoresCreatedOnPrimary } from '../rules/store-creation';
 import { acceptPush } from './central-push';
-import { PullServer } from './pull-server';
+import { PullServer, type EncodedPullResult } from './pull-server';
 import { recordLocalChange, type LocalChangeRefusal, type RecordedChange } from './record-local-change';
 import { isRetryable, notRetryable, quarantinedSiteOf, retryQuarantined, type IssueRetry } from './retry-issue';
-import { concernsProcessors, runSiteProcessors, type ProcessorReport } from './run-site-processors';
+import { concernsProcessors } from './processor-interests';
+import { runSiteProcessors, type ProcessorReport } from './run-site-processors';
 import type { ScopeChangeReport } from './scope-changes';
 
 /**
@@ -136,6 +137,13 @@ export class CentralService {
     const { unitOfWork } = this.deps;
     if (await this.processingOwed()) await this.processQuietly('push');
     return unitOfWork.run((s) => this.pulls.pull(s, (inside) => this.topologies.current(inside), siteId, request));
+  }
+
+  /** `pull`, with the records' data as JSON text as stored (`EncodedPullResult`): what the HTTP API sends on. */
+  async pullEncoded(siteId: SiteId, request: PullRequest): Promise<EncodedPullResult> {
+    if (await this.processingOwed()) await this.processQuietly('push');
+    const { unitOfWork } = this.deps;
+    return unitOfWork.run((s) => this.pulls.pullEncoded(s, (inside) => this.topologies.current(inside), siteId, request));
   }
 
   /** Whether a push that said more would follow left processing owed, to this process or (in the database) to any. */

@@ -1,10 +1,11 @@
 import type { SyncRecord } from '../record';
 import type { RoutingContext } from '../rules/routing-rules';
-import type { SiteId } from '../site';
+import { MAX_REQUEST_SIZE, type SiteId } from '../site';
 import type { Topology } from '../topology';
-import type { Change } from '../ports/change-feed';
+import type { Change, EncodedChange, RoutingCount } from '../ports/change-feed';
 import type { RecordKeyOf } from '../ports/resync-queue';
 import { patientsOf, siteHolds, siteOwns, visibilityContext } from './scope-changes';
+import { SiteRouting } from './site-routing';
 import type { PullRequest, PullResult } from '../ports/services';
 import type { SyncStorage } from '../ports/unit-of-work';
 
@@ -17,8 +18,27 @@ export function changeGoesTo(topology: Topology, siteId: SiteId, change: Change,
   return siteHolds(topology, siteId, change.record, context);
 }
 
-/** Changes counted per query when counting what waits for a site (routing columns only). */
-const COUNT_PAGE = 20_000;
+/** A record to send: without its data (`data` is `{}`), and the data as a JSON object's text. */
+export interface EncodedRecord {
+  readonly record: SyncRecord;
+  readonly dataJson: string;
+}
+
+/** A `PullResult` whose records carry their data as JSON text (`EncodedRecord`). */
+export interface EncodedPullResult extends Omit<PullResult, 'records'> {
+  readonly records: readonly EncodedRecord[];
+}
+
+export function encodeRecord(record: SyncRecord): EncodedRecord {
+  return { record: { ...record, data: {} }, dataJson: JSON.stringify(record.data) };
+}
+
+export function decodeRecord({ record, dataJson }: EncodedRecord): SyncRecord {
+  return { ...record, data: JSON.parse(dataJson) as SyncRecord['data'] };
+}
+
+/** Changes read from the feed at least per read (unless `pageSize` is smaller), whatever the answer still needs. */
+const MIN_FEED_READ = 2_000;
 
 /**
  * The topology as current as what `storage` reads now: a process that keeps the topology in memory
@@ -40,9 +60,16 @@ export type TopologySource = (storage: SyncStorage) => Promise<Topology>;
 export class PullServer {
   private readonly carried = new Map<SiteId, { readonly after: bigint; readonly head: bigint; readonly remaining: number }>();
 
-  constructor(private readonly pageSize = 2_000) {}
+  /** `pageSize`: the most changes one read of the feed returns */
+  constructor(private readonly pageSize = MAX_REQUEST_SIZE) {}
 
   async pull(storage: SyncStorage, topologyOf: TopologySource, siteId: SiteId, request: PullRequest): Promise<PullResult> {
+    const answer = await this.pullEncoded(storage, topologyOf, siteId, request);
+    return { ...answer, records: answer.records.map(decodeRecord) };
+  }
+
+  /** `pull`, with the records' data as JSON text, as the storage keeps it: what the HTTP API sends on without parsing it. */
+  async pullEncoded(storage: SyncStorage, topologyOf: TopologySource, siteId: SiteId, request: PullRequest): Promise<EncodedPullResult> {
     // where the site stands: what the admin's "waiting" counts from, and what a store move checks
     const moved = await keepPullState(storage, siteId, request);
     try {
@@ -53,7 +80,7 @@ export class PullServer {
     }
   }
 
-  private async serve(storage: SyncStorage, topologyOf: TopologySource, siteId: SiteId, request: PullRequest): Promise<PullResult> {
+  private async serve(storage: SyncStorage, topologyOf: TopologySource, siteId: SiteId, request: PullRequest): Promise<EncodedPullResult> {
     const { cursor, limit, queueCursor } = request;
     if (queueCursor !== undefined) {
       await storage.resync.acknowledge(siteId, queueCursor);
@@ -62,10 +89,10 @@ export class PullServer {
         const stored = await storage.records.getMany(entries);
         const topology = await topologyOf(storage);
         const context = await visibilityContext(storage, patientsOf(stored));
-        const records: SyncRecord[] = [];
+        const records: EncodedRecord[] = [];
         const drops: RecordKeyOf[] = [];
         for (const record of stored) {
-          if (siteHolds(topology, siteId, record, context)) records.push(record);
+          if (siteHolds(topology, siteId, record, context)) records.push(encodeRecord(record));
           else if (!siteOwns(topology, siteId, record)) drops.push({ type: record.type, id: record.id });
         }
         const nextQueueCursor = entries[entries.length - 1]!.seq;
@@ -74,25 +101,32 @@ export class PullServer {
       }
     }
     const includeOwn = request.reinitialising === true;
-    const changes: Change[] = [];
+    let routing: SiteRouting | null = null;
+    const changes: EncodedChange[] = [];
     let nextCursor = cursor;
     let after = cursor;
     let topology: Topology | null = null;
     let full = false;
     while (!full) {
-      const page = await storage.changes.read(after, this.pageSize);
+      // as much as the answer still needs (one read for a page of central data), at least MIN_FEED_READ
+      const want = Math.min(this.pageSize, Math.max(limit - changes.length, MIN_FEED_READ));
+      const page = await storage.changes.readEncoded(after, want);
       // after each read: a record written after a topology change is judged by that change or a later one
-      if (page.length > 0) topology = await topologyOf(storage);
+      if (page.length > 0) {
+        const current = await topologyOf(storage);
+        if (current !== topology || routing === null) routing = new SiteRouting(current, siteId, includeOwn);
+        topology = current;
+      }
       const context = await visibilityContext(storage, patientsOf(page.map((c) => c.record)));
       for (const change of page) {
         nextCursor = change.cursor;
-        if (changeGoesTo(topology!, siteId, change, context, includeOwn)) changes.push(change);
+        if (routing!.goes(change, context)) changes.push(change);
         if (changes.length >= limit) {
           full = true;
           break;
         }
       }
-      if (page.length < this.pageSize) break;
+      if (page.length < want) break;
       after = page[page.length - 1]!.cursor;
     }
     topology ??= await topologyOf(storage);
@@ -102,7 +136,7 @@ export class PullServer {
       ? await this.remainingAfter(storage, topology, siteId, cursor, nextCursor, changes.length, head, includeOwn)
       : await this.count(storage, topology, siteId, nextCursor, head, includeOwn);
     this.carried.set(siteId, { after: nextCursor, head, remaining });
-    const records = changes.map((c) => c.record);
+    const records = changes.map(({ record, dataJson }) => ({ record, dataJson }));
     return queueCursor === undefined ? { records, nextCursor, remaining } : { records, drops: [], nextCursor, nextQueueCursor: queueCursor, remaining };
   }
 
@@ -144,7 +178,8 @@ export class PullServer {
 
 /**
  * How many changes after `after` (up to `upTo`, or to the end of the feed) go to `siteId`: what its
- * next pulls will bring. Reads the routing columns only (`scan`), a large page at a time.
+ * next pulls will bring. Counted by routing (`countByRouting`): each distinct type, routing columns
+ * and source is decided once by the rules, and its changes counted at once, without reading them.
  */
 export async function countWaiting(
   storage: SyncStorage,
@@ -154,16 +189,29 @@ export async function countWaiting(
   upTo?: bigint,
   includeOwn = false,
 ): Promise<number> {
+  const groups = await storage.changes.countByRouting(after, upTo ?? (await storage.changes.head()));
+  if (groups.length === 0) return 0;
+  const context = await visibilityContext(
+    storage,
+    groups.flatMap((g) => (g.patientId ? [g.patientId] : [])),
+  );
+  const routing = new SiteRouting(topology, siteId, includeOwn);
   let n = 0;
-  let from = after;
-  while (upTo === undefined || from < upTo) {
-    const page = await storage.changes.scan(from, COUNT_PAGE);
-    const context = await visibilityContext(storage, patientsOf(page.map((c) => c.record)));
-    for (const change of page) if ((upTo === undefined || change.cursor <= upTo) && changeGoesTo(topology, siteId, change, context, includeOwn)) n++;
-    if (page.length < COUNT_PAGE) break;
-    from = page[page.length - 1]!.cursor;
-  }
+  for (const group of groups) if (routing.goes({ sourceSiteId: group.sourceSiteId, record: groupRecord(group) }, context)) n += group.count;
   return n;
+}
+
+/** A record as routing sees the changes of a group (no id, no data). */
+function groupRecord(group: RoutingCount): SyncRecord {
+  return {
+    type: group.type,
+    id: '',
+    ...(group.storeId !== null ? { storeId: group.storeId } : {}),
+    ...(group.otherPartyStoreId !== null ? { otherPartyStoreId: group.otherPartyStoreId } : {}),
+    ...(group.patientId !== null ? { patientId: group.patientId } : {}),
+    ...(group.homeStoreId !== null ? { homeStoreId: group.homeStoreId } : {}),
+    data: {},
+  };
 }
 
 /** What waits for a site on the central: its resync queue, and the feed after `cursor` (by default the one it last pulled from). */

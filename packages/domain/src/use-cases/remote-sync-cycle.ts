@@ -250,7 +250,11 @@ export async function runSyncCycle(
     // queue entries (or is only an acknowledgement) waits until they are applied: the central
     // forgets acknowledged entries, and a crash in between would lose them.
     const pipelined = more && batch.remaining > 0 && nextQueueCursor === queueCursor;
-    if (pipelined) next = request(batch.nextCursor, nextQueueCursor, size);
+    if (pipelined) {
+      next = request(batch.nextCursor, nextQueueCursor, size);
+      // on its way before this batch is applied (a synchronous engine holds everything else meanwhile)
+      await gateway.dispatched?.();
+    }
     const applied = await unitOfWork.run(async (s) => {
       const failed = await applyPulled(s, topology, siteId, batch.records, cursor, clock.now());
       const dropped = await applyDrops(s, topology, siteId, drops, clock.now());

@@ -1,6 +1,4 @@
-import type { SyncRecord } from '../record';
 import type { SiteId } from '../site';
-import { isTransferHeaderType, TRANSFER_LINE_TYPES } from '../transfers/transfer-documents';
 import type { Topology } from '../topology';
 import type { Clock } from '../ports/services';
 import type { UnitOfWork } from '../ports/unit-of-work';
@@ -18,18 +16,6 @@ export interface ProcessorReport {
   readonly receipts: readonly string[];
   /** initiating headers that now show their responding half's progress */
   readonly feedback: readonly string[];
-}
-
-const LINE_TYPES: ReadonlySet<string> = new Set(Object.values(TRANSFER_LINE_TYPES));
-
-/**
- * Whether writing this record may give a site's processors something to do: only transfer documents
- * and their lines are transferred, numbered and answered, and only goods receipts update purchase
- * orders. A write of anything else is left for the next run (the processors' cursors pass over it
- * then), so it costs no processing run of its own.
- */
-export function concernsProcessors(record: Pick<SyncRecord, 'type'>): boolean {
-  return isTransferHeaderType(record.type) || LINE_TYPES.has(record.type);
 }
 
 /** What a processing run did, counted for a log line; null when it did nothing worth logging. */

@@ -46,6 +46,8 @@ export function sharingScans(unitOfWork: UnitOfWork): UnitOfWork {
           head: () => feed.head(),
           cursorOf: (consumer) => feed.cursorOf(consumer),
           claim: (consumer) => feed.claim(consumer),
+          readEncoded: (after, limit) => feed.readEncoded(after, limit),
+          countByRouting: (...args) => feed.countByRouting(...args),
           advance: (consumer, cursor) => feed.advance(consumer, cursor),
         };
         const { topology, records, inbound, issues, pushes, settings, resync } = storage;

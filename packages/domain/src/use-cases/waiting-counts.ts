@@ -7,6 +7,7 @@ import { hasRole, type Site, type SiteId } from '../site';
 import type { Topology } from '../topology';
 import { pullCursorWrites, sitePullState, waitingFor } from './pull-server';
 import { patientsOf, siteHolds, visibilityContext, VISIBILITY_TYPES } from './scope-changes';
+import { routingSignature } from './site-routing';
 
 /** Changes read per query (routing columns only). */
 const SCAN_PAGE = 20_000;
@@ -422,15 +423,4 @@ class CountedFeed {
 
 function isVisibility(record: SyncRecord): boolean {
   return (VISIBILITY_TYPES as readonly string[]).includes(record.type) && typeof record.patientId === 'string' && record.patientId !== '';
-}
-
-/**
- * Everything the routing rules read of a record: its type and routing columns, and for a record of
- * a patient, the stores where the patient is visible (as a set).
- */
-function routingSignature(record: SyncRecord, context: RoutingContext): string {
-  const base = `${record.type}\u0001${record.storeId ?? ''}\u0001${record.otherPartyStoreId ?? ''}\u0001${record.homeStoreId ?? ''}`;
-  if (!record.patientId) return `${base}\u0001-`;
-  if (!context.patientVisibleIn) return `${base}\u0001?`;
-  return `${base}\u0001+${[...new Set(context.patientVisibleIn(record.patientId))].sort().join('\u0001')}`;
 }

@@ -109,6 +109,37 @@ describe('a remote sync cycle (push, then pull)', () => {
     expect(all.map((r) => r.id)).toEqual(Array.from({ length: 60 }, (_, i) => item(i).id));
   });
 
+  it('waits for the next page to be on its way (dispatched) before it applies the page it has', async () => {
+    const { central, remote, gateway, deps } = setup();
+    await central.storage.records.upsert(
+      Array.from({ length: 60 }, (_, i) => item(i)),
+      { sourceSiteId: 1, viaSync: false },
+    );
+    let received = 0;
+    let asked = 0;
+    const seen: { readonly asked: number; readonly received: number; readonly held: number }[] = [];
+    const pipelining: CentralSyncGateway = {
+      siteInfo: () => gateway.siteInfo(),
+      push: (id, records) => gateway.push(id, records),
+      pull: async (cursor, limit, options) => {
+        asked++;
+        const page = await gateway.pull(cursor, limit, options);
+        received += page.records.length;
+        return page;
+      },
+      dispatched: async () => {
+        seen.push({ asked, received, held: (await remote.storage.records.list('item', { limit: 1000 })).length });
+      },
+    };
+    const report = await runSyncCycle({ ...deps, gateway: pipelining }, 3, { requestSize: 10 });
+    expect(report.pulled).toBe(60);
+    expect(seen.length).toBeGreaterThan(1);
+    for (const [i, at] of seen.entries()) {
+      expect(at.asked).toBe(i + 2); // the next page was asked for...
+      expect(at.held).toBeLessThan(at.received); // ...and the page received is not applied yet
+    }
+  });
+
   it('a push whose answer was lost is replayed with the same batch id and stored once', async () => {
     const { central, remote, gateway, deps } = setup();
     await recordLocalChange({ unitOfWork: remote }, topology, 3, [{ type: 'stock_line', id: 'sl-1', storeId: 'D', data: {} }]);

@@ -18,6 +18,8 @@ function countingStorage() {
           head: () => feed.head(),
           cursorOf: (consumer) => feed.cursorOf(consumer),
           claim: (consumer) => feed.claim(consumer),
+          readEncoded: (after, limit) => feed.readEncoded(after, limit),
+          countByRouting: (...args) => feed.countByRouting(...args),
           advance: (consumer, cursor) => feed.advance(consumer, cursor),
         };
         return work({ ...s, changes });

@@ -3,6 +3,7 @@ import {
   orThrow,
   type Change,
   type ChangeOrigin,
+  type RoutingCount,
   type RuleViolation,
   type SyncRecord,
   type SyncStorage,
@@ -437,6 +438,59 @@ export function describeStorageContract(harness: StorageHarness): void {
           record: { type: 'transaction', id: 'ci-1', storeId: 'A', otherPartyStoreId: 'B', deleted: true, data: {} },
         });
         expect(await storage.changes.scan(read[0]!.cursor, 10)).toHaveLength(1);
+      });
+
+      it('reads the same changes encoded: the records without data, the data as JSON text', async () => {
+        const data = { text: 'é \u2028 "quoted"', n: 12.5, big: 12345678901234, nested: { list: [1, null, true, 'x'] }, empty: {} };
+        const line: SyncRecord = { type: 'transaction', id: 'ci-1', storeId: 'A', otherPartyStoreId: 'B', deleted: true, data };
+        await storage.records.upsert([stockLine('a'), line, stockLine('b', { quantity: 0 })], LOCAL);
+        const read = await storage.changes.read(0n, 10);
+        const encoded = await storage.changes.readEncoded(0n, 10);
+        expect(encoded.map(({ dataJson, ...change }) => ({ ...change, record: { ...change.record, data: JSON.parse(dataJson) as unknown } }))).toEqual(read);
+        expect(encoded.map((c) => c.record.data)).toEqual([{}, {}, {}]);
+        expect(await storage.changes.readEncoded(read[0]!.cursor, 1)).toEqual([
+          expect.objectContaining({ cursor: read[1]!.cursor, record: { ...line, data: {} } }),
+        ]);
+        expect(await storage.changes.readEncoded(read[2]!.cursor, 10)).toEqual([]);
+      });
+
+      it('counts the changes in a cursor range by type, routing columns and source site', async () => {
+        const patient: SyncRecord = { type: 'patient', id: 'p-1', patientId: 'p-1', homeStoreId: 'B', data: {} };
+        await storage.records.upsert([stockLine('a'), stockLine('b'), { ...stockLine('c'), storeId: '' }], LOCAL);
+        await storage.records.upsert([stockLine('d'), { type: 'item', id: 'i-1', data: {} }, patient], { sourceSiteId: 2, viaSync: true });
+        await storage.records.upsert([{ type: 'transaction', id: 't-1', storeId: 'A', otherPartyStoreId: 'B', deleted: true, data: {} }], LOCAL);
+        const feed = await readAll(storage);
+        const sorted = (groups: readonly RoutingCount[]) => [...groups].sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1));
+        const line = { type: 'stock_line', storeId: 'D', otherPartyStoreId: null, patientId: null, homeStoreId: null };
+        expect(sorted(await storage.changes.countByRouting(0n, feed[6]!.cursor))).toEqual(
+          sorted([
+            { ...line, sourceSiteId: 1, count: 2 },
+            { ...line, storeId: '', sourceSiteId: 1, count: 1 },
+            { ...line, sourceSiteId: 2, count: 1 },
+            { type: 'item', storeId: null, otherPartyStoreId: null, patientId: null, homeStoreId: null, sourceSiteId: 2, count: 1 },
+            { type: 'patient', storeId: null, otherPartyStoreId: null, patientId: 'p-1', homeStoreId: 'B', sourceSiteId: 2, count: 1 },
+            { type: 'transaction', storeId: 'A', otherPartyStoreId: 'B', patientId: null, homeStoreId: null, sourceSiteId: 1, count: 1 },
+          ]),
+        );
+        // (after, upTo]: the first change and the last are left out
+        expect(sorted(await storage.changes.countByRouting(feed[0]!.cursor, feed[5]!.cursor))).toEqual(
+          sorted([
+            { ...line, sourceSiteId: 1, count: 1 },
+            { ...line, storeId: '', sourceSiteId: 1, count: 1 },
+            { ...line, sourceSiteId: 2, count: 1 },
+            { type: 'item', storeId: null, otherPartyStoreId: null, patientId: null, homeStoreId: null, sourceSiteId: 2, count: 1 },
+            { type: 'patient', storeId: null, otherPartyStoreId: null, patientId: 'p-1', homeStoreId: 'B', sourceSiteId: 2, count: 1 },
+          ]),
+        );
+        // a record written again counts once, at its new place
+        await storage.records.upsert([stockLine('a')], { sourceSiteId: 2, viaSync: true });
+        const head = await storage.changes.head();
+        expect(sorted(await storage.changes.countByRouting(feed[6]!.cursor, head))).toEqual([{ ...line, sourceSiteId: 2, count: 1 }]);
+        expect(
+          sorted(await storage.changes.countByRouting(0n, head)).find((g) => g.type === 'stock_line' && g.storeId === 'D' && g.sourceSiteId === 1)?.count,
+        ).toBe(1);
+        expect(await storage.changes.countByRouting(head, head)).toEqual([]);
+        expect(await storage.changes.countByRouting(head, head + 100n)).toEqual([]);
       });
 
       it('gives a record written twice between reads once, in its latest version, at a cursor greater than before', async () => {

@@ -6,12 +6,14 @@ import {
   type BufferedRecord,
   type Change,
   type ChangeFeed,
+  type EncodedChange,
   type InboundBuffer,
   type IssueLog,
   type IssueReport,
   type IssueQuery,
   type PushReceipt,
   type RecordError,
+  type RoutingCount,
   type RuleViolation,
   type Site,
   type SiteId,
@@ -241,6 +243,30 @@ export class InMemoryChangeFeed implements ChangeFeed {
 
   async scan(after: bigint, limit: number): Promise<readonly Change[]> {
     return (await this.read(after, limit)).map((change) => ({ ...change, record: { ...change.record, data: {} } }));
+  }
+
+  async readEncoded(after: bigint, limit: number): Promise<readonly EncodedChange[]> {
+    return (await this.read(after, limit)).map((change) => ({
+      ...change,
+      record: { ...change.record, data: {} },
+      dataJson: JSON.stringify(change.record.data),
+    }));
+  }
+
+  countByRouting(after: bigint, upTo: bigint): Promise<readonly RoutingCount[]> {
+    const { changes, changeOrder } = this.state;
+    const groups = new Map<string, { -readonly [K in keyof RoutingCount]: RoutingCount[K] }>();
+    for (let i = firstAfter(changeOrder, after); i < changeOrder.length && changeOrder[i]! <= upTo; i += 1) {
+      const change = changes.get(changeOrder[i]!);
+      if (change === undefined) continue;
+      const { type, storeId = null, otherPartyStoreId = null, patientId = null, homeStoreId = null } = change.record;
+      const group = { type, storeId, otherPartyStoreId, patientId, homeStoreId, sourceSiteId: change.sourceSiteId };
+      const key = JSON.stringify(group);
+      const known = groups.get(key);
+      if (known) known.count += 1;
+      else groups.set(key, { ...group, count: 1 });
+    }
+    return Promise.resolve([...groups.values()]);
   }
 
   head(): Promise<bigint> {
