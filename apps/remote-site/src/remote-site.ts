@@ -227,7 +227,7 @@ export class RemoteSite {
       if (!built.ok) throw new Error(`the central sent a topology that breaks the rules: ${built.error.map((v) => v.message).join(' ')}`);
       await this.storage.run(async (s) => {
         await s.topology.save(built.value);
-        await s.settings.set(CENTRAL_TOPOLOGY_VERSION_SETTING, info.topologyVersion ?? null);
+        await s.settings.set(CENTRAL_TOPOLOGY_VERSION_SETTING, null); // the first cycle gets the topology whole, and applies it to the file's data
       });
     }
     await this.saveConfig(config);

@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  connectionFieldsOf,
   decideLogin,
   type CentralTopologySource,
   type LoginDecision,
@@ -23,7 +22,7 @@ const VERIFIED_CACHE_SIZE = 1_000;
 /** Times a login's decision is taken again when another login wrote the site in between. */
 const LOGIN_WRITE_TRIES = 10;
 
-/** The fields a login decision reads: it is written only while they are as it read them. */
+/** The fields a login decision reads and writes: it is written only while they are as it read them. */
 function loginFieldsOf(site: Site): SiteConnectionUpdate {
   return { failedLoginCount: site.failedLoginCount, blocked: site.blocked, hardwareId: site.hardwareId, appName: site.appName, appVersion: site.appVersion };
 }
@@ -122,7 +121,9 @@ export function siteAuthenticator(deps: SiteAuthenticatorDeps): (req: Request) =
     const topology = await topologies.load();
     const candidate = topology.siteByName(credentials.siteName);
     const source = req.ip ?? 'unknown';
-    const fromBoundDevice = candidate !== undefined && candidate.hardwareId !== null && hardwareId === candidate.hardwareId;
+    // as stored now: a device bound through another process counts as the site's own at once
+    let stored = candidate ? await repository.site(candidate.id) : null;
+    const fromBoundDevice = stored !== null && stored.hardwareId !== null && hardwareId === stored.hardwareId;
     const hash = candidate ? await repository.passwordHash(candidate.id) : null;
     // The limits bound the hashing work of failed logins: credentials checked a moment ago need none,
     // so a site keeps syncing even when its address (a shared proxy) is over its limit.
@@ -143,12 +144,14 @@ export function siteAuthenticator(deps: SiteAuthenticatorDeps): (req: Request) =
     // otherwise it is read and decided again, so two logins never overwrite each other's count.
     let decision: LoginDecision;
     for (let tries = 1; ; tries++) {
-      const site = await repository.site(candidate.id);
+      const site = stored ?? (await repository.site(candidate.id));
+      stored = null; // read again on the next try
       // renamed or removed while the password was being checked
       if (!site || site.name !== candidate.name) throw authFailed();
       decision = decideLogin(site, { passwordMatches, hardwareId, appName, appVersion });
       if (!decision.changed) break;
-      if (await repository.updateSite(site.id, connectionFieldsOf(decision.site), { ifUnchanged: loginFieldsOf(site) })) break;
+      // only what a login decides (not the sync times, which another request may have written since)
+      if (await repository.updateSite(site.id, loginFieldsOf(decision.site), { ifUnchanged: loginFieldsOf(site) })) break;
       if (tries >= LOGIN_WRITE_TRIES)
         throw SyncHttpError.of('rate_limited', `Site ${site.id} is logging in from several requests at once: try again.`, { retryAfterSeconds: 1 });
     }

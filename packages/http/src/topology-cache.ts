@@ -38,12 +38,17 @@ export class TopologyCache implements CentralTopologySource {
 
   /** The topology of the stored version as `storage` reads it now (inside a unit of work: as of its reads so far). */
   async current(storage: SyncStorage): Promise<Topology> {
-    const version = await storage.topology.version();
-    if (this.cached && this.cached.version === version) return this.cached.topology;
-    const topology = await storage.topology.load();
-    if (topology === null) throw notInitialised();
-    this.remember(topology, version);
-    return topology;
+    for (let tries = 1; ; tries++) {
+      const version = await storage.topology.version();
+      if (this.cached && this.cached.version === version) return this.cached.topology;
+      const topology = await storage.topology.load();
+      if (topology === null) throw notInitialised();
+      // sites and stores are read by two statements: a change committed in between (by any
+      // process) shows as a new version, and the topology is read again rather than mixed
+      if ((await storage.topology.version()) !== version && tries < 5) continue;
+      this.remember(topology, version);
+      return topology;
+    }
   }
 
   /** The topology this process last read, without asking the database (null before the first read): for labels and logs only, never for a decision. */
@@ -80,10 +85,13 @@ export class TopologyCache implements CentralTopologySource {
     const { value, saved } = await this.storage.run(async (s) => {
       await s.topology.lock();
       // read under the lock, every field as stored: what this change saves is built on it
+      const before = await s.topology.version();
       const topology = await s.topology.load();
       if (topology === null) throw notInitialised();
       const { next, value } = await work(topology, s);
-      return { value, saved: next === null ? null : { topology: next, version: await s.topology.version() } };
+      const after = await s.topology.version();
+      // kept only when it was saved (the version moved under the lock: this very topology)
+      return { value, saved: next !== null && after !== before ? { topology: next, version: after } : null };
     });
     if (saved !== null) this.remember(saved.topology, saved.version);
     return value;

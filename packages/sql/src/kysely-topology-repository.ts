@@ -1,5 +1,6 @@
 import {
   buildTopology,
+  siteFromInput,
   type Site,
   SITE_CONNECTION_FIELDS,
   type SiteConnectionUpdate,
@@ -12,14 +13,14 @@ import { atomically, chunks } from './kysely-helpers';
 import type { SyncDb } from './schema';
 import { parseInt8, parseJson, parseTime, type SqlFlavour } from './sql-flavour';
 
-/** A stored site document as a site (its times are ISO strings in the document). */
+/** A stored site document as a site (its times are ISO strings in the document; a field it lacks takes its default). */
 function siteFromDoc(stored: unknown): Site {
-  const doc = parseJson(stored) as Site & { lastSyncedAt: string | null; lastConnectedAt?: string | null };
-  return {
+  const doc = parseJson(stored) as Site & { lastSyncedAt?: string | null; lastConnectedAt?: string | null };
+  return siteFromInput({
     ...doc,
     lastSyncedAt: doc.lastSyncedAt == null ? null : parseTime(doc.lastSyncedAt),
     lastConnectedAt: doc.lastConnectedAt == null ? null : parseTime(doc.lastConnectedAt),
-  };
+  });
 }
 
 export class KyselyTopologyRepository implements TopologyRepository {
@@ -51,6 +52,10 @@ export class KyselyTopologyRepository implements TopologyRepository {
     const kept = postgres
       ? sql<string>`excluded.doc || jsonb_build_object(${sql.join(SITE_CONNECTION_FIELDS.map((f) => sql`${f}::text, sync_site.doc -> ${f}::text`))})`
       : sql<string>`json_set(excluded.doc, ${sql.join(SITE_CONNECTION_FIELDS.map((f) => sql`${`$.${f}`}, json(sync_site.doc -> ${`$.${f}`})`))})`;
+    // a site whose document is the same but for its connection fields is not written (nor locked: its logins and syncs go on)
+    const changedBesidesConnection = postgres
+      ? sql<boolean>`(excluded.doc - ${sql.val([...SITE_CONNECTION_FIELDS])}::text[]) is distinct from (sync_site.doc - ${sql.val([...SITE_CONNECTION_FIELDS])}::text[])`
+      : sql<boolean>`json_remove(excluded.doc, ${sql.join(SITE_CONNECTION_FIELDS.map((f) => sql`${`$.${f}`}`))}) is not json_remove(sync_site.doc, ${sql.join(SITE_CONNECTION_FIELDS.map((f) => sql`${`$.${f}`}`))})`;
     return atomically(this.db, async (db) => {
       await db
         .insertInto('sync_topology_version')
@@ -63,7 +68,7 @@ export class KyselyTopologyRepository implements TopologyRepository {
         await db
           .insertInto('sync_site')
           .values(part.map((s) => ({ id: s.id, doc: JSON.stringify(s) })))
-          .onConflict((oc) => oc.column('id').doUpdateSet({ doc: kept }))
+          .onConflict((oc) => oc.column('id').doUpdateSet({ doc: kept }).where(changedBesidesConnection))
           .execute();
       }
       await db.deleteFrom('sync_store').execute();

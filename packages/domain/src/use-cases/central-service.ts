@@ -261,9 +261,11 @@ export class CentralService {
     this.deferred = false; // this run covers every push stored before it
     const since = this.owedSince ?? clock.now().getTime();
     this.owedSince = null;
+    let owedInDatabase = false;
     try {
-      // every push stored before this point is covered by this run, whichever process took it
-      if ((await unitOfWork.storage.settings.get(PROCESSING_OWED_KEY)) === true) await unitOfWork.storage.settings.set(PROCESSING_OWED_KEY, false);
+      // every push stored before this point is covered by this run, whichever process took it (set again if the run fails)
+      owedInDatabase = (await unitOfWork.storage.settings.get(PROCESSING_OWED_KEY)) === true;
+      if (owedInDatabase) await unitOfWork.storage.settings.set(PROCESSING_OWED_KEY, false);
       // a central not initialised yet has nothing to process
       const topology = (await unitOfWork.storage.topology.version()) === 0n ? null : await this.topologies.current(unitOfWork.storage);
       const report = topology ? await runSiteProcessors({ unitOfWork, clock }, topology, topology.central.id) : null;
@@ -274,6 +276,7 @@ export class CentralService {
       return report;
     } catch (error) {
       if (owed) this.deferred = true; // still owed: the next pull (or write) tries again
+      if (owedInDatabase) await unitOfWork.storage.settings.set(PROCESSING_OWED_KEY, true).catch(() => undefined); // and in every process
       this.owedSince = Math.min(since, this.owedSince ?? since); // the retry's lag counts from the first write
       this.deps.onProcessingFailed?.(error, this.scheduleRetry());
       throw error;

@@ -35,9 +35,23 @@ export const MAX_PULL_PAGES_PER_CYCLE = 10_000;
 
 /**
  * The setting under which a remote keeps the version of the topology the central last sent it
- * (`SiteInfo.topologyVersion`); null or absent when its topology came from elsewhere (an import).
+ * (`SiteInfo.topologyVersion`), with TOPOLOGY_FORMAT; null or absent when its topology came from
+ * elsewhere (`init`, an import): the next cycle then asks for the whole topology.
  */
 export const CENTRAL_TOPOLOGY_VERSION_SETTING = 'sync.central-topology-version';
+
+/**
+ * The shape of the topology a remote keeps. A version held under another format is not sent, so a
+ * remote whose new build reads more of the topology gets it whole again: raise it whenever what a
+ * remote keeps of sites or stores changes.
+ */
+export const TOPOLOGY_FORMAT = 1;
+
+/** The version to send back: held with this build's TOPOLOGY_FORMAT. */
+function heldVersion(kept: unknown): string | null {
+  const held = kept as { format?: unknown; version?: unknown } | null;
+  return held && held.format === TOPOLOGY_FORMAT && typeof held.version === 'string' ? held.version : null;
+}
 /** Aim of the request-size adjustment: a few seconds per request. */
 export const TARGET_REQUEST_MS = 2_000;
 
@@ -91,29 +105,38 @@ async function learnTopology(
   siteId: SiteId,
 ): Promise<{ readonly topology: Topology; readonly syncedBefore: boolean }> {
   const held = await unitOfWork.run(async (s) => {
-    const version = await s.settings.get(CENTRAL_TOPOLOGY_VERSION_SETTING);
-    const topology = typeof version === 'string' ? await s.topology.load() : null;
-    return topology && typeof version === 'string' ? { version, topology } : null;
+    const version = heldVersion(await s.settings.get(CENTRAL_TOPOLOGY_VERSION_SETTING));
+    const topology = version !== null ? await s.topology.load() : null;
+    return topology && version !== null ? { version, topology } : null;
   });
   const info = await gateway.siteInfo(held ? { topologyVersion: held.version } : {});
   if (info.siteId !== siteId) throw new Error(`the central answered for site ${info.siteId}, but this is site ${siteId}`);
   // the central tells whether it holds something of this site's past (older centrals: its last sync in the topology)
   const syncedBefore = (topology: Topology) => info.syncedBefore ?? (topology.site(siteId)?.lastSyncedAt ?? null) !== null;
+  let topology: Topology;
   if (!info.topology) {
-    if (held && info.topologyVersion === held.version) return { topology: held.topology, syncedBefore: syncedBefore(held.topology) };
-    throw new Error('the central sent no topology');
+    if (!held || info.topologyVersion !== held.version) throw new Error('the central sent no topology');
+    topology = held.topology;
+  } else {
+    const built = buildTopology(info.topology);
+    if (!built.ok) throw new Error(`the central sent a topology that breaks the rules: ${built.error.map((v) => v.message).join(' ')}`);
+    topology = built.value;
   }
-  const built = buildTopology(info.topology);
-  if (!built.ok) throw new Error(`the central sent a topology that breaks the rules: ${built.error.map((v) => v.message).join(' ')}`);
-  const topology = built.value;
+  const changed = info.topology !== undefined;
   await unitOfWork.run(async (s) => {
-    const previous = await s.topology.load();
-    await s.topology.save(topology);
-    await s.settings.set(CENTRAL_TOPOLOGY_VERSION_SETTING, info.topologyVersion ?? null);
-    if (previous) await resendWidened(s, previous, topology, siteId);
-    // Pulled records kept because they did not go here: applied if the new topology routes them here.
+    if (changed) {
+      const previous = await s.topology.load();
+      await s.topology.save(topology);
+      await s.settings.set(
+        CENTRAL_TOPOLOGY_VERSION_SETTING,
+        info.topologyVersion === undefined ? null : { format: TOPOLOGY_FORMAT, version: info.topologyVersion },
+      );
+      if (previous) await resendWidened(s, previous, topology, siteId);
+    }
+    // Pulled records kept because they did not go here: applied if the topology routes them here now.
     await retryPullFailures(s, topology, siteId);
-    // Transfers reported as unroutable before: resolved once the configuration lets them through.
+    // Transfers reported as unroutable before: resolved once the configuration lets them through
+    // (or the record is gone).
     for (const issue of await s.issues.open({ prefix: 'transfer:' })) {
       const [type, ...rest] = issue.key.slice('transfer:'.length).split(':');
       const record = type ? await s.records.get(type, rest.join(':')) : null;

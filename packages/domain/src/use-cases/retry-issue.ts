@@ -71,7 +71,9 @@ export async function retryQuarantined(storage: SyncStorage, topology: Topology,
     await storage.issues.report(key, refusal, now, { count: 0 });
     return { key, outcome: 'still-refused', violation: refusal };
   }
-  await storeAccepted(storage, topology, [record], { sourceSiteId: siteId, viaSync: true });
+  // the issue row first: a push of the site writes its quarantine rows before the record writes (the
+  // feed's lock), so this unit of work takes them in the same order and the two never deadlock
   await storage.issues.resolve(key);
+  await storeAccepted(storage, topology, [record], { sourceSiteId: siteId, viaSync: true });
   return { key, outcome: 'resolved' };
 }
