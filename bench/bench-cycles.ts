@@ -5,9 +5,11 @@
  * (`--centrals N`, default 1; 2 spreads every site's requests over both, in turn, as a load balancer
  * would) on one fresh schema of the Postgres server at PG_URL (default
  * postgres://postgres@127.0.0.1:5432/test), over loopback HTTP. S sites with a store each (collector
- * copy on the central); each simulated site (in-memory storage, the real HTTP gateway, in this
- * process) writes 5 stock lines and runs a whole sync cycle: site info, push, pull (nothing or a
- * few records come back). Prints:
+ * copy on the central); each simulated site (the real HTTP gateway, in this process) makes a
+ * remote's sync cycle on the wire: site info (sending the topology version it holds), a push of 5
+ * new stock lines of its store, pulls from its cursor until nothing remains (nothing or a few
+ * records come back). The site's own storage is left out: it runs on its own device, and here it
+ * would share the 2 cores with the central. Prints:
  * - saturation: as many cycles as `--concurrency` sites at a time can make in `--seconds`: cycles/s,
  *   p50/p99 of a cycle;
  * - steady: cycles started at `--rate` per second for `--seconds`: p50/p99/max of a cycle, and the rate kept;
@@ -19,10 +21,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { buildTopology, orThrow, runSyncCycle, type CentralSyncGateway, type SiteInput, type StoreInput, type SyncRecord } from '@sitesync/domain';
+import { buildTopology, orThrow, type CentralSyncGateway, type SiteInput, type StoreInput, type SyncRecord } from '@sitesync/domain';
 import { HttpCentralSyncGateway, ScryptPasswordHasher, sha256Hex } from '@sitesync/http';
 import { openPostgresSyncStorage } from '@sitesync/postgres';
-import { createInMemoryStorage, ManualClock, type InMemoryStorage } from '@sitesync/testkit';
 import { Pool } from 'pg';
 import { PG_URL, record } from './bench-central';
 
@@ -47,9 +48,11 @@ const MAIN = join(__dirname, '..', 'apps', 'central-server', 'dist', 'main.js');
 
 interface SimulatedSite {
   readonly siteId: number;
-  readonly storage: InMemoryStorage;
   readonly gateway: CentralSyncGateway;
   written: number;
+  topologyVersion?: string;
+  cursor: bigint;
+  queueCursor: bigint;
 }
 
 /** `sitesync-central serve` on the database, as a child process: its URL, and how to stop it. */
@@ -101,16 +104,25 @@ async function setUp(databaseUrl: string): Promise<void> {
   await storage.destroy();
 }
 
-async function cycle(site: SimulatedSite, clock: ManualClock): Promise<number> {
+/** One remote's cycle on the wire: site info, a push of 5 records, pulls until nothing remains; its duration in ms. */
+async function cycle(site: SimulatedSite): Promise<number> {
   const records: SyncRecord[] = Array.from({ length: 5 }, () => record('stock_line', `c-${site.siteId}-${site.written++}`, `S${site.siteId - 1}`));
-  await site.storage.storage.records.upsert(records, { sourceSiteId: site.siteId, viaSync: false });
   const started = process.hrtime.bigint();
-  await runSyncCycle({ unitOfWork: site.storage, gateway: site.gateway, clock, ids: { next: () => randomUUID() } }, site.siteId, { requestSize: 500 });
+  const info = await site.gateway.siteInfo(site.topologyVersion === undefined ? {} : { topologyVersion: site.topologyVersion });
+  if (info.topologyVersion !== undefined) site.topologyVersion = info.topologyVersion;
+  const pushed = await site.gateway.push(randomUUID(), records);
+  if (!('accepted' in pushed) || pushed.accepted !== 5) throw new Error(`push of site ${site.siteId}: ${JSON.stringify(pushed)}`);
+  for (;;) {
+    const page = await site.gateway.pull(site.cursor, 500, { queueCursor: site.queueCursor, unpushed: 0 });
+    site.cursor = page.nextCursor;
+    if (page.nextQueueCursor !== undefined) site.queueCursor = page.nextQueueCursor;
+    if (page.remaining === 0) break;
+  }
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
 /** As many cycles as `concurrency` workers make in `seconds`, each on the next site no other worker has. */
-async function saturation(sites: SimulatedSite[], clock: ManualClock): Promise<{ cycles: number; seconds: number; durations: number[] }> {
+async function saturation(sites: SimulatedSite[]): Promise<{ cycles: number; seconds: number; durations: number[] }> {
   const durations: number[] = [];
   const busy = new Set<SimulatedSite>();
   let next = 0;
@@ -122,7 +134,7 @@ async function saturation(sites: SimulatedSite[], clock: ManualClock): Promise<{
         let site = sites[next++ % sites.length]!;
         while (busy.has(site)) site = sites[next++ % sites.length]!;
         busy.add(site);
-        durations.push(await cycle(site, clock));
+        durations.push(await cycle(site));
         busy.delete(site);
       }
     }),
@@ -131,7 +143,7 @@ async function saturation(sites: SimulatedSite[], clock: ManualClock): Promise<{
 }
 
 /** Cycles started at RATE per second (each on the next site not in a cycle) for `seconds`. */
-async function steady(sites: SimulatedSite[], clock: ManualClock): Promise<{ started: number; seconds: number; durations: number[]; skipped: number }> {
+async function steady(sites: SimulatedSite[]): Promise<{ started: number; seconds: number; durations: number[]; skipped: number }> {
   const durations: number[] = [];
   const busy = new Set<number>();
   const running: Promise<void>[] = [];
@@ -155,7 +167,7 @@ async function steady(sites: SimulatedSite[], clock: ManualClock): Promise<{ sta
     const chosen = site;
     busy.add(chosen.siteId);
     running.push(
-      cycle(chosen, clock).then((ms) => {
+      cycle(chosen).then((ms) => {
         durations.push(ms);
         busy.delete(chosen.siteId);
       }),
@@ -220,10 +232,10 @@ async function main(): Promise<void> {
   try {
     await setUp(databaseUrl);
     for (let i = 0; i < CENTRALS; i++) centrals.push(await serve(databaseUrl));
-    const clock = new ManualClock();
     const sites: SimulatedSite[] = Array.from({ length: SITES }, (_, i) => ({
       siteId: i + 2,
-      storage: createInMemoryStorage(),
+      cursor: 0n,
+      queueCursor: 0n,
       gateway: spreadGateway(
         centrals.map(
           (c) => new HttpCentralSyncGateway({ baseUrl: c.url, siteName: `site ${i + 1}`, passwordSha256: sha256Hex(PASSWORD), hardwareId: `sim-${i + 1}` }),
@@ -233,11 +245,11 @@ async function main(): Promise<void> {
     }));
     // a first cycle of each (binds the device, learns the topology, each central checks its password) before measuring
     const warm = Date.now();
-    for (let i = 0; i < sites.length; i += 20) await Promise.all(sites.slice(i, i + 20).map((s) => cycle(s, clock)));
-    for (let i = 0; i < sites.length; i += 20) await Promise.all(sites.slice(i, i + 20).map((s) => cycle(s, clock)));
+    for (let i = 0; i < sites.length; i += 20) await Promise.all(sites.slice(i, i + 20).map((s) => cycle(s)));
+    for (let i = 0; i < sites.length; i += 20) await Promise.all(sites.slice(i, i + 20).map((s) => cycle(s)));
     say(`warm-up: two cycles of each site in ${((Date.now() - warm) / 1000).toFixed(1)} s`);
 
-    const sat = await saturation(sites, clock);
+    const sat = await saturation(sites);
     const satRate = sat.cycles / sat.seconds;
     const raw = await rawCycles(databaseUrl);
     const rawRate = raw.cycles / raw.seconds;
@@ -247,7 +259,7 @@ async function main(): Promise<void> {
     say(
       `raw pg, same concurrency (5-row unnest + feed read + cursor write per cycle): ${rawRate.toFixed(0)} cycles/s, p50 ${percentile(raw.durations, 50).toFixed(1)} ms, p99 ${percentile(raw.durations, 99).toFixed(1)} ms; ratio ${(satRate / rawRate).toFixed(2)}`,
     );
-    const st = await steady(sites, clock);
+    const st = await steady(sites);
     say(
       `steady ${RATE} cycles/s for ${SECONDS} s: ${st.started} cycles started (${(st.started / st.seconds).toFixed(0)}/s kept${st.skipped > 0 ? `, ${st.skipped} skipped: every site was busy` : ''}); cycle p50 ${percentile(st.durations, 50).toFixed(1)} ms, p99 ${percentile(st.durations, 99).toFixed(1)} ms, max ${Math.max(...st.durations).toFixed(1)} ms`,
     );

@@ -103,9 +103,10 @@ it('the central on PGlite, killed after storing a push of 5,000 records and befo
   const pushes: PushLog = [];
   const remote = await remoteSite('Site 2', central.url, pushes);
   const collector = await remoteSite('Site 3', central.url);
+  // transactions of the store (documents the processors look at): the answer waits for the processing after the commit
   const records: SyncRecord[] = Array.from({ length: BATCH }, (_, i) => ({
-    type: 'stock_line',
-    id: `sl-kill-${String(i).padStart(5, '0')}`,
+    type: 'transaction',
+    id: `tx-kill-${String(i).padStart(5, '0')}`,
     storeId: 'A',
     data: { packs: i },
   }));
@@ -131,6 +132,6 @@ it('the central on PGlite, killed after storing a push of 5,000 records and befo
   expect(pushes.slice(1)).toEqual([{ answer: expect.objectContaining({ replayed: true, accepted: BATCH, refused: [] }) }]);
   received += (await collector.site.sync()).pulled;
   expect(received).toBe(BATCH); // nothing was stored again, so nothing reaches the collector twice
-  expect((await collector.site.listRecords('stock_line')).map((r) => r.id)).toEqual(records.map((r) => r.id));
+  expect((await collector.site.listRecords('transaction')).map((r) => r.id)).toEqual(records.map((r) => r.id));
   expect((await remote.site.status()).waitingToPush).toBe(0);
 });
