@@ -61,6 +61,8 @@ async function serve(databaseUrl: string): Promise<{ url: string; child: ChildPr
   delete env['NODE_OPTIONS'];
   // BENCH_CPU_PROF=<dir>: each central process writes a CPU profile there when it stops
   const profile = process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_CPU_PROF']] : [];
+  // BENCH_REQUIRE=<file>: a module each central process loads first (a query counter, say)
+  if (process.env['BENCH_REQUIRE']) profile.push('-r', process.env['BENCH_REQUIRE']);
   const child = spawn(process.execPath, [...profile, MAIN, 'serve', '--port', '0', '--database-url', databaseUrl, '--admin-token', 'bench-cycles'], {
     env,
     stdio: ['ignore', 'pipe', 'inherit'],

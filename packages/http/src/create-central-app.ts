@@ -130,7 +130,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   app.use(requestLogging(deps.requestLogger));
   app.use(compression());
   // a label only: the topology this process last read will do (no database read per request)
-  const labelTopology = async () => (topologies instanceof TopologyCache ? topologies.lastKnown() : null) ?? (await topologies.load());
+  const labelTopology = async () => topologies.lastKnown() ?? (await topologies.load());
   app.use(metrics.observe({ siteIdByName: async (name) => (await labelTopology()).siteByName(name)?.id }));
   app.use((req, _res, next) => {
     // HTTP/1.1 requires Host (RFC 9112 3.2); answered here, with the error body, rather than by Node's bare 400.

@@ -7,7 +7,6 @@ import {
   type Site,
   type SiteConnectionUpdate,
   type SiteId,
-  type Topology,
   type TopologyRepository,
 } from '@sitesync/domain';
 import type { Request } from 'express';
@@ -30,8 +29,6 @@ function loginFieldsOf(site: Site): SiteConnectionUpdate {
 export interface SiteAuth {
   /** the site as stored after this login, every field current */
   readonly site: Site;
-  /** the topology of the stored version (its sites' connection fields may be older than `site`'s) */
-  readonly topology: Topology;
 }
 
 export interface SiteAuthenticatorDeps {
@@ -117,12 +114,17 @@ export function siteAuthenticator(deps: SiteAuthenticatorDeps): (req: Request) =
     const appName = headerValue(req, HEADERS.appName);
     const appVersion = headerValue(req, HEADERS.appVersion);
 
-    // the topology of the stored version: a site renamed or added by any central process is found by its new name
-    const topology = await topologies.load();
-    const candidate = topology.siteByName(credentials.siteName);
-    const source = req.ip ?? 'unknown';
+    // By name in the topology this process knows (its stored row is checked below: a site renamed or
+    // removed elsewhere is refused); a name it does not know is looked up in the stored version (a
+    // site added or renamed by another process).
+    let candidate = topologies.lastKnown()?.siteByName(credentials.siteName);
     // as stored now: a device bound through another process counts as the site's own at once
     let stored = candidate ? await repository.site(candidate.id) : null;
+    if (!stored || stored.name !== candidate?.name) {
+      candidate = (await topologies.load()).siteByName(credentials.siteName);
+      stored = candidate ? await repository.site(candidate.id) : null;
+    }
+    const source = req.ip ?? 'unknown';
     const fromBoundDevice = stored !== null && stored.hardwareId !== null && hardwareId === stored.hardwareId;
     const hash = candidate ? await repository.passwordHash(candidate.id) : null;
     // The limits bound the hashing work of failed logins: credentials checked a moment ago need none,
@@ -155,7 +157,7 @@ export function siteAuthenticator(deps: SiteAuthenticatorDeps): (req: Request) =
       if (tries >= LOGIN_WRITE_TRIES)
         throw SyncHttpError.of('rate_limited', `Site ${site.id} is logging in from several requests at once: try again.`, { retryAfterSeconds: 1 });
     }
-    if (decision.outcome === 'accepted') return { site: decision.site, topology };
+    if (decision.outcome === 'accepted') return { site: decision.site };
     logger.warn({ siteId: candidate.id, siteName: candidate.name, outcome: decision.outcome, ip: req.ip }, `sync login refused: ${decision.reason}`);
     switch (decision.outcome) {
       case 'wrong-password':

@@ -90,8 +90,9 @@ export function syncRoutes(deps: SyncRoutesDeps): express.Router {
   const sync = express.Router();
 
   sync.get('/site', requireSite, siteSlot, async (req, res) => {
-    const { site, topology } = siteAuthOf(req);
+    const { site } = siteAuthOf(req);
     const { topologyVersion } = parseQuery(siteInfoQuerySchema, req.query);
+    const topology = await central.topologies.load(); // of the stored version: what the site must hold
     // a cycle starts with the site info: the site connected, whether or not it catches up
     await saveSiteTime(site.id, { lastConnectedAt: clock.now() });
     // without the topology when the site holds this very one
@@ -140,9 +141,9 @@ export function syncRoutes(deps: SyncRoutesDeps): express.Router {
   });
 
   sync.get('/status', requireSite, siteSlot, async (req, res) => {
-    const { site, topology } = siteAuthOf(req);
+    const { site } = siteAuthOf(req);
     const { cursor } = parseQuery(statusQuerySchema, req.query);
-    const waiting = await storage.run((s) => waitingFor(s, topology, site.id, BigInt(cursor)));
+    const waiting = await storage.run(async (s) => waitingFor(s, await central.topologies.current(s), site.id, BigInt(cursor)));
     const quarantined = (await storage.storage.issues.open({ prefix: quarantinePrefix(site.id), limit: STATUS_QUARANTINE_LIMIT })).map((issue) => ({
       key: issue.key,
       code: issue.violation.code,

@@ -38,6 +38,8 @@ export interface CentralTopologySource {
   load(): Promise<Topology>;
   current(storage: SyncStorage): Promise<Topology>;
   fresh(): Promise<Topology>;
+  /** The topology this process last read, without asking the database (null before any): for a lookup that is checked against the database after (a login's site by name), or a label. */
+  lastKnown(): Topology | null;
   change<T>(change: TopologyChange<T>): Promise<{ readonly value: T; readonly scope: ScopeChangeReport | null }>;
   exclusive<T>(work: TopologyChange<T>): Promise<T>;
 }
@@ -124,7 +126,7 @@ export class CentralService {
       if (!concerns) return outcome;
       if ((await unitOfWork.storage.settings.get(PROCESSING_OWED_KEY)) !== true) await unitOfWork.storage.settings.set(PROCESSING_OWED_KEY, true);
       this.defer();
-    } else if (concerns || (await this.processingOwed())) await this.processQuietly('push');
+    } else if (concerns || this.deferred) await this.processQuietly('push'); // owed by another process: its site's pull processes it
     return outcome;
   }
 

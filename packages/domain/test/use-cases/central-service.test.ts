@@ -24,6 +24,7 @@ function storedTopologies(storage: InMemoryStorage, clock: ManualClock): Central
     load: () => current(storage.storage),
     current,
     fresh: () => current(storage.storage),
+    lastKnown: () => null,
     exclusive,
     change(change) {
       return storage.run(async (s) => {
