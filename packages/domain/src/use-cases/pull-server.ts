@@ -37,6 +37,15 @@ export function decodeRecord({ record, dataJson }: EncodedRecord): SyncRecord {
   return { ...record, data: JSON.parse(dataJson) as SyncRecord['data'] };
 }
 
+/**
+ * A page of at least MIN_SPARSE_PAGE changes of which at most SPARSE_MAX go to the site makes its
+ * next pages be scanned without data first, and only its records read with their data (one read
+ * each); a scanned page with more sends the site back to reading pages with their data. A hint kept
+ * per site in the process: the answer is the same either way.
+ */
+const SPARSE_MAX = 16;
+const MIN_SPARSE_PAGE = 200;
+
 /** Changes read from the feed at least per read (unless `pageSize` is smaller), whatever the answer still needs. */
 const MIN_FEED_READ = 2_000;
 
@@ -61,6 +70,9 @@ export class PullServer {
   private readonly carried = new Map<SiteId, { readonly after: bigint; readonly head: bigint; readonly remaining: number }>();
 
   /** `pageSize`: the most changes one read of the feed returns */
+  /** sites whose last pages had few changes for them (see SPARSE_MAX) */
+  private readonly sparse = new Set<SiteId>();
+
   constructor(private readonly pageSize = MAX_REQUEST_SIZE) {}
 
   async pull(storage: SyncStorage, topologyOf: TopologySource, siteId: SiteId, request: PullRequest): Promise<PullResult> {
@@ -110,7 +122,9 @@ export class PullServer {
     while (!full) {
       // as much as the answer still needs (one read for a page of central data), at least MIN_FEED_READ
       const want = Math.min(this.pageSize, Math.max(limit - changes.length, MIN_FEED_READ));
-      const page = await storage.changes.readEncoded(after, want);
+      // a site most of whose changes go elsewhere has its pages scanned without data, and only its own read with their data
+      const sparse = this.sparse.has(siteId);
+      const page: readonly Change[] = sparse ? await storage.changes.scan(after, want) : await storage.changes.readEncoded(after, want);
       // after each read: a record written after a topology change is judged by that change or a later one
       if (page.length > 0) {
         const current = await topologyOf(storage);
@@ -118,15 +132,36 @@ export class PullServer {
         topology = current;
       }
       const context = await visibilityContext(storage, patientsOf(page.map((c) => c.record)));
+      const matched: Change[] = [];
+      let last = nextCursor;
+      let filled = false;
       for (const change of page) {
-        nextCursor = change.cursor;
-        if (routing!.goes(change, context)) changes.push(change);
-        if (changes.length >= limit) {
-          full = true;
+        last = change.cursor;
+        if (!routing!.goes(change, context)) continue;
+        matched.push(change);
+        if (changes.length + matched.length >= limit) {
+          filled = true;
           break;
         }
       }
-      if (page.length < want) break;
+      if (sparse && matched.length > SPARSE_MAX) {
+        this.sparse.delete(siteId); // many go to it after all: this page is read again, with its data
+        continue;
+      }
+      if (sparse) {
+        // each by its cursor: the same cursor is the same version of the record (a rewrite takes a new
+        // one, and is judged where it is now in the feed)
+        for (const m of matched) {
+          const [encoded] = await storage.changes.readEncoded(m.cursor - 1n, 1);
+          if (encoded && encoded.cursor === m.cursor) changes.push(encoded);
+        }
+      } else {
+        changes.push(...(matched as EncodedChange[]));
+        if (page.length >= MIN_SPARSE_PAGE && matched.length <= SPARSE_MAX) this.sparse.add(siteId);
+      }
+      nextCursor = last;
+      full = filled;
+      if (full || page.length < want) break;
       after = page[page.length - 1]!.cursor;
     }
     topology ??= await topologyOf(storage);
