@@ -26,15 +26,9 @@ import { HttpCentralSyncGateway, ScryptPasswordHasher, sha256Hex } from '@sitesy
 import { openPostgresSyncStorage } from '@sitesync/postgres';
 import { Pool } from 'pg';
 import { PG_URL, record } from './bench-central';
+import { benchArgs } from './bench-args';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i++) {
-  const name = process.argv[i]!.replace(/^--/, '');
-  const next = process.argv[i + 1];
-  const flag = next === undefined || next.startsWith('--');
-  args.set(name, flag ? 'true' : next);
-  if (!flag) i++;
-}
+const args = benchArgs();
 const QUICK = args.has('quick');
 const SITES = Number(args.get('sites') ?? (QUICK ? 100 : 500));
 const CENTRALS = Number(args.get('centrals') ?? 1);

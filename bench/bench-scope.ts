@@ -33,19 +33,10 @@ import Database from 'better-sqlite3';
 import { Pool } from 'pg';
 import { PG_URL, record, withCentral, type Central } from './bench-central';
 import type { AdminClient } from '@sitesync/http';
+import { benchArgs } from './bench-args';
 
 const run = promisify(execFile);
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i++) {
-  const name = process.argv[i]!.replace(/^--/, '');
-  const value = process.argv[i + 1];
-  if (value === undefined || value.startsWith('--')) {
-    args.set(name, 'true');
-  } else {
-    args.set(name, value);
-    i++;
-  }
-}
+const args = benchArgs();
 const QUICK = args.has('quick');
 const N = Number(args.get('records') ?? (QUICK ? 10_000 : 100_000));
 /** central data (items) the remote already holds before the change */

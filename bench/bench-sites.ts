@@ -16,16 +16,9 @@ import { CENTRAL_TOKENS } from '@sitesync/central-server';
 import { buildTopology, orThrow, waitingFor, type CentralService, type SiteInput, type StoreInput, type SyncRecord } from '@sitesync/domain';
 import { Pool } from 'pg';
 import { PG_URL, withCentral } from './bench-central';
+import { benchArgs } from './bench-args';
 
-// --name value pairs, and flags without a value (--quick)
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i++) {
-  const name = process.argv[i]!.replace(/^--/, '');
-  const next = process.argv[i + 1];
-  const flag = next === undefined || next.startsWith('--');
-  args.set(name, flag ? 'true' : next);
-  if (!flag) i++;
-}
+const args = benchArgs();
 const QUICK = args.has('quick');
 const SITES = Number(args.get('sites') ?? (QUICK ? 100 : 1000));
 const RECORDS = Number(args.get('records') ?? (QUICK ? 50_000 : 1_000_000));

@@ -23,16 +23,10 @@ import { createInMemoryStorage, ManualClock } from '@sitesync/testkit';
 import Database from 'better-sqlite3';
 import { Pool } from 'pg';
 import { PG_URL, record, withCentral } from './bench-central';
+import { benchArgs } from './bench-args';
 
 const run = promisify(execFile);
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i++) {
-  const name = process.argv[i]!.replace(/^--/, '');
-  const value = process.argv[i + 1];
-  const flag = value === undefined || value.startsWith('--');
-  args.set(name, flag ? 'true' : value);
-  if (!flag) i++;
-}
+const args = benchArgs();
 /** `--quick`: sizes that run in well under a minute, for checking by hand */
 const QUICK = args.has('quick');
 const INITIAL = Number(args.get('initial') ?? (QUICK ? 30_000 : 200_000));

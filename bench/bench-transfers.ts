@@ -18,16 +18,9 @@ import { composeRemoteSite, REMOTE_TOKENS } from '@sitesync/remote-site';
 import type { SqliteSyncStorage } from '@sitesync/sqlite';
 import { Client } from 'pg';
 import { PG_URL, withCentral, type Central } from './bench-central';
+import { benchArgs } from './bench-args';
 
-// --name value pairs, and flags without a value (--quick)
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i++) {
-  const name = process.argv[i]!.replace(/^--/, '');
-  const next = process.argv[i + 1];
-  const flag = next === undefined || next.startsWith('--');
-  args.set(name, flag ? 'true' : next);
-  if (!flag) i++;
-}
+const args = benchArgs();
 const QUICK = args.has('quick');
 const TRANSFERS = Number(args.get('transfers') ?? (QUICK ? 200 : 1000));
 const LINES = Number(args.get('lines') ?? 20);
