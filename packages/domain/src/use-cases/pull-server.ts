@@ -67,7 +67,11 @@ export type TopologySource = (storage: SyncStorage) => Promise<Topology>;
  * counting the whole feed again.
  */
 export class PullServer {
-  private readonly carried = new Map<SiteId, { readonly after: bigint; readonly head: bigint; readonly remaining: number }>();
+  /** per site: what its last pull counted, under which topology and whether its own changes counted (reused only under the same) */
+  private readonly carried = new Map<
+    SiteId,
+    { readonly after: bigint; readonly head: bigint; readonly remaining: number; readonly topology: Topology; readonly includeOwn: boolean }
+  >();
 
   /** `pageSize`: the most changes one read of the feed returns */
   /** sites whose last pages had few changes for them (see SPARSE_MAX) */
@@ -170,20 +174,19 @@ export class PullServer {
     const remaining = full
       ? await this.remainingAfter(storage, topology, siteId, cursor, nextCursor, changes.length, head, includeOwn)
       : await this.count(storage, topology, siteId, nextCursor, head, includeOwn);
-    this.carried.set(siteId, { after: nextCursor, head, remaining });
+    this.carried.set(siteId, { after: nextCursor, head, remaining, topology, includeOwn });
     const records = changes.map(({ record, dataJson }) => ({ record, dataJson }));
     return queueCursor === undefined ? { records, nextCursor, remaining } : { records, drops: [], nextCursor, nextQueueCursor: queueCursor, remaining };
   }
 
   /** What waits in the feed after `cursor` (carried from the last pull when it ended there, and carried on). */
   private async feedRemaining(storage: SyncStorage, topology: Topology, siteId: SiteId, cursor: bigint): Promise<number> {
-    const previous = this.carried.get(siteId);
+    const previous = this.carriedFor(siteId, cursor, topology, false);
     const head = await storage.changes.head();
-    const remaining =
-      previous && previous.after === cursor
-        ? previous.remaining + (await this.count(storage, topology, siteId, previous.head, head))
-        : await this.count(storage, topology, siteId, cursor, head);
-    this.carried.set(siteId, { after: cursor, head, remaining });
+    const remaining = previous
+      ? previous.remaining + (await this.count(storage, topology, siteId, previous.head, head))
+      : await this.count(storage, topology, siteId, cursor, head);
+    this.carried.set(siteId, { after: cursor, head, remaining, topology, includeOwn: false });
     return remaining;
   }
 
@@ -197,12 +200,21 @@ export class PullServer {
     head: bigint,
     includeOwn: boolean,
   ): Promise<number> {
-    const previous = this.carried.get(siteId);
-    if (previous && previous.after === cursor) {
+    const previous = this.carriedFor(siteId, cursor, topology, includeOwn);
+    if (previous) {
       // what waited after `cursor`, plus what arrived since, minus what was just sent
       return Math.max(0, previous.remaining + (await this.count(storage, topology, siteId, previous.head, head, includeOwn)) - sent);
     }
     return this.count(storage, topology, siteId, nextCursor, head, includeOwn);
+  }
+
+  /**
+   * The count carried from the site's last pull when it ended at `cursor` under this very topology
+   * (a change of the topology, made by any process, may route what waits differently: counted again).
+   */
+  private carriedFor(siteId: SiteId, cursor: bigint, topology: Topology, includeOwn: boolean) {
+    const previous = this.carried.get(siteId);
+    return previous && previous.after === cursor && previous.topology === topology && previous.includeOwn === includeOwn ? previous : null;
   }
 
   /** How many changes in (after, upTo] go to the site. */
