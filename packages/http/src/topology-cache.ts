@@ -51,7 +51,7 @@ export class TopologyCache implements CentralTopologySource {
     }
   }
 
-  /** The topology this process last read, without asking the database (null before the first read): for labels and logs only, never for a decision. */
+  /** The topology this process last read, without asking the database (null before the first read): for a label, or a lookup checked against the stored row after (a login's site by name). */
   lastKnown(): Topology | null {
     return this.cached?.topology ?? null;
   }
