@@ -10,7 +10,8 @@ import { Container } from 'inversify';
 import { pino } from 'pino';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { DeviceIdentity } from './hardware-id';
-import { RemoteSite, type GatewayFactory } from './remote-site';
+import type { GatewayFactory } from './remote-config';
+import { RemoteSite } from './remote-site';
 
 export const REMOTE_TOKENS = Object.freeze({
   RemoteSite: Symbol.for('sitesync.remote.RemoteSite'),

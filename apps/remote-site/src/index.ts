@@ -1,2 +1,3 @@
 export * from './remote-site';
+export * from './remote-config';
 export * from './container';

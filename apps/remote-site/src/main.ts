@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { CentralRefusalError } from './central-refusals';
 import { composeRemoteSite } from './container';
 import { deviceIdentity, HARDWARE_ID_ENV, type DeviceIdentity } from './hardware-id';
-import { CREDENTIALS_RETRY_MS, type RemoteStatus, type SyncOutcome } from './remote-site';
+import { CREDENTIALS_RETRY_MS, type RemoteStatus, type SyncOutcome } from './remote-config';
 import { checkSiteExportFile } from './site-import';
 import { describeStorageError } from './storage-errors';
 import type { SyncRecord } from '@sitesync/domain';

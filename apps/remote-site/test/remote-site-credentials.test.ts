@@ -5,7 +5,7 @@ import { SyncHttpError } from '@sitesync/http';
 import { createInMemoryStorage, InMemoryCentralSyncGateway, ManualClock, seedExampleTopology } from '@sitesync/testkit';
 import { CentralRefusalError } from '../src/central-refusals';
 import { composeRemoteSite, type RemoteComposition } from '../src/container';
-import { CREDENTIALS_RETRY_MS, type GatewayConfig, type SyncOutcome } from '../src/remote-site';
+import { CREDENTIALS_RETRY_MS, type GatewayConfig, type SyncOutcome } from '../src/remote-config';
 
 /**
  * The remote site (in process, SQLite file) when the central refuses its credentials or its device:

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { CentralSyncGateway } from '@sitesync/domain';
 import { createInMemoryStorage, InMemoryCentralSyncGateway, ManualClock, seedExampleTopology } from '@sitesync/testkit';
 import { composeRemoteSite, type RemoteComposition } from '../src/container';
-import type { SyncOutcome } from '../src/remote-site';
+import type { SyncOutcome } from '../src/remote-config';
 
 describe('a remote site (SQLite file, in-process central)', () => {
   const topology = seedExampleTopology();

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createCentralApp, ScryptPasswordHasher, sha256Hex } from '@sitesync/http';
 import { createInMemoryStorage, ManualClock, seedExampleTopology } from '@sitesync/testkit';
 import { composeRemoteSite, type RemoteComposition } from '../src/container';
-import { checkCentralUrl } from '../src/remote-site';
+import { checkCentralUrl } from '../src/remote-config';
 
 describe('a remote refuses to send its credentials in clear, and trusts a private CA only when told', () => {
   let dir: string;
