@@ -6,7 +6,7 @@ import { isPushConflict, type Clock, type PullRequest, type PullResult, type Pus
 import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
 import { withStoresCreatedOnPrimary } from '../rules/store-creation';
 import { acceptPush } from './central-push';
-import { PullServer, type EncodedPullResult } from './pull-server';
+import { decodeRecord, PullServer, type EncodedPullResult } from './pull-server';
 import { recordLocalChange, type LocalChangeRefusal, type RecordedChange } from './record-local-change';
 import { isRetryable, notRetryable, quarantinedSiteOf, retryQuarantined, type IssueRetry } from './retry-issue';
 import { concernsProcessors } from './processor-interests';
@@ -136,16 +136,14 @@ export class CentralService {
    * one unit of work with the current topology.
    */
   async pull(siteId: SiteId, request: PullRequest): Promise<PullResult> {
-    const { unitOfWork } = this.deps;
-    if (await this.processingOwed()) await this.processQuietly('push');
-    return unitOfWork.run((s) => this.pulls.pull(s, (inside) => this.topologies.current(inside), siteId, request));
+    const answer = await this.pullEncoded(siteId, request);
+    return { ...answer, records: answer.records.map(decodeRecord) };
   }
 
   /** `pull`, with the records' data as JSON text as stored (`EncodedPullResult`): what the HTTP API sends on. */
   async pullEncoded(siteId: SiteId, request: PullRequest): Promise<EncodedPullResult> {
     if (await this.processingOwed()) await this.processQuietly('push');
-    const { unitOfWork } = this.deps;
-    return unitOfWork.run((s) => this.pulls.pullEncoded(s, (inside) => this.topologies.current(inside), siteId, request));
+    return this.deps.unitOfWork.run((s) => this.pulls.pullEncoded(s, (inside) => this.topologies.current(inside), siteId, request));
   }
 
   /** Whether a push that said more would follow left processing owed, to this process or (in the database) to any. */
