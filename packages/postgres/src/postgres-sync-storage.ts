@@ -65,7 +65,6 @@ export const postgresFlavour: SqlFlavour = {
     `.execute(db);
   },
   // every record has its cursor from its write (migration 0009 numbered those written before)
-  sequence: () => Promise.resolve(),
 };
 
 export interface PostgresSyncStorage extends KyselySyncStorage {

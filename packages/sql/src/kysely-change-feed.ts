@@ -1,9 +1,9 @@
 import { type Change, type ChangeFeed, type EncodedChange, type RoutingCount } from '@sitesync/domain';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { atomically, int8Text } from './kysely-helpers';
 import type { SyncDb } from './schema';
 import { parseBool, parseInt8, type SqlFlavour } from './sql-flavour';
-import { RECORD_COLUMNS, recordFromRow } from './kysely-record-store';
+import { RECORD_COLUMNS, recordFromRow, type RecordRow } from './kysely-record-store';
 
 export class KyselyChangeFeed implements ChangeFeed {
   constructor(
@@ -12,49 +12,33 @@ export class KyselyChangeFeed implements ChangeFeed {
   ) {}
 
   read(after: bigint, limit: number): Promise<readonly Change[]> {
-    return this.changesAfter(after, limit, true);
+    return this.changesAfter(after, limit, sql`data`, (row) => ({ record: recordFromRow(row) }));
   }
 
   scan(after: bigint, limit: number): Promise<readonly Change[]> {
-    return this.changesAfter(after, limit, false);
+    return this.changesAfter(after, limit, sql`null`, (row) => ({ record: recordFromRow(row, {}) }));
   }
 
-  async readEncoded(after: bigint, limit: number): Promise<readonly EncodedChange[]> {
-    await this.flavour.sequence(this.db);
-    // the data as text (Postgres: jsonb's text output; SQLite keeps text), not parsed here
+  /** The data as text (Postgres: jsonb's text output; SQLite keeps text), not parsed here. */
+  readEncoded(after: bigint, limit: number): Promise<readonly EncodedChange[]> {
+    return this.changesAfter(after, limit, sql`cast(data as text)`, (row) => ({ record: recordFromRow(row, {}), dataJson: row.data as string }));
+  }
+
+  /** Records with a cursor after `after`, in cursor order, with `data` as the expression gives it (the column, its text, or null). */
+  private async changesAfter<C extends Change>(
+    after: bigint,
+    limit: number,
+    data: RawBuilder<unknown>,
+    change: (row: Omit<RecordRow, 'data'> & { readonly data: unknown }) => Omit<C, 'cursor' | 'sourceSiteId' | 'viaSync'>,
+  ): Promise<readonly C[]> {
     const rows = await this.db
       .selectFrom('sync_record')
-      .select([...RECORD_COLUMNS.filter((c) => c !== 'data'), sql<string>`cast(data as text)`.as('data_json'), 'source_site_id', 'via_sync', int8Text])
+      .select([...RECORD_COLUMNS.filter((c) => c !== 'data'), data.as('data'), 'source_site_id', 'via_sync', int8Text])
       .where('seq', '>', this.flavour.int8(after))
       .orderBy('seq')
       .limit(limit)
       .execute();
-    return rows.map((row) => ({
-      cursor: parseInt8(row.seq_text),
-      sourceSiteId: row.source_site_id,
-      viaSync: parseBool(row.via_sync),
-      record: recordFromRow(row, {}),
-      dataJson: row.data_json,
-    }));
-  }
-
-  /** Records with a cursor after `after`, in cursor order; without their data when `withData` is false. */
-  private async changesAfter(after: bigint, limit: number, withData: boolean): Promise<readonly Change[]> {
-    await this.flavour.sequence(this.db);
-    const columns = withData ? RECORD_COLUMNS : RECORD_COLUMNS.filter((c) => c !== 'data');
-    const rows = await this.db
-      .selectFrom('sync_record')
-      .select([...columns, 'source_site_id', 'via_sync', int8Text])
-      .where('seq', '>', this.flavour.int8(after))
-      .orderBy('seq')
-      .limit(limit)
-      .execute();
-    return rows.map((row) => ({
-      cursor: parseInt8(row.seq_text),
-      sourceSiteId: row.source_site_id,
-      viaSync: parseBool(row.via_sync),
-      record: withData ? recordFromRow(row) : recordFromRow(row, {}),
-    }));
+    return rows.map((row) => ({ cursor: parseInt8(row.seq_text), sourceSiteId: row.source_site_id, viaSync: parseBool(row.via_sync), ...change(row) }) as C);
   }
 
   async countByRouting(after: bigint, upTo: bigint): Promise<readonly RoutingCount[]> {
@@ -79,7 +63,6 @@ export class KyselyChangeFeed implements ChangeFeed {
   }
 
   async head(): Promise<bigint> {
-    await this.flavour.sequence(this.db);
     const row = await this.db
       .selectFrom('sync_feed_state')
       .select(sql<string>`cast(last_seq as text)`.as('last'))

@@ -4,7 +4,10 @@ import { atomically, chunks } from './kysely-helpers';
 import type { SyncDb, SyncRecordTable } from './schema';
 import { parseBool, parseJson, type SqlFlavour } from './sql-flavour';
 
-type RecordRow = Pick<Selectable<SyncRecordTable>, 'type' | 'id' | 'store_id' | 'other_party_store_id' | 'patient_id' | 'home_store_id' | 'deleted' | 'data'>;
+export type RecordRow = Pick<
+  Selectable<SyncRecordTable>,
+  'type' | 'id' | 'store_id' | 'other_party_store_id' | 'patient_id' | 'home_store_id' | 'deleted' | 'data'
+>;
 
 /** A row as a record: routing columns that are empty are left out, as are `deleted: false`. */
 export function recordFromRow(row: Omit<RecordRow, 'data'> & { data?: unknown }, data?: SyncRecord['data']): SyncRecord {
@@ -106,7 +109,7 @@ export class KyselyRecordStore implements RecordStore {
         data: JSON.stringify(r.data),
         source_site_id: origin.sourceSiteId,
         via_sync: f.bool(origin.viaSync),
-        seq: first === null ? null : f.int8(first + n++),
+        seq: f.int8(first + n++),
       }));
       if (f.writeRecordRows) {
         await f.writeRecordRows(db, rows);

@@ -22,11 +22,8 @@ export interface SqlFlavour {
    * is a prefix and the index on it is used (Postgres: `key collate "C"`, with an index of its own).
    */
   readonly issueKeyInCodePointOrder: RawBuilder<string>;
-  /**
-   * Cursors for `count` records written in transaction `trx`, the first of them returned; or null
-   * when the engine numbers records later (`sequence`). Called after `beforeRecordLocks`.
-   */
-  reserveCursors(trx: Transaction<SyncDb>, count: number): Promise<bigint | null>;
+  /** Cursors for `count` records written in transaction `trx`, the first of them returned. Called after `beforeRecordLocks`. */
+  reserveCursors(trx: Transaction<SyncDb>, count: number): Promise<bigint>;
   /**
    * Until the transaction `trx` ends, other transactions cannot write records (Postgres: a SHARE
    * lock on `sync_record`). Absent where one transaction writes at a time anyway.
@@ -39,8 +36,6 @@ export interface SqlFlavour {
    * lock first, so two never wait on each other. Absent where one transaction writes at a time anyway.
    */
   readonly beforeRecordLocks?: (trx: Kysely<SyncDb>) => Promise<void>;
-  /** Numbers the committed records still waiting for a cursor (a no-op where cursors are given on write). */
-  sequence(db: Kysely<SyncDb>): Promise<void>;
   /**
    * An engine's fastest way to upsert record rows in the transaction `db` is in, the same form its
    * raw driver would use (SQLite: one reused prepared statement; Postgres: `unnest` arrays).

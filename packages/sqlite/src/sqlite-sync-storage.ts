@@ -25,7 +25,6 @@ export const sqliteFlavour: Omit<SqlFlavour, 'writeRecordRows'> = {
       .executeTakeFirstOrThrow();
     return BigInt(row.last) - BigInt(count) + 1n;
   },
-  sequence: () => Promise.resolve(),
 };
 
 export interface SqliteSyncStorage extends KyselySyncStorage {
