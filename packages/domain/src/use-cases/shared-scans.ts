@@ -39,19 +39,12 @@ export function sharingScans(unitOfWork: UnitOfWork): UnitOfWork {
   return {
     run: <T>(work: (storage: SyncStorage) => Promise<T>): Promise<T> =>
       unitOfWork.run((storage) => {
-        const feed = storage.changes;
-        const changes: ChangeFeed = {
-          read: (after, limit) => feed.read(after, limit),
-          scan: scanOf(feed),
-          head: () => feed.head(),
-          cursorOf: (consumer) => feed.cursorOf(consumer),
-          claim: (consumer) => feed.claim(consumer),
-          readEncoded: (after, limit) => feed.readEncoded(after, limit),
-          countByRouting: (...args) => feed.countByRouting(...args),
-          advance: (consumer, cursor) => feed.advance(consumer, cursor),
-        };
-        const { topology, records, inbound, issues, pushes, settings, resync } = storage;
-        return work({ topology, records, changes, inbound, issues, pushes, settings, resync });
+        return work({ ...storage, changes: withScan(storage.changes, scanOf(storage.changes)) });
       }),
   };
+}
+
+/** `feed` with another `scan`; every other call goes to `feed` itself. */
+export function withScan(feed: ChangeFeed, scan: ChangeFeed['scan']): ChangeFeed {
+  return Object.assign(Object.create(feed) as ChangeFeed, { scan });
 }

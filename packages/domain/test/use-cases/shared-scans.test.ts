@@ -1,4 +1,4 @@
-import { sharingScans, type ChangeFeed, type SyncRecord, type SyncStorage, type UnitOfWork } from '@sitesync/domain';
+import { sharingScans, withScan, type SyncRecord, type SyncStorage, type UnitOfWork } from '@sitesync/domain';
 import { createInMemoryStorage } from '@sitesync/testkit';
 
 const LOCAL = { sourceSiteId: 2, viaSync: false } as const;
@@ -12,17 +12,7 @@ function countingStorage() {
     run: <T>(work: (s: SyncStorage) => Promise<T>) =>
       storage.run((s) => {
         const feed = s.changes;
-        const changes: ChangeFeed = {
-          read: (after, limit) => feed.read(after, limit),
-          scan: (after, limit) => (scans.push(`${after}:${limit}`), feed.scan(after, limit)),
-          head: () => feed.head(),
-          cursorOf: (consumer) => feed.cursorOf(consumer),
-          claim: (consumer) => feed.claim(consumer),
-          readEncoded: (after, limit) => feed.readEncoded(after, limit),
-          countByRouting: (...args) => feed.countByRouting(...args),
-          advance: (consumer, cursor) => feed.advance(consumer, cursor),
-        };
-        return work({ ...s, changes });
+        return work({ ...s, changes: withScan(feed, (after, limit) => (scans.push(`${after}:${limit}`), feed.scan(after, limit))) });
       }),
   };
   return { storage, scans, unitOfWork };
