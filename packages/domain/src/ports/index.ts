@@ -23,6 +23,7 @@ export { isPushConflict, pushConflict } from './services';
 export {
   SITE_CONNECTION_FIELDS,
   connectionFieldsOf,
+  withoutConnectionFields,
   type SiteConnectionField,
   type SiteConnectionUpdate,
   type TopologyRepository,

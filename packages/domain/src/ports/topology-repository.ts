@@ -16,6 +16,11 @@ export function connectionFieldsOf(site: Site): SiteConnectionUpdate {
   return out as SiteConnectionUpdate;
 }
 
+/** `site` with its connection fields at their defaults (what a new site has): the site as the topology alone decides it. */
+export function withoutConnectionFields(site: Site): Site {
+  return { ...site, failedLoginCount: 0, blocked: false, hardwareId: null, appName: null, appVersion: null, lastSyncedAt: null, lastConnectedAt: null };
+}
+
 /**
  * Sites, stores and copy types, and the site password hashes (which no read ever returns with a site).
  *

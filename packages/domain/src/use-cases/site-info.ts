@@ -3,6 +3,7 @@ import { siteFromInput, type Site, type SiteId } from '../site';
 import type { Store } from '../store';
 import type { Topology } from '../topology';
 import { siteInfoFor } from './central-sync';
+import { withoutConnectionFields } from '../ports/topology-repository';
 
 /**
  * What a remote site is told about the sites and stores (`GET /sync/v1/site`): only what its own
@@ -36,9 +37,7 @@ export function siteInfoForRemote(topology: Topology, siteId: SiteId, syncedBefo
     return name;
   };
   const sites = topology.sites.map((site): Site => {
-    if (site.id === siteId) {
-      return { ...site, hardwareId: null, failedLoginCount: 0, blocked: false, appName: null, appVersion: null, lastSyncedAt: null, lastConnectedAt: null };
-    }
+    if (site.id === siteId) return withoutConnectionFields(site);
     return siteFromInput({
       id: site.id,
       name: placeholder(site.id),

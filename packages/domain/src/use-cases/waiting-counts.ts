@@ -3,8 +3,9 @@ import type { Clock } from '../ports/services';
 import type { SyncStorage } from '../ports/unit-of-work';
 import { recordKey, type SyncRecord } from '../record';
 import type { RoutingContext } from '../rules/routing-rules';
-import { hasRole, type Site, type SiteId } from '../site';
+import { hasRole, type SiteId } from '../site';
 import type { Topology } from '../topology';
+import { withoutConnectionFields } from '../ports/topology-repository';
 import { pullCursorWrites, sitePullState, waitingFor } from './pull-server';
 import { patientsOf, siteHolds, visibilityContext, VISIBILITY_TYPES } from './scope-changes';
 import { routingSignature } from './site-routing';
@@ -136,11 +137,7 @@ function asNumber(cursor: bigint): number {
 function routingFingerprint(topology: Topology): string {
   const known = fingerprints.get(topology);
   if (known !== undefined) return known;
-  const sites = topology.sites.map((site: Site) => {
-    const { failedLoginCount, blocked, hardwareId, appName, appVersion, lastSyncedAt, lastConnectedAt, ...routing } = site;
-    void [failedLoginCount, blocked, hardwareId, appName, appVersion, lastSyncedAt, lastConnectedAt];
-    return routing;
-  });
+  const sites = topology.sites.map(withoutConnectionFields);
   const fingerprint = JSON.stringify({ sites, stores: topology.stores });
   fingerprints.set(topology, fingerprint);
   return fingerprint;
