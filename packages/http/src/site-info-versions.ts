@@ -16,12 +16,12 @@ export class SiteInfoVersions {
     let versions = this.byTopology.get(topology);
     if (!versions) this.byTopology.set(topology, (versions = new Map()));
     const known = versions.get(siteId);
+    // the site holds this very topology: none of it is made, only the rest of the info
     if (known !== undefined && known === held) return { ...siteInfoForRemote(topology, siteId, undefined, { withTopology: false }), topologyVersion: known };
-    const info = siteInfoForRemote(topology, siteId);
-    const version = known ?? digest(info.topology);
+    const { topology: told, ...rest } = siteInfoForRemote(topology, siteId);
+    const version = known ?? digest(told);
     versions.set(siteId, version);
-    if (version === held) return { ...siteInfoForRemote(topology, siteId, undefined, { withTopology: false }), topologyVersion: version };
-    return { ...info, topologyVersion: version };
+    return version === held || told === undefined ? { ...rest, topologyVersion: version } : { ...rest, topology: told, topologyVersion: version };
   }
 }
 
