@@ -111,10 +111,11 @@ export function adminRoutes(deps: AdminRoutesDeps): express.Router {
   const siteConnectionPatch = (fields: SiteConnectionUpdate, what: string): RequestHandler =>
     async function patchSite(req, res) {
       const id = parseSiteId(req.params['id']);
-      siteOrNotFound(await topologies.load(), id);
-      if (!(await storage.storage.topology.updateSite(id, fields))) siteOrNotFound(await topologies.fresh(), id); // deleted meanwhile: 404
+      const repository = storage.storage.topology;
+      const site = (await repository.updateSite(id, fields)) ? await repository.site(id) : null;
+      if (!site) siteOrNotFound(await topologies.fresh(), id); // no such site: 404
       logger.info({ siteId: id }, what);
-      res.json(publicSite(siteOrNotFound(await topologies.fresh(), id)));
+      res.json(publicSite(site!));
     };
 
   admin.patch('/sites/:id', jsonBody, async (req, res) => {
