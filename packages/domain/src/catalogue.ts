@@ -209,8 +209,15 @@ export const RECORD_CATALOGUE: readonly CatalogueRow[] = [
 /** Seed 000: the Open mSupply central server's data types, as record types of the catalogue. */
 export const OMS_CENTRAL_DATA_TYPES = {
   configured: ['item_pack_variant', 'asset_catalogue_item', 'asset_status_reason', 'demographic_indicator'],
-  synchronised: ['asset', 'sync_file_reference', 'asset_log', 'store_property', 'immunisation_program'],
+  synchronised: ['asset', 'sync_file_reference', 'asset_log', 'store_property', 'immunisation_program', 'vaccine_course'],
 } as const;
+
+const OMS_TYPES: ReadonlySet<string> = new Set([...OMS_CENTRAL_DATA_TYPES.configured, ...OMS_CENTRAL_DATA_TYPES.synchronised]);
+
+/** Whether a record type is Open mSupply central data (configured or synchronised there, seed 000). */
+export function isOmsCentralType(type: string): boolean {
+  return OMS_TYPES.has(type);
+}
 
 const rowsByType = new Map<string, CatalogueRow[]>();
 for (const row of RECORD_CATALOGUE) {

@@ -46,3 +46,4 @@ export * from './use-cases/transfer-state';
 export * from './use-cases/site-export';
 export * from './use-cases/central-service';
 export * from './use-cases/retry-issue';
+export * from './sync-channel';

@@ -21,6 +21,8 @@ export const TOPOLOGY_VIOLATION_CODES = [
   'topology.several-primaries',
   'topology.several-oms-centrals',
   'topology.oms-central-url-missing',
+  'topology.oms-central-not-remote',
+  'topology.oms-central-store-not-dispensary',
   'topology.invalid-site-field',
   'topology.duplicate-site-id',
   'topology.duplicate-site-name',
@@ -218,6 +220,11 @@ function validate(sites: readonly Site[], stores: readonly Store[]): Result<Topo
   if (omsCentrals.length > 1) problems.push(violation('topology.several-oms-centrals', { sites: omsCentrals }));
   for (const site of omsCentrals) {
     if (!site.omsCentralUrl) problems.push(violation('topology.oms-central-url-missing', { site }));
+    if (hasRole(site, 'central')) problems.push(violation('topology.oms-central-not-remote', { site }));
+    // seed 000: every store on the Open mSupply central server runs in dispensary mode
+    for (const store of stores.filter((s) => s.activeSiteId === site.id && !s.isDispensary)) {
+      problems.push(violation('topology.oms-central-store-not-dispensary', { site, store }));
+    }
   }
 
   for (const store of stores) {
@@ -349,6 +356,18 @@ function violation(code: TopologyViolationCode, d: Details): TopologyViolation {
         'the Open mSupply central server has a URL remote sites can reach',
         `${site} is flagged Open mSupply central but has no URL.`,
         'Enter the Open mSupply central server URL on that site.',
+      );
+    case 'topology.oms-central-not-remote':
+      return make(
+        'the Open mSupply central server is a remote site of the mSupply central',
+        `${site} is the mSupply central and cannot also be flagged Open mSupply central.`,
+        'Flag the remote site that runs the Open mSupply central server instead (sitesync-central site set --site N --oms-central on --oms-central-url URL).',
+      );
+    case 'topology.oms-central-store-not-dispensary':
+      return make(
+        'every store on the Open mSupply central server runs in dispensary mode',
+        `${store} is active on ${site}, the Open mSupply central server, and is not a dispensary.`,
+        `Turn dispensary mode on for it (sitesync-central store set --store ${d.store?.id ?? 'ID'} --dispensary on), or make it active on another site, before flagging the site.`,
       );
     case 'topology.invalid-site-field':
       return make('site fields are valid', `${site}: field "${String(d.field)}" is invalid.`, 'Correct the field.');

@@ -53,6 +53,16 @@ export interface EditPermission {
 }
 
 /**
+ * Open mSupply central data edited on the Open mSupply central server: its configured types always
+ * (without one, nobody edits them), its synchronised central and central store data (immunisation
+ * programs, vaccine courses, store properties) once a site is flagged as one.
+ */
+function editedOnOmsCentral(row: CatalogueRow, topology: Topology): boolean {
+  if (row.special.includes('oms-central-configured')) return true;
+  return row.special.includes('oms-central-synced') && topology.omsCentral !== undefined;
+}
+
+/**
  * May `siteId` add, edit or delete `record`? The answer names the rule; a refusal names the site
  * that may edit it and what to do.
  */
@@ -93,31 +103,28 @@ export function decideEdit(given: Topology, siteId: SiteId, record: SyncRecord):
       editorSiteId: editor?.id ?? null,
     });
 
+  /** Seed 000: configured on the Open mSupply central server (and its synchronised central data, once a site is flagged). */
+  const omsCentralEdit = () => {
+    const oms = topology.omsCentral;
+    const rule = `${row.label} is ${row.special.includes('oms-central-configured') ? 'configured' : 'edited'} only on the Open mSupply central server`;
+    if (!oms) {
+      return refuse(
+        'edit.no-oms-central',
+        'oms-configured-on-oms-central',
+        `${rule}, and no site is flagged as one`,
+        null,
+        'Flag one site as the Open mSupply central server (with its URL), then edit it there.',
+      );
+    }
+    if (oms.id !== siteId) {
+      return refuse('edit.oms-data-not-oms-central', 'oms-configured-on-oms-central', `${rule} (${describeSite(oms)})`, oms, `Make this change on ${describeSite(oms)}.`);
+    }
+    return allow('oms-configured-on-oms-central', `${rule}, and this is it.`);
+  };
+
   switch (row.category) {
     case 'central': {
-      if (row.special.includes('oms-central-configured')) {
-        const oms = topology.omsCentral;
-        const rule = `${row.label} is configured only on the Open mSupply central server`;
-        if (!oms) {
-          return refuse(
-            'edit.no-oms-central',
-            'oms-configured-on-oms-central',
-            `${rule}, and no site is flagged as one`,
-            null,
-            'Flag one site as the Open mSupply central server (with its URL), then edit it there.',
-          );
-        }
-        if (oms.id !== siteId) {
-          return refuse(
-            'edit.oms-data-not-oms-central',
-            'oms-configured-on-oms-central',
-            `${rule} (${describeSite(oms)})`,
-            oms,
-            `Make this change on ${describeSite(oms)}.`,
-          );
-        }
-        return allow('oms-configured-on-oms-central', `${rule}, and this is it.`);
-      }
+      if (editedOnOmsCentral(row, topology)) return omsCentralEdit();
       const primary = topology.primary;
       const rule = `${row.label} is central data: only the primary server (${describeSite(primary)}) may edit it`;
       if (primary.id !== siteId)
@@ -131,6 +138,7 @@ export function decideEdit(given: Topology, siteId: SiteId, record: SyncRecord):
       return allow('central-on-primary', `${rule}, and this is the primary.`);
     }
     case 'central-store': {
+      if (editedOnOmsCentral(row, topology)) return omsCentralEdit();
       const primary = topology.primary;
       const owner = store ? describeStore(store) : 'its store';
       const centralised = row.variant === 'centralised';

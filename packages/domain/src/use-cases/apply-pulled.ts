@@ -10,9 +10,10 @@ import type { Change } from '../ports/change-feed';
 import { numberSequenceOf } from '../transfers/transfer-documents';
 import { decideEdit } from '../rules/edit-rules';
 import { SITE_PROCESSOR_INTERESTS } from './processor-interests';
+import { CENTRAL_CHANNEL, channelKeysOf, pushConsumersOf } from '../sync-channel';
 
-/** The remote's change-feed consumer that pushes its own changes. */
-export const PUSH_CONSUMER = 'push';
+/** The remote's change-feed consumer that pushes its own changes to the central. */
+export const PUSH_CONSUMER = CENTRAL_CHANNEL.pushConsumer;
 /** The issue-log key prefix of a pulled record this site did not store. */
 export const PULL_FAILURE_PREFIX = 'pulled:';
 
@@ -51,7 +52,7 @@ function pullFailureKey(record: SyncRecord): string {
 async function store(s: SyncStorage, topology: Topology, siteId: SiteId, records: readonly SyncRecord[]): Promise<void> {
   const headBefore = await s.changes.head();
   const skipping: string[] = [];
-  if ((await s.changes.cursorOf(PUSH_CONSUMER)) === headBefore) skipping.push(PUSH_CONSUMER);
+  for (const consumer of pushConsumersOf(topology)) if ((await s.changes.cursorOf(consumer)) === headBefore) skipping.push(consumer);
   for (const { consumer, concerns } of SITE_PROCESSOR_INTERESTS) {
     if ((await s.changes.cursorOf(consumer)) === headBefore && !records.some(concerns)) skipping.push(consumer);
   }
@@ -78,18 +79,22 @@ async function store(s: SyncStorage, topology: Topology, siteId: SiteId, records
  * phase). What it has not pushed yet: kept from drops and from pulled versions, counted in `status`
  * and reported to the central.
  */
-export async function unpushedChanges(s: SyncStorage, siteId: SiteId): Promise<Change[]> {
+export async function unpushedChanges(s: SyncStorage, siteId: SiteId, topology: Topology | null): Promise<Change[]> {
+  const cursors = new Map<string, bigint>();
+  for (const consumer of pushConsumersOf(topology)) cursors.set(consumer, await s.changes.cursorOf(consumer));
+  // each change after the cursor of the server its type syncs with (the Open mSupply central's, once one is flagged)
+  const after = (c: Change) => c.cursor > cursors.get(topology ? channelKeysOf(topology, c.record.type).pushConsumer : PUSH_CONSUMER)!;
   const out: Change[] = [];
-  for (let after = await s.changes.cursorOf(PUSH_CONSUMER); ;) {
-    const page = await s.changes.scan(after, 10_000);
-    for (const c of page) if (!c.viaSync && c.sourceSiteId === siteId) out.push(c);
+  for (let from = [...cursors.values()].reduce((a, b) => (a < b ? a : b)); ;) {
+    const page = await s.changes.scan(from, 10_000);
+    for (const c of page) if (!c.viaSync && c.sourceSiteId === siteId && after(c)) out.push(c);
     if (page.length < 10_000) return out;
-    after = page[page.length - 1]!.cursor;
+    from = page[page.length - 1]!.cursor;
   }
 }
 
-async function unpushedKeys(s: SyncStorage, siteId: SiteId): Promise<Set<string>> {
-  return new Set((await unpushedChanges(s, siteId)).map((c) => recordKey(c.record)));
+async function unpushedKeys(s: SyncStorage, siteId: SiteId, topology: Topology): Promise<Set<string>> {
+  return new Set((await unpushedChanges(s, siteId, topology)).map((c) => recordKey(c.record)));
 }
 
 /** The issue-log key prefix of a record the central asked this site to drop and that it kept. */
@@ -105,7 +110,7 @@ export async function applyDrops(s: SyncStorage, topology: Topology, siteId: Sit
   if (drops.length === 0) return 0;
   const stored = await s.records.getMany(drops);
   if (stored.length === 0) return 0;
-  const unpushed = await unpushedKeys(s, siteId);
+  const unpushed = await unpushedKeys(s, siteId, topology);
   const removed: RecordKeyOf[] = [];
   for (const record of stored) {
     const key = recordKey(record);
@@ -157,7 +162,7 @@ export async function applyPulled(
   }
   // A record this site owns and has changed since its last push keeps the local change: the version
   // coming back (its own, on a re-initialising pass or a resync) is older, and the change goes up next.
-  const unpushed = good.length > 0 ? await unpushedKeys(s, siteId) : new Set<string>();
+  const unpushed = good.length > 0 ? await unpushedKeys(s, siteId, topology) : new Set<string>();
   const fresh = unpushed.size === 0 ? good : good.filter((r) => !(unpushed.has(recordKey(r)) && decideEdit(topology, siteId, r).ok));
   if (fresh.length > 0) await store(s, topology, siteId, fresh);
   await forgetReplaced(s, fresh);

@@ -4,6 +4,7 @@ import { printable, recordContentProblem } from '../record-limits';
 import type { SiteId } from '../site';
 import { describeSite } from '../site';
 import { pushContext, pushRefusal } from './push-checks';
+import type { SyncChannel } from '../sync-channel';
 import type { Topology } from '../topology';
 import { patientsOf, queueVisibilityChange, visibilityContext, visibilityPatients } from './scope-changes';
 import type { ChangeOrigin } from '../ports/record-store';
@@ -33,7 +34,14 @@ export const MAX_QUARANTINED_PER_SITE = 1_000;
  * records) writes nothing again and gets exactly the first answer; the same id with other records
  * is a conflict, and nothing is written.
  */
-export async function acceptPush(storage: SyncStorage, topology: Topology, siteId: SiteId, batch: PushBatch, now: Date): Promise<PushOutcome> {
+export async function acceptPush(
+  storage: SyncStorage,
+  topology: Topology,
+  siteId: SiteId,
+  batch: PushBatch,
+  now: Date,
+  served: SyncChannel = 'central',
+): Promise<PushOutcome> {
   const receipt = await storage.pushes.claim(siteId, batch.id, batch.digest, now);
   if (receipt) {
     if (receipt.digest !== batch.digest) {
@@ -52,7 +60,7 @@ export async function acceptPush(storage: SyncStorage, topology: Topology, siteI
   const anyQuarantined = (await storage.issues.open({ prefix: quarantinePrefix(siteId), limit: 1 })).length > 0;
   const context = await pushContext(storage, topology, batch.records);
   for (const record of batch.records) {
-    const refusal = pushRefusal(topology, siteId, record, context);
+    const refusal = pushRefusal(topology, siteId, record, context, served);
     if (refusal) {
       refused.push({ recordType: record.type, recordId: record.id, code: refusal.code, message: refusal.message, fix: refusal.fix });
       // the record is kept so that an admin can retry it, unless it was refused for its content (which no storage may hold)

@@ -12,6 +12,7 @@ import { isRetryable, notRetryable, quarantinedSiteOf, retryQuarantined, type Is
 import { concernsProcessors } from './processor-interests';
 import { runSiteProcessors, type ProcessorReport } from './run-site-processors';
 import type { ScopeChangeReport } from './scope-changes';
+import type { SyncChannel } from '../sync-channel';
 
 /**
  * A change of the whole topology, given the topology as stored now and the unit of work it runs in
@@ -56,6 +57,11 @@ export interface CentralServiceDeps {
   readonly unitOfWork: UnitOfWork & { readonly storage: SyncStorage };
   readonly clock: Clock;
   readonly topologies: CentralTopologySource;
+  /**
+   * the data this service syncs: `central` (default) the mSupply central's, `oms-central` the Open
+   * mSupply central server's types (a push of the other's is refused with `push.other-server`)
+   */
+  readonly channel?: SyncChannel;
   /** runs the retry of failed processing; without it a failed run waits for the next write */
   readonly scheduler?: RetryScheduler;
   /**
@@ -113,7 +119,7 @@ export class CentralService {
   async push(siteId: SiteId, batch: PushBatch, stored?: (outcome: PushOutcome) => void, options: { readonly more?: boolean } = {}): Promise<PushOutcome> {
     const { unitOfWork, clock } = this.deps;
     if (batch.records.some((r) => r.type === 'store')) await this.addStoresCreatedOnPrimary(siteId, batch);
-    const outcome = await unitOfWork.run(async (s) => acceptPush(s, await this.topologies.current(s), siteId, batch, clock.now()));
+    const outcome = await unitOfWork.run(async (s) => acceptPush(s, await this.topologies.current(s), siteId, batch, clock.now(), this.deps.channel));
     stored?.(outcome);
     if (isPushConflict(outcome) || outcome.replayed === true) return outcome;
     // Only a batch with transfer documents or goods receipts gives the processors work; the others

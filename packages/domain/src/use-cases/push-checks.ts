@@ -9,8 +9,9 @@ import type { Topology } from '../topology';
 import { documentHeaderOf, isTransferHeaderType, tombstoneProblem, type TransferHeaderType } from '../transfers/transfer-documents';
 import { detectTransfer } from '../transfers/transfer-rules';
 import type { SyncStorage } from '../ports/unit-of-work';
+import { channelRefusal, type SyncChannel } from '../sync-channel';
 
-export const PUSH_REFUSAL_CODES = ['push.local-data', 'push.owner-changed', 'push.line-header-mismatch', 'push.not-kept-on-central'] as const;
+export const PUSH_REFUSAL_CODES = ['push.local-data', 'push.owner-changed', 'push.line-header-mismatch', 'push.not-kept-on-central', 'push.other-server'] as const;
 export type PushRefusalCode = (typeof PUSH_REFUSAL_CODES)[number];
 
 /** The columns that say who owns a record: they never change through sync (moving a store is an admin operation). */
@@ -116,10 +117,17 @@ export function storedVersionRefusal(
 /**
  * Why the central refuses a pushed record, or null when the pushing site may send it and the
  * central keeps it: the record limits; local data; the edit rules for the new version and for the
- * stored one (a site changes only what it owns, whatever it sends); owning columns that never change
- * through sync; a line that belongs to another store's document; and whether the central keeps it.
+ * stored one (a site changes only what it owns, whatever it sends); the server that syncs its type
+ * (`served`: this one, the mSupply central or the Open mSupply central); owning columns that never
+ * change through sync; a line that belongs to another store's document; and whether the central keeps it.
  */
-export function pushRefusal(topology: Topology, siteId: SiteId, record: SyncRecord, context: PushContext = NO_CONTEXT): RuleViolation | null {
+export function pushRefusal(
+  topology: Topology,
+  siteId: SiteId,
+  record: SyncRecord,
+  context: PushContext = NO_CONTEXT,
+  served: SyncChannel = 'central',
+): RuleViolation | null {
   const content = (context.contentProblem ?? recordContentProblem)(record) ?? tombstoneProblem(record);
   if (content) return content;
   const classified = classifyRecord(topology, record);
@@ -137,6 +145,8 @@ export function pushRefusal(topology: Topology, siteId: SiteId, record: SyncReco
   }
   const edit = decideEdit(topology, siteId, record);
   if (!edit.ok) return edit.error;
+  const otherServer = channelRefusal(topology, served, record);
+  if (otherServer) return otherServer;
 
   const againstStored = storedVersionRefusal(topology, siteId, record, context);
   if (againstStored) return againstStored;
@@ -152,6 +162,8 @@ export function pushRefusal(topology: Topology, siteId: SiteId, record: SyncReco
     };
   }
 
+  // the Open mSupply central server keeps every record of its types (the rules route each to it)
+  if (served === 'oms-central') return null;
   const central = topology.central;
   const receipt = decideReceipt(topology, central.id, record);
   if (receipt.ok && !receipt.value.receives) {

@@ -12,11 +12,16 @@ import { storeAccepted } from './central-push';
 import { pushContext, storedVersionRefusal } from './push-checks';
 import { visibilityOfNewPatient } from '../rules/patient-visibility';
 import type { Topology } from '../topology';
+import { channelRefusal } from '../sync-channel';
 import type { UnitOfWork } from '../ports/unit-of-work';
 
 /** Why a local change is refused: content, edit rules, or the version already held (owner changed). */
 export type LocalChangeRefusal =
-  EditViolation | RecordViolation | RecordContentViolation | TransferViolation | RuleViolation<'push.owner-changed' | 'record.tombstone-without-header'>;
+    | EditViolation
+  | RecordViolation
+  | RecordContentViolation
+  | TransferViolation
+  | RuleViolation<'push.owner-changed' | 'record.tombstone-without-header' | 'push.other-server'>;
 
 export interface RecordLocalChangeDeps {
   readonly unitOfWork: UnitOfWork;
@@ -50,6 +55,12 @@ export async function recordLocalChange(
     const decision = decideEdit(topology, siteId, record);
     if (!decision.ok) {
       refusals.push(decision.error);
+      continue;
+    }
+    // the mSupply central holds no Open mSupply central data once a site is flagged as one (its own stores' included)
+    const otherServer = hasRole(topology.site(siteId)!, 'central') ? channelRefusal(topology, 'central', record) : null;
+    if (otherServer) {
+      refusals.push(otherServer);
       continue;
     }
     const routing = routeChange(topology, siteId, record, context);

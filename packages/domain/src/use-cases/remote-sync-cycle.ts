@@ -9,19 +9,20 @@ import type { SettingsStore } from '../ports/settings-store';
 import type { SyncStorage, UnitOfWork } from '../ports/unit-of-work';
 import { decideEdit } from '../rules/edit-rules';
 import { changedStoreIds, pages } from './scope-changes';
-import { applyDrops, applyPulled, PUSH_CONSUMER, retryPullFailures, unpushedChanges } from './apply-pulled';
+import { applyDrops, applyPulled, retryPullFailures, unpushedChanges } from './apply-pulled';
+import { CENTRAL_CHANNEL, omsCentralChannel, syncChannelOf, type ChannelKeys, type SyncChannel } from '../sync-channel';
 
 /** The issue-log key prefix of a record the central refused from this site. */
 export const REFUSED_PREFIX = 'refused:';
 /** Where the remote keeps its cursor in the central's feed (a cursor of the central, not of this site). */
-export const CENTRAL_PULL_CURSOR = 'central-pull';
+export const CENTRAL_PULL_CURSOR = CENTRAL_CHANNEL.pullCursor;
 /** Where the remote stands in its resync queue on the central (records whose routing here changed). */
-export const CENTRAL_QUEUE_CURSOR = 'central-queue';
+export const CENTRAL_QUEUE_CURSOR = CENTRAL_CHANNEL.queueCursor;
 /**
  * Set once a data file has made one whole pass over the central's feed. Until then its pulls ask
  * for its own records too (`reinitialising`): a re-initialised site gets back what it wrote.
  */
-export const INITIAL_PULL_DONE_SETTING = 'sync.initial-pull-done';
+export const INITIAL_PULL_DONE_SETTING = CENTRAL_CHANNEL.initialPullDoneSetting;
 /**
  * The setting under which a remote keeps its data file's push namespace: a random id, made when the
  * file first pushes, that prefixes every batch id the file sends. A new device, a re-initialised
@@ -29,7 +30,7 @@ export const INITIAL_PULL_DONE_SETTING = 'sync.initial-pull-done';
  * namespace, and a restored (or copied) file takes a new one when the central says an id of it was
  * used for other records.
  */
-export const PUSH_NAMESPACE_SETTING = 'sync.push-namespace';
+export const PUSH_NAMESPACE_SETTING = CENTRAL_CHANNEL.namespaceSetting;
 /** Pull requests in one cycle at most (the next cycle goes on from there): 10,000 pages hold up to 50 million records. */
 export const MAX_PULL_PAGES_PER_CYCLE = 10_000;
 
@@ -157,28 +158,62 @@ async function learnTopology(
 export async function runSyncCycle(
   deps: { readonly unitOfWork: UnitOfWork; readonly gateway: CentralSyncGateway; readonly clock: Clock; readonly ids: IdGenerator },
   siteId: SiteId,
-  options: {
-    readonly requestSize: number;
-    readonly onProgress?: (progress: SyncProgress) => void;
-    /** pull requests in this cycle at most (default MAX_PULL_PAGES_PER_CYCLE) */
-    readonly maxPullPages?: number;
-  },
+  options: ExchangeOptions,
 ): Promise<SyncCycleReport> {
+  const { topology, syncedBefore } = await learnTopology(deps.unitOfWork, deps.gateway, siteId);
+  return { ...(await exchange(deps, CENTRAL_CHANNEL, topology, siteId, syncedBefore, options)), topology };
+}
+
+/**
+ * A remote's exchange with the Open mSupply central server (seed 000), after its cycle with the
+ * central, under the topology that cycle learnt: its Open mSupply data pushed, then pulled until
+ * nothing remains, with the same guarantees as with the central (`runSyncCycle`) and its own
+ * cursors, batch ids and request size (`omsCentralChannel`). The first whole pass asks for this
+ * site's own records too: the server may hold some this data file never had.
+ */
+export async function runOmsCentralExchange(
+  deps: { readonly unitOfWork: UnitOfWork; readonly gateway: CentralSyncGateway; readonly clock: Clock; readonly ids: IdGenerator },
+  siteId: SiteId,
+  topology: Topology,
+  options: ExchangeOptions,
+): Promise<Omit<SyncCycleReport, 'topology'>> {
+  const oms = topology.omsCentral;
+  if (!oms) throw new Error('runOmsCentralExchange: no site is flagged as the Open mSupply central server');
+  return exchange(deps, omsCentralChannel(oms.id), topology, siteId, true, options);
+}
+
+export interface ExchangeOptions {
+  readonly requestSize: number;
+  readonly onProgress?: (progress: SyncProgress) => void;
+  /** pull requests in this cycle at most (default MAX_PULL_PAGES_PER_CYCLE) */
+  readonly maxPullPages?: number;
+}
+
+/** Push this site's changes of the channel's types, then pull until nothing remains (see `runSyncCycle`). */
+async function exchange(
+  deps: { readonly unitOfWork: UnitOfWork; readonly gateway: CentralSyncGateway; readonly clock: Clock; readonly ids: IdGenerator },
+  keys: ChannelKeys,
+  topology: Topology,
+  siteId: SiteId,
+  syncedBefore: boolean,
+  options: ExchangeOptions,
+): Promise<Omit<SyncCycleReport, 'topology'>> {
   const { unitOfWork, gateway, clock, ids } = deps;
-  const { topology, syncedBefore } = await learnTopology(unitOfWork, gateway, siteId);
   let size = options.requestSize;
   let pushed = 0;
   let namespaceRenewals = 0;
   const refused: RefusedRecord[] = [];
-  let namespace = await unitOfWork.run((s) => pushNamespace(s.settings, ids, false));
+  let namespace = await unitOfWork.run((s) => pushNamespace(s.settings, ids, false, keys.namespaceSetting));
   for (let conflictsInARow = 0; ;) {
     const { changes, cursor } = await unitOfWork.run(async (s) => {
-      const cursor = await s.changes.cursorOf(PUSH_CONSUMER);
+      const cursor = await s.changes.cursorOf(keys.pushConsumer);
       return { cursor, changes: await s.changes.read(cursor, size) };
     });
     if (changes.length === 0) break;
     const last = changes[changes.length - 1]!.cursor;
-    const outgoing = changes.filter((c) => !c.viaSync && c.sourceSiteId === siteId && pushable(topology, siteId, c.record)).map((c) => c.record);
+    const outgoing = changes
+      .filter((c) => !c.viaSync && c.sourceSiteId === siteId && syncChannelOf(topology, c.record.type) === keys.channel && pushable(topology, siteId, c.record))
+      .map((c) => c.record);
     // A transfer that cannot reach its other store is reported here too, with the fix, not only on the central.
     const headers = outgoing.filter((r) => isTransferHeaderType(r.type) && r.otherPartyStoreId);
     if (headers.length > 0) {
@@ -201,7 +236,7 @@ export async function runSyncCycle(
       // The records are sent again under a new namespace; nothing is skipped.
       if (++conflictsInARow > 2) throw new Error(`the central refuses every batch id of this site: ${outcome.conflict.message}`);
       namespaceRenewals++;
-      namespace = await unitOfWork.run((s) => pushNamespace(s.settings, ids, true));
+      namespace = await unitOfWork.run((s) => pushNamespace(s.settings, ids, true, keys.namespaceSetting));
       continue;
     }
     conflictsInARow = 0;
@@ -219,7 +254,7 @@ export async function runSyncCycle(
         // a record refused before and accepted now: its issue is over
         if (anyRefusedBefore) await s.issues.resolveMany(outgoing.map((r) => `${REFUSED_PREFIX}${recordKey(r)}`).filter((key) => !refusedKeys.has(key)));
       }
-      await s.changes.advance(PUSH_CONSUMER, last);
+      await s.changes.advance(keys.pushConsumer, last);
     });
     if (outcome) {
       pushed += outcome.accepted;
@@ -239,10 +274,10 @@ export async function runSyncCycle(
   // the central now. A new site's first pass does not: nothing of its own is there but what it
   // just pushed.
   const start = await unitOfWork.run(async (s) => ({
-    cursor: await s.changes.cursorOf(CENTRAL_PULL_CURSOR),
-    queueCursor: await s.changes.cursorOf(CENTRAL_QUEUE_CURSOR),
-    reinitialising: syncedBefore && (await s.settings.get(INITIAL_PULL_DONE_SETTING)) !== true,
-    unpushed: await countUnpushed(s, topology, siteId),
+    cursor: await s.changes.cursorOf(keys.pullCursor),
+    queueCursor: await s.changes.cursorOf(keys.queueCursor),
+    reinitialising: syncedBefore && (await s.settings.get(keys.initialPullDoneSetting)) !== true,
+    unpushed: await countUnpushed(s, topology, siteId, keys.channel),
   }));
   const reinitialising = start.reinitialising;
   let pullsDropped = 0;
@@ -281,10 +316,10 @@ export async function runSyncCycle(
     const applied = await unitOfWork.run(async (s) => {
       const failed = await applyPulled(s, topology, siteId, batch.records, cursor, clock.now());
       const dropped = await applyDrops(s, topology, siteId, drops, clock.now());
-      if (batch.nextCursor > cursor) await s.changes.advance(CENTRAL_PULL_CURSOR, batch.nextCursor);
-      if (nextQueueCursor > queueCursor) await s.changes.advance(CENTRAL_QUEUE_CURSOR, nextQueueCursor);
+      if (batch.nextCursor > cursor) await s.changes.advance(keys.pullCursor, batch.nextCursor);
+      if (nextQueueCursor > queueCursor) await s.changes.advance(keys.queueCursor, nextQueueCursor);
       // the first whole pass is over: from now on this site's own records are not sent back
-      if (!more && batch.remaining === 0 && (reinitialising || start.cursor === 0n)) await s.settings.set(INITIAL_PULL_DONE_SETTING, true);
+      if (!more && batch.remaining === 0 && (reinitialising || start.cursor === 0n)) await s.settings.set(keys.initialPullDoneSetting, true);
       return { failed, dropped };
     });
     pullFailures += applied.failed;
@@ -294,7 +329,7 @@ export async function runSyncCycle(
     if (!more) break;
     if (!pipelined) next = request(batch.nextCursor, nextQueueCursor, size);
   }
-  return { pushed, namespaceRenewals, refused, pulled, dropped: pullsDropped, pullFailures, requestSize: size, topology };
+  return { pushed, namespaceRenewals, refused, pulled, dropped: pullsDropped, pullFailures, requestSize: size };
 }
 
 /**
@@ -314,15 +349,17 @@ async function resendWidened(s: SyncStorage, before: Topology, after: Topology, 
 }
 
 /** This site's own changes that go somewhere and are not pushed yet (all of them while it has no topology). */
-export async function countUnpushed(s: SyncStorage, topology: Topology | null, siteId: SiteId): Promise<number> {
-  return (await unpushedChanges(s, siteId)).filter((c) => !topology || pushable(topology, siteId, c.record)).length;
+export async function countUnpushed(s: SyncStorage, topology: Topology | null, siteId: SiteId, channel?: SyncChannel): Promise<number> {
+  return (await unpushedChanges(s, siteId, topology)).filter(
+    (c) => !topology || ((channel === undefined || syncChannelOf(topology, c.record.type) === channel) && pushable(topology, siteId, c.record)),
+  ).length;
 }
 
 /** The data file's push namespace, made (or, with `renew`, replaced) from a new id. */
-async function pushNamespace(settings: SettingsStore, ids: IdGenerator, renew: boolean): Promise<string> {
-  const kept = await settings.get(PUSH_NAMESPACE_SETTING);
+async function pushNamespace(settings: SettingsStore, ids: IdGenerator, renew: boolean, key: string): Promise<string> {
+  const kept = await settings.get(key);
   if (typeof kept === 'string' && !renew) return kept;
   const made = ids.next();
-  await settings.set(PUSH_NAMESPACE_SETTING, made);
+  await settings.set(key, made);
   return made;
 }

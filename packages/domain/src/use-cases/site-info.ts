@@ -46,8 +46,10 @@ export function siteInfoForRemote(topology: Topology, siteId: SiteId, syncedBefo
     });
   });
   const copiesSeen = new Set<SiteId>([siteId, topology.central.id, topology.primary.id]);
+  // the Open mSupply central server routes its data to every site: it sees every copy
+  const routesForAll = own.roles.includes('oms-central');
   const stores = topology.stores.map((store): Store => {
-    if (topology.syncTypeOn(store.id, siteId) !== 'none') return store;
+    if (routesForAll || topology.syncTypeOn(store.id, siteId) !== 'none') return store;
     return { ...store, copies: store.copies.filter((copy) => copiesSeen.has(copy.siteId)) };
   });
   return { ...info, topology: { sites, stores } };

@@ -30,7 +30,14 @@ export function setup(name: string): Topology {
     case 'dispensary-off':
       return seedTopologyWithDispensary({ includeTransactionsInSync: false });
     case 'oms': {
-      const result = seedExampleTopology().updateSite(3, { roles: ['oms-central'], omsCentralUrl: 'https://oms.example.org:8000' });
+      // every store on the Open mSupply central server runs in dispensary mode (C and D are active on site 3)
+      let topology = seedExampleTopology();
+      for (const store of ['C', 'D']) {
+        const dispensary = topology.updateStore(store, { isDispensary: true });
+        if (!dispensary.ok) throw new Error(JSON.stringify(dispensary.error));
+        topology = dispensary.value;
+      }
+      const result = topology.updateSite(3, { roles: ['oms-central'], omsCentralUrl: 'https://oms.example.org:8000' });
       if (!result.ok) throw new Error(JSON.stringify(result.error));
       return result.value;
     }

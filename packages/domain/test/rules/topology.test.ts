@@ -44,6 +44,18 @@ describe('topology rules (docs/sync-rules.md table T)', () => {
       {},
     ],
     ['T3', 'topology.oms-central-url-missing', () => ({ sites: withSite(2, { roles: ['oms-central'] }), stores }), { siteId: 2 }],
+    [
+      'T3',
+      'topology.oms-central-not-remote',
+      () => ({ sites: withSite(1, { roles: ['central', 'primary', 'oms-central'], omsCentralUrl: 'https://oms' }), stores }),
+      { siteId: 1 },
+    ],
+    [
+      'T3',
+      'topology.oms-central-store-not-dispensary',
+      () => ({ sites: withSite(3, { roles: ['oms-central'], omsCentralUrl: 'https://oms' }), stores: withStore('C', { isDispensary: true }) }),
+      { siteId: 3, storeId: 'D' },
+    ],
     ['T4', 'topology.invalid-site-field', () => ({ sites: withSite(2, { syncIntervalMinutes: 0.5 }), stores }), { siteId: 2, field: 'syncIntervalMinutes' }],
     ['T4', 'topology.invalid-site-field', () => ({ sites: withSite(2, { requestSize: 3 }), stores }), { siteId: 2, field: 'requestSize' }],
     ['T4', 'topology.invalid-site-field', () => ({ sites: withSite(2, { name: ' ' }), stores }), { siteId: 2, field: 'name' }],
