@@ -17,6 +17,7 @@ export const SYNC_ERROR_CODES = [
   'precondition_failed',
   'rate_limited',
   'database_unavailable',
+  'central_unavailable',
   'headers_too_large',
   'internal',
 ] as const;
@@ -41,6 +42,7 @@ export const ERROR_STATUS: Record<SyncErrorCode, number> = {
   precondition_failed: 409,
   rate_limited: 429,
   database_unavailable: 503,
+  central_unavailable: 503,
   headers_too_large: 431,
   internal: 500,
 };

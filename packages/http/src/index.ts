@@ -21,3 +21,5 @@ export {
 } from './admin-export-routes';
 export { ADMIN_ROLES, ADMIN_TOKENS_SETTING, AdminTokens, STARTUP_TOKEN_ID, type AdminCaller, type AdminRole, type AdminTokenInfo } from './admin-tokens';
 export * from './admin-client';
+export { createOmsCentralApp, type OmsCentralAppDeps, type OmsCentralIdentity } from './create-oms-central-app';
+export { centralSiteVerifier, type CentralSiteVerifierDeps } from './central-site-verifier';
