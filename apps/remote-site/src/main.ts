@@ -11,6 +11,9 @@ import { deviceIdentity, HARDWARE_ID_ENV, type DeviceIdentity } from './hardware
 import { CREDENTIALS_RETRY_MS, type RemoteStatus, type SyncOutcome } from './remote-config';
 import { checkSiteExportFile } from './site-import';
 import { describeStorageError } from './storage-errors';
+import { OmsCentralHub, omsCentralFileOf } from './oms-central-hub';
+import { serveOmsCentral, type OmsCentralServer } from './oms-central-server';
+import type { RemoteSite } from './remote-site';
 import type { SyncRecord } from '@sitesync/domain';
 
 const logger = pino({ name: 'sitesync-remote', level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination(2));
@@ -49,7 +52,32 @@ const print = (value: unknown): void => {
 };
 
 function describeOutcome(outcome: SyncOutcome): string {
-  return `pushed ${outcome.pushed}, pulled ${outcome.pulled}, refused ${outcome.refused}, transfers created ${outcome.transfersCreated}, numbered ${outcome.transfersNumbered}`;
+  const main = `pushed ${outcome.pushed}, pulled ${outcome.pulled}, refused ${outcome.refused}, transfers created ${outcome.transfersCreated}, numbered ${outcome.transfersNumbered}`;
+  const oms = outcome.omsCentral;
+  if (!oms) return main;
+  if (oms.error !== null) return `${main}; Open mSupply central server: not synced: ${oms.error}`;
+  return `${main}; Open mSupply central server (${oms.url}): pushed ${oms.pushed}, pulled ${oms.pulled}, refused ${oms.refused}`;
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('the port is a whole number from 0 to 65535');
+  return n;
+}
+
+/** Runs `work` with this site's Open mSupply central server open when the site is flagged as one (as of its last sync). */
+async function withOmsCentralHub<T>(site: RemoteSite, work: (hub: OmsCentralHub | null) => Promise<T>): Promise<T> {
+  const config = await site.config();
+  const topology = config ? await site.topology().catch(() => null) : null;
+  if (!config || topology?.omsCentral?.id !== config.siteId) return work(null);
+  const hub = await OmsCentralHub.open(omsCentralFileOf(dataFile()), { now: () => new Date() });
+  site.serveOmsCentral(hub);
+  try {
+    return await work(hub);
+  } finally {
+    site.serveOmsCentral(null);
+    await hub.close();
+  }
 }
 
 program
@@ -198,10 +226,12 @@ program
   .description('run one sync cycle now: push this site’s changes, then pull')
   .action(async () => {
     const outcome = await withSite((site) =>
-      site.sync((p) => {
-        if (p.phase === 'pull' && process.stderr.isTTY)
-          process.stderr.write(`\rpulled ${p.received}, ${p.remaining} remaining (request size ${p.requestSize})   `);
-      }),
+      withOmsCentralHub(site, () =>
+        site.sync((p) => {
+          if (p.phase === 'pull' && process.stderr.isTTY)
+            process.stderr.write(`\rpulled ${p.received}, ${p.remaining} remaining (request size ${p.requestSize})   `);
+        }),
+      ),
     );
     if (process.stderr.isTTY) process.stderr.write('\n');
     process.stdout.write(`${describeOutcome(outcome)}\n`);
@@ -215,25 +245,38 @@ program
     if (!Number.isFinite(n) || n < 1) throw new InvalidArgumentError('the interval is at least 1 minute');
     return n;
   })
-  .action(async (options: { interval?: number }) => {
+  .option('--serve', 'on the site flagged as the Open mSupply central server: also serve the Open mSupply sync API to the other remote sites')
+  .option('--port <port>', 'with --serve: the port to listen on', (v) => parsePort(v), 8090)
+  .option('--host <host>', 'with --serve: the address to listen on', '127.0.0.1')
+  .action(async (options: { interval?: number; serve?: boolean; port: number; host: string }) => {
     const controller = new AbortController();
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => controller.abort());
-    await withSite((site) =>
-      site.run({
-        signal: controller.signal,
-        ...(options.interval !== undefined ? { intervalMinutes: options.interval } : {}),
-        onCycle: (o) => {
-          if (!(o instanceof Error)) logger.info({ ...o }, describeOutcome(o));
-          else if (o instanceof CentralRefusalError && o.code !== 'site_incorrect_hardware_id')
-            logger.error(
-              { err: o, code: o.code },
-              `sync refused: ${o.message} The same credentials are tried again in ${CREDENTIALS_RETRY_MS / 60_000} minutes, or within a minute of \`sitesync-remote update\` changing them.`,
-            );
-          else logger.warn({ err: o }, `sync failed; retrying: ${describeStorageError(o, dataFile())?.message ?? o.message}`);
-        },
-      }),
-    );
+    await withSite(async (site) => {
+      const server = options.serve ? await serveOmsCentral(site, { port: options.port, host: options.host, file: omsCentralFileOf(dataFile()), logger }) : null;
+      try {
+        await runCycles(site, options, controller.signal, server);
+      } finally {
+        await server?.close();
+      }
+    });
   });
+
+async function runCycles(site: RemoteSite, options: { interval?: number }, signal: AbortSignal, server: OmsCentralServer | null): Promise<void> {
+  await site.run({
+    signal,
+    ...(options.interval !== undefined ? { intervalMinutes: options.interval } : {}),
+    onCycle: (o) => {
+      void server?.refresh();
+      if (!(o instanceof Error)) logger.info({ ...o }, describeOutcome(o));
+      else if (o instanceof CentralRefusalError && o.code !== 'site_incorrect_hardware_id')
+        logger.error(
+          { err: o, code: o.code },
+          `sync refused: ${o.message} The same credentials are tried again in ${CREDENTIALS_RETRY_MS / 60_000} minutes, or within a minute of \`sitesync-remote update\` changing them.`,
+        );
+      else logger.warn({ err: o }, `sync failed; retrying: ${describeStorageError(o, dataFile())?.message ?? o.message}`);
+    },
+  });
+}
 
 program
   .command('status')

@@ -1,3 +1,4 @@
+import type { OmsCentralOutcome, OmsCentralState } from './oms-central-link';
 import type { CentralSyncGateway, SyncIssue } from '@sitesync/domain';
 
 /**
@@ -65,6 +66,10 @@ export interface RemoteStatus {
    * cursor), or, when the central could not be asked, `waiting: null` and why
    */
   readonly incoming: { readonly waiting: number } | { readonly waiting: null; readonly error: string };
+  /** this site is the Open mSupply central server (`Open mSupply central server`) */
+  readonly role?: string;
+  /** the last exchange with the Open mSupply central server (null when no site is flagged as one) */
+  readonly omsCentral: OmsCentralState | null;
 }
 
 /** How long `run` waits before it tries credentials the central refused again (unless they are updated meanwhile). */
@@ -83,6 +88,8 @@ export interface SyncOutcome {
   readonly namespaceRenewals: number;
   readonly transfersCreated: number;
   readonly transfersNumbered: number;
+  /** the exchange with the Open mSupply central server after the cycle (null when no site is flagged as one) */
+  readonly omsCentral: OmsCentralOutcome | null;
 }
 
 /** What a gateway to the central is made from: the file's (or the new) credentials and this device's hardware id. */

@@ -22,6 +22,8 @@ import {
 import type { SqliteSyncStorage } from '@sitesync/sqlite';
 import { CentralRefusalError, explainCentralRefusal, type RefusalContext } from './central-refusals';
 import type { DeviceIdentity } from './hardware-id';
+import type { OmsCentralHub } from './oms-central-hub';
+import { OMS_CENTRAL_STATE_SETTING, syncWithOmsCentral, type OmsCentralState } from './oms-central-link';
 import { describeStorageError } from './storage-errors';
 import { checkSiteExportFile, importSiteExport, SiteExportFileError, type CheckedSiteExport } from './site-import';
 import {
@@ -55,6 +57,14 @@ export class RemoteSite {
      */
     private readonly device?: () => DeviceIdentity,
   ) {}
+
+  /** The Open mSupply central server this site runs (`run --serve`), or null. */
+  private hub: OmsCentralHub | null = null;
+
+  /** This site serves as the Open mSupply central server through `hub` (its own Open mSupply data is exchanged with it at each sync). */
+  serveOmsCentral(hub: OmsCentralHub | null): void {
+    this.hub = hub;
+  }
 
   /** The hardware id this run presents: the device's, or (without a device) the file's or the one given. */
   private deviceOf(config: Pick<RemoteConfig, 'hardwareId'> | null, given?: string): DeviceIdentity {
@@ -290,7 +300,19 @@ export class RemoteSite {
       requestSize = second.requestSize;
     }
     await this.saveConfig({ ...config, hardwareId: device.hardwareId, requestSize, lastSyncedAt: this.clock.now().toISOString() });
+    // then the Open mSupply central server, at the URL this cycle learnt; its failure never fails the cycle
+    const omsCentral = await syncWithOmsCentral({
+      storage: this.storage,
+      gatewayFor: (gatewayConfig) => this.gatewayFor({ ...gatewayConfig, hardwareId: device.hardwareId }),
+      clock: this.clock,
+      ids: this.ids,
+      config,
+      topology: (await this.storage.storage.topology.load()) ?? first.topology,
+      hub: this.hub,
+      ...(onProgress ? { onProgress } : {}),
+    });
     return {
+      omsCentral,
       pushed,
       pulled,
       refused,
@@ -341,7 +363,10 @@ export class RemoteSite {
     const { issues } = this.storage.storage;
     const waitingToPush = await countUnpushed(this.storage.storage, await this.storage.storage.topology.load(), config.siteId);
     const failed = await issues.open();
+    const topology = await this.storage.storage.topology.load();
+    const omsCentral = (await this.storage.storage.settings.get(OMS_CENTRAL_STATE_SETTING)) as OmsCentralState | null;
     return {
+      ...(topology?.omsCentral?.id === config.siteId ? { role: 'Open mSupply central server' } : {}),
       siteId: config.siteId,
       siteName: config.siteName,
       centralUrl: config.centralUrl,
@@ -350,6 +375,7 @@ export class RemoteSite {
       failed,
       pullFailures: failed.filter((issue) => issue.key.startsWith(PULL_FAILURE_PREFIX)).length,
       incoming: options.askCentral === false ? { waiting: null, error: 'The central was not asked.' } : await this.incoming(config),
+      omsCentral: omsCentral ?? null,
     };
   }
 

@@ -78,7 +78,15 @@ export function createOmsCentralApp(deps: OmsCentralAppDeps): express.Express {
       }
       next();
     },
-    syncRoutes({ storage: deps.storage, clock: deps.clock, logger: deps.logger, central: deps.central, body, authenticateSite: authenticate, maxConcurrentPerSite: 4 }),
+    syncRoutes({
+      storage: deps.storage,
+      clock: deps.clock,
+      logger: deps.logger,
+      central: deps.central,
+      body,
+      authenticateSite: authenticate,
+      maxConcurrentPerSite: 4,
+    }),
   );
   app.use(notFound);
   app.use(errorHandler(deps.logger, body.limit));

@@ -1,8 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { OmsCentralIdentity } from './create-oms-central-app';
 
-const escape = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escape = (text: string): string => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /**
  * The Open mSupply central server's page (seed 000: "a distinct coloured bar at the bottom of the

@@ -117,7 +117,13 @@ export function decideEdit(given: Topology, siteId: SiteId, record: SyncRecord):
       );
     }
     if (oms.id !== siteId) {
-      return refuse('edit.oms-data-not-oms-central', 'oms-configured-on-oms-central', `${rule} (${describeSite(oms)})`, oms, `Make this change on ${describeSite(oms)}.`);
+      return refuse(
+        'edit.oms-data-not-oms-central',
+        'oms-configured-on-oms-central',
+        `${rule} (${describeSite(oms)})`,
+        oms,
+        `Make this change on ${describeSite(oms)}.`,
+      );
     }
     return allow('oms-configured-on-oms-central', `${rule}, and this is it.`);
   };

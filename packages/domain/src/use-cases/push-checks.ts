@@ -11,7 +11,13 @@ import { detectTransfer } from '../transfers/transfer-rules';
 import type { SyncStorage } from '../ports/unit-of-work';
 import { channelRefusal, type SyncChannel } from '../sync-channel';
 
-export const PUSH_REFUSAL_CODES = ['push.local-data', 'push.owner-changed', 'push.line-header-mismatch', 'push.not-kept-on-central', 'push.other-server'] as const;
+export const PUSH_REFUSAL_CODES = [
+  'push.local-data',
+  'push.owner-changed',
+  'push.line-header-mismatch',
+  'push.not-kept-on-central',
+  'push.other-server',
+] as const;
 export type PushRefusalCode = (typeof PUSH_REFUSAL_CODES)[number];
 
 /** The columns that say who owns a record: they never change through sync (moving a store is an admin operation). */

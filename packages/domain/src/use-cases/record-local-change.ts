@@ -17,7 +17,7 @@ import type { UnitOfWork } from '../ports/unit-of-work';
 
 /** Why a local change is refused: content, edit rules, or the version already held (owner changed). */
 export type LocalChangeRefusal =
-    | EditViolation
+  | EditViolation
   | RecordViolation
   | RecordContentViolation
   | TransferViolation
