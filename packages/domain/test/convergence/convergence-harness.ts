@@ -12,7 +12,10 @@ import {
   planStoreMove,
   recordKey,
   recordLocalChange,
+  runOmsCentralExchange,
+  countUnpushed,
   runSyncCycle,
+  isOmsCentralType,
   saveTopologyChange,
   siteHolds,
   storeDataOnCentral,
@@ -55,11 +58,16 @@ export interface World {
   readonly sites: number; // remote sites are 2..sites; site 1 is the central, and the primary unless mirrored
   /** mirrored sync: site 2 is the primary (it edits central data), with a collector copy of every store */
   readonly mirrored?: boolean;
+  /**
+   * the remote site flagged as the Open mSupply central server (seed 000), or absent: it serves the
+   * Open mSupply data types from a store of its own (`hub`) that every remote syncs them with
+   */
+  readonly oms?: number | undefined;
   readonly stores: readonly { readonly active: number; readonly dispensary: boolean; readonly includeTx: boolean; readonly copies: readonly number[] }[];
 }
 
 type Fault_ = 'none' | 'crash' | 'central-crash' | 'lost-answer' | 'replay' | 'concurrent';
-type EditKind = 'stock' | 'item' | 'abbreviation' | 'patient' | 'visibility' | 'message' | 'local';
+type EditKind = 'stock' | 'item' | 'abbreviation' | 'patient' | 'visibility' | 'message' | 'local' | 'asset' | 'catalogue' | 'immunisation';
 type TransferKind = 'customer-invoice' | 'supplier-requisition' | 'purchase-order';
 
 export type Step =
@@ -77,6 +85,8 @@ export const worldArb: fc.Arbitrary<World> = fc.integer({ min: 3, max: 6 }).chai
   fc.record({
     sites: fc.constant(sites),
     mirrored: fc.boolean(),
+    // in about half the worlds, a remote site is the Open mSupply central server
+    oms: fc.option(fc.integer({ min: 2, max: sites }), { nil: undefined, freq: 2 }),
     stores: fc.array(
       fc.record({
         active: fc.integer({ min: 1, max: sites }),
@@ -95,7 +105,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     arbitrary: fc.record({
       op: fc.constant('edit' as const),
       site: fc.nat(5),
-      kind: fc.constantFrom('stock', 'item', 'abbreviation', 'patient', 'visibility', 'message', 'local' as const),
+      kind: fc.constantFrom('stock', 'item', 'abbreviation', 'patient', 'visibility', 'message', 'local', 'asset', 'catalogue', 'immunisation' as const),
       store: fc.nat(9),
       n: fc.nat(6),
     }),
@@ -135,13 +145,18 @@ export function topologyOf(world: World): Topology | null {
     sites: Array.from({ length: world.sites }, (_, i) => ({
       id: i + 1,
       name: `Site ${i + 1}`,
-      roles: i === 0 ? (world.mirrored ? (['central'] as const) : (['central', 'primary'] as const)) : i === 1 && world.mirrored ? (['primary'] as const) : [],
+      roles: [
+        ...(i === 0 ? (world.mirrored ? (['central'] as const) : (['central', 'primary'] as const)) : i === 1 && world.mirrored ? (['primary'] as const) : []),
+        ...(world.oms === i + 1 ? (['oms-central'] as const) : []),
+      ],
+      ...(world.oms === i + 1 ? { omsCentralUrl: 'https://oms.example.org' } : {}),
     })),
     stores: world.stores.map((s, i) => ({
       id: `S${i}`,
       name: `Store ${i}`,
       activeSiteId: s.active,
-      isDispensary: s.dispensary,
+      // every store on the Open mSupply central server runs in dispensary mode
+      isDispensary: s.dispensary || s.active === world.oms,
       includeTransactionsInSync: s.includeTx,
       // every store exists on the central: a collector copy there, unless the world says transfer (seed store F)
       // and a mirrored primary (site 2) holds a collector copy of every store
@@ -204,6 +219,8 @@ async function runOn(
   const ids = new SequentialIdGenerator('id');
   const central = await open(engines.central());
   await central.run((s) => s.topology.save(initial));
+  // the Open mSupply central server's own store: it learns the topology from its site's cycles
+  const hub = world.oms !== undefined ? await open(engines.central()) : null;
   const remoteIds = initial.sites.filter((s) => s.id !== 1).map((s) => s.id);
   const remotes = new Map<SiteId, Remote>();
   for (const id of remoteIds) remotes.set(id, { storage: await open(engines.site()), crashAt: null });
@@ -278,11 +295,33 @@ async function runOn(
         const second = await runSyncCycle(deps, siteId, { requestSize: 3 });
         moved += second.pushed + second.pulled + second.dropped;
       }
+      if (hub) await exchangeWithOmsCentral(siteId, remote, deps);
     } catch (error) {
       if (!(error instanceof Fault)) throw error;
     } finally {
       remote.crashAt = null;
     }
+  }
+
+  /**
+   * As the remote app does after its cycles: the Open mSupply central site gives its server the
+   * topology it just learnt (a change applied like one on the central), then every site exchanges
+   * its Open mSupply data with that server (not before the server has a topology: unreachable).
+   */
+  async function exchangeWithOmsCentral(siteId: SiteId, remote: Remote, deps: { unitOfWork: UnitOfWork; clock: ManualClock; ids: SequentialIdGenerator }) {
+    const learnt = await remote.storage.storage.topology.load();
+    if (!hub || !learnt?.omsCentral) return;
+    if (siteId === learnt.omsCentral.id) {
+      await hub.run(async (s) => {
+        const held = await s.topology.load();
+        if (!held) await s.topology.save(learnt);
+        else await saveTopologyChange(s, held, learnt, clock.now());
+      });
+    }
+    if ((await hub.storage.topology.version()) === 0n) return;
+    const gateway = new InMemoryCentralSyncGateway(hub, 'stored', siteId, { clock, channel: 'oms-central' });
+    const report = await runOmsCentralExchange({ ...deps, gateway }, siteId, learnt, { requestSize: 3 });
+    moved += report.pushed + report.pulled + report.dropped;
   }
 
   const storeId = (topo: Topology, n: number): string => topo.stores[n % topo.stores.length]!.id;
@@ -302,7 +341,8 @@ async function runOn(
         if (!local || !decideEdit(local, siteId, record).ok) break; // the site has not learnt it may edit yet
         const result = await recordLocalChange({ unitOfWork: storage }, local, siteId, [record]);
         // the same id held for another store (ids are reused on purpose here): refused, nothing written
-        if (!result.ok && result.error.some((v) => v.code !== 'push.owner-changed'))
+        // (and the mSupply central refuses Open mSupply data once a site is flagged as its server)
+        if (!result.ok && result.error.some((v) => v.code !== 'push.owner-changed' && v.code !== 'push.other-server'))
           throw new Error(`an allowed edit was refused: ${JSON.stringify(result.error)}`);
         break;
       }
@@ -392,7 +432,7 @@ async function runOn(
     if (round >= 6) throw new Error(`sync never settles: ${moved} records still moved in round ${round + 1}`);
   }
 
-  await checkOracle(central, remotes, await topology(), forged);
+  await checkOracle(central, hub, remotes, await topology(), forged);
 }
 
 function editRecord(kind: EditKind, store: string, n: number, version: number, topo: Topology): SyncRecord {
@@ -419,6 +459,12 @@ function editRecord(kind: EditKind, store: string, n: number, version: number, t
       return { type: 'message', id: `msg-${n}`, storeId: store, otherPartyStoreId: topo.stores[(n + 1) % topo.stores.length]!.id, data };
     case 'local':
       return { type: 'log', id: `log-${n}`, data };
+    case 'asset':
+      return { type: 'asset', id: `asset-${store}-${n}`, storeId: store, data };
+    case 'catalogue':
+      return { type: 'asset_catalogue_item', id: `catalogue-${n}`, data };
+    case 'immunisation':
+      return { type: 'immunisation_program', id: `programme-${n}`, data };
   }
 }
 
@@ -434,8 +480,26 @@ async function allRecords(storage: Storage): Promise<Map<string, SyncRecord>> {
   return new Map(full.map((r) => [recordKey(r), r]));
 }
 
-async function checkOracle(central: Storage, remotes: Map<SiteId, Remote>, topology: Topology, forged: Map<string, unknown>): Promise<void> {
-  const onCentral = await allRecords(central);
+async function checkOracle(
+  central: Storage,
+  hub: Storage | null,
+  remotes: Map<SiteId, Remote>,
+  topology: Topology,
+  forged: Map<string, unknown>,
+): Promise<void> {
+  const onMain = await allRecords(central);
+  const onHub = hub ? await allRecords(hub) : new Map<string, SyncRecord>();
+  // each server holds only its own data types: none of the Open mSupply central's on the mSupply central once one is flagged
+  for (const key of onMain.keys()) {
+    if (topology.omsCentral && isOmsCentralType(key.split(':')[0]!)) throw new Error(`the mSupply central holds ${key}, Open mSupply central data`);
+  }
+  for (const key of onHub.keys()) {
+    if (!isOmsCentralType(key.split(':')[0]!)) throw new Error(`the Open mSupply central server holds ${key}, which is not its data`);
+  }
+  // what every site must hold comes from the server its type syncs with
+  const onCentral = new Map([...onMain, ...onHub]);
+  /** the site whose server keeps a record to route it: the Open mSupply central for its types, else the central */
+  const keeper = (r: SyncRecord): SiteId => (topology.omsCentral && isOmsCentralType(r.type) ? topology.omsCentral.id : 1);
   const context = await central.run((s) =>
     visibilityContext(
       s,
@@ -466,6 +530,9 @@ async function checkOracle(central: Storage, remotes: Map<SiteId, Remote>, topol
     numbers.set(slot, recordKey(r));
   }
   for (const [siteId, remote] of remotes) {
+    // everything a site wrote that goes somewhere has been pushed, to the server its type syncs with
+    const unpushed = await countUnpushed(remote.storage.storage, await remote.storage.storage.topology.load(), siteId);
+    if (unpushed > 0) throw new Error(`site ${siteId} still has ${unpushed} changes not pushed after every site synced`);
     const held = await allRecords(remote.storage);
     const expected = [...onCentral.values()].filter((r) => siteHolds(topology, siteId, r, context));
     const problems: string[] = [];
@@ -474,7 +541,7 @@ async function checkOracle(central: Storage, remotes: Map<SiteId, Remote>, topol
       // A copy the central kept from an earlier topology (it no longer holds it by the rules: the two
       // stores of a transfer it completed are now on one site, a dispensary now keeps its transactions
       // home) is the best it can give a site that lacks the record, but the owner's version may be newer.
-      const orphan = !siteHolds(topology, 1, r, context);
+      const orphan = !siteHolds(topology, keeper(r), r, context);
       if (orphan && mine && decideEdit(topology, siteId, r).ok) continue;
       if (!mine) problems.push(`missing ${recordKey(r)}`);
       else if (canonical(mine) !== canonical(r)) problems.push(`stale ${recordKey(r)}: ${JSON.stringify(mine.data)} instead of ${JSON.stringify(r.data)}`);
@@ -485,7 +552,7 @@ async function checkOracle(central: Storage, remotes: Map<SiteId, Remote>, topol
     for (const [key, r] of held) {
       if (refusedHere.has(key) || catalogueRow(r.type)?.category === 'local') continue; // local data is each site's own, whatever its id
       // what the central holds by the rules now; a copy it kept from an earlier topology is not authoritative
-      const kept = onCentral.has(key) && siteHolds(topology, 1, onCentral.get(key)!, context);
+      const kept = onCentral.has(key) && siteHolds(topology, keeper(onCentral.get(key)!), onCentral.get(key)!, context);
       // (a site keeps what it owns even where the rules send it nothing: a mirrored primary's dispensary central data)
       if (!wanted.has(key) && kept && !decideEdit(topology, siteId, r).ok) problems.push(`holds ${key}, which the rules do not route to it`);
       // what the central does not hold (or holds only as a copy of the past) may be here only if this site owns it

@@ -11,6 +11,7 @@ import {
   type SiteId,
   type SiteInfo,
   type SyncRecord,
+  type SyncChannel,
   type SyncStorage,
   type Topology,
   type UnitOfWork,
@@ -25,6 +26,8 @@ export interface InMemoryCentralSyncGatewayOptions {
   readonly clock?: Clock;
   /** how many changes `pull` reads from the central's feed at a time (default 100) */
   readonly feedPageSize?: number;
+  /** the data this central syncs: `central` (default) or the Open mSupply central server's types */
+  readonly channel?: SyncChannel;
 }
 
 const systemClock: Clock = { now: () => new Date() };
@@ -37,6 +40,7 @@ const systemClock: Clock = { now: () => new Date() };
 export class InMemoryCentralSyncGateway implements CentralSyncGateway {
   private readonly clock: Clock;
   private readonly pulls: PullServer;
+  private readonly channel: SyncChannel;
 
   /**
    * `topology`: the central's topology, fixed; or `'stored'`: the topology saved in the central's
@@ -50,6 +54,7 @@ export class InMemoryCentralSyncGateway implements CentralSyncGateway {
   ) {
     if (topology !== 'stored' && !topology.site(siteId)) throw new Error(`InMemoryCentralSyncGateway: site ${siteId} is not in the topology`);
     this.clock = options.clock ?? systemClock;
+    this.channel = options.channel ?? 'central';
     this.pulls = new PullServer(Math.max(1, Math.floor(options.feedPageSize ?? 100)));
   }
 
@@ -73,7 +78,9 @@ export class InMemoryCentralSyncGateway implements CentralSyncGateway {
   async push(batchId: string, records: readonly SyncRecord[]): Promise<PushOutcome> {
     // The records as JSON are their digest here: exact, and no hashing library in the testkit.
     const batch = { id: batchId, digest: JSON.stringify(records), records };
-    const result = await this.central.run(async (storage) => acceptPush(storage, await this.topologyIn(storage), this.siteId, batch, this.clock.now()));
+    const result = await this.central.run(async (storage) =>
+      acceptPush(storage, await this.topologyIn(storage), this.siteId, batch, this.clock.now(), this.channel),
+    );
     return deepCopy(result);
   }
 
