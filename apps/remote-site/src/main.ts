@@ -290,7 +290,13 @@ program
 function summaryOf(status: RemoteStatus): string[] {
   const incoming =
     status.incoming.waiting === null ? `incoming: unknown: ${status.incoming.error}` : `incoming: ${status.incoming.waiting} waiting on the central`;
-  return [`outgoing: ${status.waitingToPush} waiting to push`, incoming];
+  const oms = status.omsCentral;
+  const omsLine = !oms
+    ? []
+    : oms.error !== null
+      ? [`Open mSupply central server: not synced: ${oms.error} Fix: ${oms.fix ?? ''}`]
+      : [`Open mSupply central server (${oms.url}): synced at ${oms.lastSyncedAt ?? 'never'}`];
+  return [...(status.role ? [`this site is the ${status.role}`] : []), `outgoing: ${status.waitingToPush} waiting to push`, incoming, ...omsLine];
 }
 
 const record = program.command('record').description('enter and read records from scripts');

@@ -10,8 +10,10 @@ import { adminHeaders, CENTRAL, createTestCentral, headersOf, REMOTE1, REMOTE2, 
 const OTHER_DEVICE = 'hw-of-remote-site-2-4f1e';
 const OTHER_APP_VERSION = '9.8.7-other';
 
-async function siteInfoOf(central: TestCentral, siteId: number) {
-  const res = await request(central.app).get('/sync/v1/site').set(headersOf(siteId));
+async function siteInfoOf(central: TestCentral, siteId: number, hardwareId?: string) {
+  const res = await request(central.app)
+    .get('/sync/v1/site')
+    .set(headersOf(siteId, hardwareId !== undefined ? { hardwareId } : {}));
   expect(res.status).toBe(200);
   return { raw: JSON.stringify(res.body), info: siteInfoResponseSchema.parse(res.body) };
 }
@@ -69,7 +71,23 @@ describe('GET /sync/v1/site tells a remote only what it needs', () => {
     });
   });
 
+  it('refuses to flag a site whose stores are not all dispensaries, with the fix', async () => {
+    const refused = await request(central.app)
+      .patch(`/admin/v1/sites/${REMOTE2}`)
+      .set(adminHeaders)
+      .send({ omsCentral: true, omsCentralUrl: 'https://oms.example.org' })
+      .expect(422);
+    const violations = refused.body.error.data as { code: string; storeId: string; fix: string }[];
+    expect(violations.map((v) => [v.code, v.storeId]).sort()).toEqual([
+      ['topology.oms-central-store-not-dispensary', 'C'],
+      ['topology.oms-central-store-not-dispensary', 'D'],
+    ]);
+    expect(violations[0]!.fix).toMatch(/--dispensary on/);
+  });
+
   it('tells the Open mSupply central by its role and URL only', async () => {
+    // every store on the Open mSupply central server runs in dispensary mode (C and D are active on site 3)
+    for (const store of ['C', 'D']) await request(central.app).patch(`/admin/v1/stores/${store}`).set(adminHeaders).send({ isDispensary: true }).expect(200);
     await request(central.app)
       .patch(`/admin/v1/sites/${REMOTE2}`)
       .set(adminHeaders)
@@ -83,6 +101,10 @@ describe('GET /sync/v1/site tells a remote only what it needs', () => {
       name: 'site 3',
     });
     expect(raw).not.toContain('Remote site 2');
+    // the Open mSupply central routes its data to every site: it is told every copy of every store
+    const full = await central.topology();
+    const ofOms = await siteInfoOf(central, REMOTE2, OTHER_DEVICE);
+    expect(ofOms.info.topology!.stores.map((s) => [s.id, s.copies])).toEqual(full.stores.map((s) => [s.id, s.copies]));
   });
 
   it("keeps every store, its own stores' copies, and of the others only their copies on it, the central and the primary", async () => {

@@ -1,10 +1,11 @@
-import { decideEdit, decideReceipt, pushRefusal, routeChange } from '@sitesync/domain';
+import { decideEdit, decideReceipt, pushRefusal, routeChange, syncChannelOf, type SyncChannel } from '@sitesync/domain';
 import { parseRecord, setup, tableRows, VISIBILITY } from './decision-tables';
 
 const editRows = tableRows('E');
 const routingRows = tableRows('R');
 const seedRows = tableRows('S');
 const keptRows = tableRows('K');
+const serverRows = tableRows('O');
 
 describe('docs/sync-rules.md table E: who may edit', () => {
   it('has rows to check', () => expect(editRows.length).toBeGreaterThanOrEqual(30));
@@ -69,6 +70,27 @@ describe('docs/sync-rules.md table K: what the central keeps from a push', () =>
       expect(decideReceipt(topology, topology.central.id, record)).toMatchObject({ ok: true, value: { receives: true, rule: ruleOrCode } });
     } else {
       expect(refusal).toMatchObject({ code: ruleOrCode });
+      expect(refusal!.fix.length).toBeGreaterThan(10);
+    }
+  });
+});
+
+describe('docs/sync-rules.md table O: which server syncs a record', () => {
+  it('has rows to check', () => expect(serverRows.length).toBeGreaterThanOrEqual(10));
+
+  it.each(serverRows)('%s: %s, %s pushed by site %s to the %s server -> kept %s (%s)', (_n, setupName, recordSpec, site, server, kept, ruleOrCode) => {
+    const topology = setup(setupName!);
+    const record = parseRecord(recordSpec!);
+    const refusal = pushRefusal(topology, Number(site), record, undefined, server as SyncChannel);
+    if (kept === 'yes') {
+      expect(refusal).toBeNull();
+      expect(syncChannelOf(topology, record.type)).toBe(server);
+      // the server that keeps it routes it: the Open mSupply central receives every record of its types
+      const keeper = server === 'oms-central' ? topology.omsCentral!.id : topology.central.id;
+      expect(decideReceipt(topology, keeper, record)).toMatchObject({ ok: true, value: { receives: true, rule: ruleOrCode } });
+    } else {
+      expect(refusal).toMatchObject({ code: ruleOrCode });
+      expect(refusal!.message).toMatch(/Open mSupply central/);
       expect(refusal!.fix.length).toBeGreaterThan(10);
     }
   });

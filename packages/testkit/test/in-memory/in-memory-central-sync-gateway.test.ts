@@ -59,9 +59,10 @@ describe('InMemoryCentralSyncGateway', () => {
     it('gives the Open mSupply central URL when a site has that role', async () => {
       const built = buildTopology({
         sites: [...topology.toInput().sites.filter((s) => s.id !== 3), { id: 3, name: 'OMS', roles: ['oms-central'], omsCentralUrl: 'https://oms.example' }],
-        stores: topology.toInput().stores,
+        // every store on the Open mSupply central server runs in dispensary mode
+        stores: topology.toInput().stores.map((s) => (s.activeSiteId === 3 ? { ...s, isDispensary: true } : s)),
       });
-      if (!built.ok) throw new Error('invalid topology');
+      if (!built.ok) throw new Error(`invalid topology: ${built.error.map((v) => v.message).join(' ')}`);
       expect((await new InMemoryCentralSyncGateway(central, built.value, 2).siteInfo()).omsCentralUrl).toBe('https://oms.example');
     });
   });
