@@ -110,6 +110,12 @@ it('record put names the record and the field it cannot take, and never retypes 
 });
 
 it('site set and site remove: fields changed, the Open mSupply central flagged, a site with stores not deleted, a spare one deleted', async () => {
+  // every store on the Open mSupply central server runs in dispensary mode: refused until South's store is one
+  const notDispensary = await net.adminRun('site', 'set', '--site', '3', '--oms-central', 'on', '--oms-central-url', 'https://oms.example.org:8000');
+  expect(notDispensary.code).not.toBe(0);
+  expect(notDispensary.stderr).toMatch(/topology\.oms-central-store-not-dispensary/);
+  expect(notDispensary.stderr).toMatch(/store set --store B --dispensary on/);
+  await net.admin('store', 'set', '--store', 'B', '--dispensary', 'on');
   const changed = JSON.parse(
     await net.admin(
       'site',

@@ -119,6 +119,32 @@ it('an asset created on South reaches the Open mSupply central and North (which 
   expect(pushed.body.refused.map((r) => r.code)).toEqual(['push.other-server']);
 }, 120_000);
 
+it('the Open mSupply central checks credentials with the mSupply central, and refuses what a site may not send it, as an attacker would send it', async () => {
+  const omsUrl = `http://127.0.0.1:${port}`;
+  const anonymous = await fetch(`${omsUrl}/sync/v1/site`);
+  expect(anonymous.status).toBe(401);
+  const wrong = await fetch(`${omsUrl}/sync/v1/site`, {
+    headers: { authorization: `Basic ${Buffer.from('South:0000').toString('base64')}`, 'x-sitesync-hardware-id': 'South-hw', 'x-sitesync-api-version': '1' },
+  });
+  expect(wrong.status).toBe(401);
+  expect(((await wrong.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+    code: 'site_auth_failed',
+    message: expect.stringMatching(/^The mSupply central refused these credentials:/),
+  });
+  // South forges the catalogue, North's store's asset and a stock line, straight to the Open mSupply central's API
+  const forged = await pushAsSite(omsUrl, 'South', 'south-forged-1', [
+    { type: 'asset_catalogue_item', id: 'cat-forged', data: { code: 'forged' } },
+    { type: 'asset', id: 'north-fridge', storeId: 'N', data: { model: 'forged' } },
+    { type: 'stock_line', id: 'sl-forged', storeId: 'S', data: { packs: 1 } },
+  ]);
+  expect(forged.status).toBe(200);
+  expect(forged.body.accepted).toBe(0);
+  expect(forged.body.refused.map((r) => r.code)).toEqual(['edit.oms-data-not-oms-central', 'edit.store-not-active-here', 'push.other-server']);
+  await net.remote('north.sqlite', 'sync');
+  expect(await ids('north.sqlite', 'asset_catalogue_item')).not.toContain('cat-forged');
+  expect(await ids('north.sqlite', 'asset')).not.toContain('north-fridge');
+}, 120_000);
+
 it('the asset catalogue edited on the Open mSupply central reaches both remotes; edited on a remote or on the mSupply central it is refused with the message', async () => {
   await net.remote('oms.sqlite', 'record', 'put', '--type', 'asset_catalogue_item', '--json', JSON.stringify({ id: 'cat-fridge', data: { code: 'E003/040' } }));
   await net.remote('oms.sqlite', 'sync');

@@ -34,6 +34,14 @@ describe('central app: editing and deleting sites', () => {
     expect(noUrl.status).toBe(422);
     expect(JSON.stringify(errorOf(noUrl.body).data)).toContain('topology.oms-central-url-missing');
 
+    // every store on the Open mSupply central server runs in dispensary mode (B and F are active on site 2)
+    const stores = await request(central.app)
+      .patch(`/admin/v1/sites/${REMOTE1}`)
+      .set(adminHeaders)
+      .send({ omsCentral: true, omsCentralUrl: 'https://oms.example.org:8000' });
+    expect(stores.status).toBe(422);
+    expect(JSON.stringify(errorOf(stores.body).data)).toContain('topology.oms-central-store-not-dispensary');
+    for (const store of ['B', 'F']) await request(central.app).patch(`/admin/v1/stores/${store}`).set(adminHeaders).send({ isDispensary: true }).expect(200);
     const flagged = await request(central.app)
       .patch(`/admin/v1/sites/${REMOTE1}`)
       .set(adminHeaders)

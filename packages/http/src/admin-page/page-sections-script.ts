@@ -58,7 +58,13 @@ function renderSites() {
     const cells = [
       el('td', {}, [el('span', { className: 'site-name', text: site.name }), el('span', { className: 'sub', text: 'code ' + site.code })]),
       el('td', { className: 'number', text: site.id }),
-      el('td', { text: site.roles.length ? site.roles.join(', ') : 'remote' }),
+      el('td', {}, [
+        el('span', { text: site.roles.length ? site.roles.filter((r) => r !== 'oms-central').join(', ') || 'remote' : 'remote' }),
+        // seed 000: the Open mSupply central server, with the URL remotes are told
+        ...(site.roles.includes('oms-central')
+          ? [el('span', { className: 'sub oms-central', text: 'Open mSupply central server' + (site.omsCentralUrl ? ' at ' + site.omsCentralUrl : '') })]
+          : []),
+      ]),
       el('td', {}, [el('span', { text: site.deviceType }), el('span', { className: 'sub', text: app })]),
       el('td', {}, [central ? el('span', { className: 'sub', text: 'this server' }) : when(site.lastConnectedAt)]),
       el('td', {}, [central ? el('span', { className: 'sub', text: 'this server' }) : when(site.lastSyncedAt)]),
