@@ -5,6 +5,7 @@ import { describeStore, type Store, type StoreId } from '../store';
 import type { Topology } from '../topology';
 import { classifyRecord, type ClassifiedRecord, type RecordViolation } from './classify';
 import { topologyForRecord } from './store-creation';
+import { isOmsCentralType } from '../catalogue';
 
 /** The rows of the "where a change goes" decision table in docs/sync-rules.md. */
 export const ROUTING_RULES = [
@@ -18,6 +19,7 @@ export const ROUTING_RULES = [
   'central-store-to-active-site',
   'central-store-withheld',
   'oms-central-synced',
+  'oms-central-not-on-central',
   'store-to-active-site',
   'store-to-collector',
   'transfer-to-other-party',
@@ -123,6 +125,14 @@ function receipt(topology: Topology, site: Site, c: ClassifiedRecord, context: R
   const label = row.label;
   const isCentral = hasRole(site, 'central');
   const omsSynced = row.special.includes('oms-central-synced') && hasRole(site, 'oms-central');
+  // seed 000: once a site is flagged as the Open mSupply central server, its data types go through it only
+  const oms = isCentral && topology.omsCentral && isOmsCentralType(record.type) ? topology.omsCentral : null;
+  if (oms) {
+    return no(
+      'oms-central-not-on-central',
+      `${label} synchronises with the Open mSupply central server (${describeSite(oms)}): the mSupply central keeps none of it.`,
+    );
+  }
 
   switch (row.category) {
     case 'local':
