@@ -44,6 +44,8 @@ it('moves the primary role to a site once it holds every store, with the rule na
 });
 
 it('flags one Open mSupply central; a second one is refused with the rule, and the first stays', async () => {
+  // every store on the Open mSupply central server runs in dispensary mode (South's store B)
+  await admin('store', 'set', '--store', 'B', '--dispensary', 'on');
   await admin('site', 'set', '--site', '3', '--oms-central', 'on', '--oms-central-url', 'https://oms.example.org:8000');
   const second = await adminRun('site', 'set', '--site', '1', '--oms-central', 'on', '--oms-central-url', 'https://other.example.org');
   expect(second.code).toBe(1);

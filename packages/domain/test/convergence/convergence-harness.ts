@@ -175,6 +175,8 @@ export type Storage = UnitOfWork & { readonly storage: SyncStorage };
 export interface Engines {
   central(): Promise<Storage & { close(): Promise<void> }>;
   site(): Promise<Storage & { close(): Promise<void> }>;
+  /** the Open mSupply central server's own store (default: `site`, as in the app) */
+  hub?(): Promise<Storage & { close(): Promise<void> }>;
 }
 
 /** Everything in memory (the default: fast enough for hundreds of runs in `npm test`). */
@@ -220,7 +222,8 @@ async function runOn(
   const central = await open(engines.central());
   await central.run((s) => s.topology.save(initial));
   // the Open mSupply central server's own store: it learns the topology from its site's cycles
-  const hub = world.oms !== undefined ? await open(engines.central()) : null;
+  // (on the site engine: the app keeps it in a SQLite file beside the site's data file)
+  const hub = world.oms !== undefined ? await open((engines.hub ?? engines.site)()) : null;
   const remoteIds = initial.sites.filter((s) => s.id !== 1).map((s) => s.id);
   const remotes = new Map<SiteId, Remote>();
   for (const id of remoteIds) remotes.set(id, { storage: await open(engines.site()), crashAt: null });
