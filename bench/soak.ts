@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
-import { convergence } from '../packages/domain/test/convergence/convergence-harness';
+import { convergence, coverage } from '../packages/domain/test/convergence/convergence-harness';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runs: { type: 'string', default: '5000' }, seed: { type: 'string' } } });
@@ -15,6 +15,9 @@ async function main(): Promise<void> {
   process.stdout.write(`convergence soak: ${runs} runs, seed ${seed}\n`);
   await fc.assert(convergence, { numRuns: runs, seed });
   process.stdout.write(`all ${runs} runs converged in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(
+    `${coverage.withOmsCentral} of the ${coverage.runs} valid worlds had an Open mSupply central server; ${coverage.omsCentralRecords} records were held by it at the end of those runs\n`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -194,9 +194,14 @@ interface Remote {
 /** Raised by an injected fault. */
 class Fault extends Error {}
 
+/** What the runs so far exercised (the soak prints it; the test checks the Open mSupply central was in some). */
+export const coverage = { runs: 0, withOmsCentral: 0, omsCentralRecords: 0 };
+
 export async function runScenario(world: World, steps: readonly Step[], engines: Engines = IN_MEMORY): Promise<void> {
   const initial = topologyOf(world);
   if (!initial) return;
+  coverage.runs++;
+  if (initial.omsCentral) coverage.withOmsCentral++;
   const opened: { close(): Promise<void> }[] = [];
   const open = async (made: Promise<Storage & { close(): Promise<void> }>): Promise<Storage> => {
     const storage = await made;
@@ -335,10 +340,15 @@ async function runOn(
     version++;
     switch (step.op) {
       case 'edit': {
-        const siteId = siteOf(step.site);
         const store = storeId(topo, step.store);
+        // Open mSupply data mostly entered where it may be (its store's site, the Open mSupply central), sometimes anywhere
+        const omsEditor =
+          step.kind === 'asset' ? topo.store(store)!.activeSiteId : step.kind === 'catalogue' || step.kind === 'immunisation' ? topo.omsCentral?.id : undefined;
+        const siteId = omsEditor !== undefined && step.site % 3 !== 0 ? omsEditor : siteOf(step.site);
         const record = editRecord(step.kind, store, step.n, version, topo);
         if (!decideEdit(topo, siteId, record).ok) break; // the app refuses it before writing
+        // (a site that never synced learns its topology first, for Open mSupply data: it is rarer)
+        if (omsEditor !== undefined && siteId !== 1 && !(await remotes.get(siteId)!.storage.storage.topology.load())) await sync(siteId, 'none');
         const storage = siteId === 1 ? central : remotes.get(siteId)!.storage;
         const local = siteId === 1 ? topo : ((await storage.storage.topology.load()) ?? null);
         if (!local || !decideEdit(local, siteId, record).ok) break; // the site has not learnt it may edit yet
@@ -492,6 +502,7 @@ async function checkOracle(
 ): Promise<void> {
   const onMain = await allRecords(central);
   const onHub = hub ? await allRecords(hub) : new Map<string, SyncRecord>();
+  coverage.omsCentralRecords += onHub.size;
   // each server holds only its own data types: none of the Open mSupply central's on the mSupply central once one is flagged
   for (const key of onMain.keys()) {
     if (topology.omsCentral && isOmsCentralType(key.split(':')[0]!)) throw new Error(`the mSupply central holds ${key}, Open mSupply central data`);

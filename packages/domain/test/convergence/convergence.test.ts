@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { convergence, runScenario, type Step, type World } from './convergence-harness';
+import { convergence, coverage, runScenario, type Step, type World } from './convergence-harness';
 
 const RUNS = Number(process.env['CONVERGENCE_RUNS'] ?? 200);
 const SEED = process.env['CONVERGENCE_SEED'] !== undefined ? Number(process.env['CONVERGENCE_SEED']) : 20261202;
@@ -8,6 +8,9 @@ describe('convergence: every site holds exactly what the rules route to it, what
   it(`holds over ${RUNS} random topologies, edits, scope changes and faults (in memory)`, async () => {
     // A failure prints the seed, the path and the shrunk world and steps.
     await fc.assert(convergence, { numRuns: RUNS, seed: SEED, endOnFailure: false });
+    // an Open mSupply central server was in some of the worlds, and records went through it
+    expect(coverage.withOmsCentral).toBeGreaterThan(RUNS / 10);
+    expect(coverage.omsCentralRecords).toBeGreaterThan(0);
   }, 600_000);
 });
 
