@@ -25,13 +25,13 @@ import type { DeviceIdentity } from './hardware-id';
 import type { OmsCentralHub } from './oms-central-hub';
 import { OMS_CENTRAL_STATE_SETTING, syncWithOmsCentral, type OmsCentralState } from './oms-central-link';
 import { describeStorageError } from './storage-errors';
+import { runOnSchedule, type ScheduleOptions } from './remote-schedule';
 import { checkSiteExportFile, importSiteExport, SiteExportFileError, type CheckedSiteExport } from './site-import';
 import {
   CONFIG_SETTING,
   type RemoteConfig,
   checkCentralUrl,
   type RemoteStatus,
-  CREDENTIALS_RETRY_MS,
   STATUS_TIMEOUT_MS,
   type SyncOutcome,
   type GatewayFactory,
@@ -406,48 +406,9 @@ export class RemoteSite {
     }
   }
 
-  /**
-   * Syncs every `intervalMinutes` (at least 1) until `signal` aborts; a failed cycle (network down)
-   * is retried with backoff from 5 seconds up to the interval. When the central refuses the site's
-   * name or password (or the site is blocked), the same credentials are tried again only after
-   * CREDENTIALS_RETRY_MS: each refused attempt from this device counts towards blocking the site,
-   * and nothing changes until they are updated (`sitesync-remote update`, seen within a minute) or
-   * restored on the central.
-   */
-  async run(options: {
-    signal: AbortSignal;
-    intervalMinutes?: number;
-    onCycle?: (outcome: SyncOutcome | Error) => void;
-    /** waits between cycles (tests); default a timer that the signal ends */
-    sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-  }): Promise<void> {
-    const wait = options.sleep ?? sleep;
-    let backoffMs = 5_000;
-    let refused: { readonly credentials: string; readonly at: number } | null = null;
-    while (!options.signal.aborted) {
-      const topology = await this.storage.storage.topology.load();
-      const config = await this.requireConfig();
-      const minutes = Math.max(1, options.intervalMinutes ?? topology?.site(config.siteId)?.syncIntervalMinutes ?? 10);
-      const credentials = JSON.stringify([config.centralUrl, config.siteName, config.passwordSha256]);
-      if (refused && refused.credentials === credentials && this.clock.now().getTime() - refused.at < CREDENTIALS_RETRY_MS) {
-        await wait(60_000, options.signal);
-        continue;
-      }
-      refused = null;
-      let waitMs = minutes * 60_000;
-      try {
-        options.onCycle?.(await this.sync());
-        backoffMs = 5_000;
-      } catch (error) {
-        options.onCycle?.(error instanceof Error ? error : new Error(String(error)));
-        if (error instanceof CentralRefusalError && (error.code === 'site_auth_failed' || error.code === 'site_blocked')) {
-          refused = { credentials, at: this.clock.now().getTime() };
-        }
-        waitMs = Math.min(backoffMs, waitMs);
-        backoffMs = Math.min(backoffMs * 2, minutes * 60_000);
-      }
-      await wait(waitMs, options.signal);
-    }
+  /** Syncs on the site's interval until `signal` aborts (`runOnSchedule`). */
+  run(options: ScheduleOptions): Promise<void> {
+    return runOnSchedule(this, this.clock, options);
   }
 }
 
@@ -458,19 +419,4 @@ function describeFailure(error: unknown): string {
   const code = (cause as NodeJS.ErrnoException | null)?.code;
   if (error.name === 'TimeoutError') return `no answer within ${STATUS_TIMEOUT_MS / 1000} s.`;
   return cause ? `${error.message} (${code ? `${code}: ` : ''}${cause.message}).` : `${error.message}.`;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }
