@@ -1,25 +1,14 @@
 import {
-  buildTopology,
-  canonicalJson as canonical,
-  catalogueRow,
   decideEdit,
-  detectTransfer,
-  respondingId,
   runSiteProcessors,
   processorWrites,
-  numberSequenceOf,
-  transferProcessingSite,
   planStoreMove,
   recordKey,
   recordLocalChange,
   runOmsCentralExchange,
-  countUnpushed,
   runSyncCycle,
-  isOmsCentralType,
   saveTopologyChange,
-  siteHolds,
   storeDataOnCentral,
-  visibilityContext,
   type CentralSyncGateway,
   type SiteId,
   type SyncRecord,
@@ -38,7 +27,11 @@ import {
   supplierRequisition,
 } from '@sitesync/testkit';
 import fc from 'fast-check';
-import { changeTransfer, checkTransferHalves, transferChangeArb, type TransferChangeStep } from './convergence-transfers';
+import { changeTransfer } from './convergence-transfers';
+import { checkOracle } from './convergence-oracle';
+import { COPY, stepsArb, topologyOf, worldArb, type EditKind, type Fault_, type Step, type World } from './convergence-world';
+
+export { stepsArb, topologyOf, worldArb, type Step, type World } from './convergence-world';
 
 /**
  * The convergence harness (issue 11): random topologies, random edits on the sites allowed (and
@@ -51,122 +44,6 @@ import { changeTransfer, checkTransferHalves, transferChangeArb, type TransferCh
  * is there with its last data; no refused or forged write took effect; an untouched responding half
  * holds exactly its initiating half (convergence-transfers.ts).
  */
-
-const COPY = ['none', 'transfer', 'collector'] as const;
-
-export interface World {
-  readonly sites: number; // remote sites are 2..sites; site 1 is the central, and the primary unless mirrored
-  /** mirrored sync: site 2 is the primary (it edits central data), with a collector copy of every store */
-  readonly mirrored?: boolean;
-  /**
-   * the remote site flagged as the Open mSupply central server (seed 000), or absent: it serves the
-   * Open mSupply data types from a store of its own (`hub`) that every remote syncs them with
-   */
-  readonly oms?: number | undefined;
-  readonly stores: readonly { readonly active: number; readonly dispensary: boolean; readonly includeTx: boolean; readonly copies: readonly number[] }[];
-}
-
-type Fault_ = 'none' | 'crash' | 'central-crash' | 'lost-answer' | 'replay' | 'concurrent';
-type EditKind = 'stock' | 'item' | 'abbreviation' | 'patient' | 'visibility' | 'message' | 'local' | 'asset' | 'catalogue' | 'immunisation';
-type TransferKind = 'customer-invoice' | 'supplier-requisition' | 'purchase-order';
-
-export type Step =
-  | { readonly op: 'edit'; readonly site: number; readonly kind: EditKind; readonly store: number; readonly n: number }
-  | { readonly op: 'forge'; readonly site: number; readonly store: number; readonly n: number }
-  | { readonly op: 'transfer'; readonly site: number; readonly store: number; readonly other: number; readonly kind: TransferKind; readonly finalise: boolean }
-  | { readonly op: 'sync'; readonly site: number; readonly fault: Fault_ }
-  | { readonly op: 'copy'; readonly store: number; readonly site: number; readonly type: number }
-  | { readonly op: 'move'; readonly store: number; readonly site: number; readonly leave: number }
-  | { readonly op: 'flag'; readonly store: number; readonly dispensary: boolean; readonly includeTx: boolean }
-  | { readonly op: 'reinitialise'; readonly site: number }
-  | TransferChangeStep;
-
-export const worldArb: fc.Arbitrary<World> = fc.integer({ min: 3, max: 6 }).chain((sites) =>
-  fc.record({
-    sites: fc.constant(sites),
-    mirrored: fc.boolean(),
-    // in about half the worlds, a remote site is the Open mSupply central server
-    oms: fc.option(fc.integer({ min: 2, max: sites }), { nil: undefined, freq: 2 }),
-    stores: fc.array(
-      fc.record({
-        active: fc.integer({ min: 1, max: sites }),
-        dispensary: fc.boolean(),
-        includeTx: fc.boolean(),
-        copies: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: sites, maxLength: sites }),
-      }),
-      { minLength: 4, maxLength: 10 },
-    ),
-  }),
-);
-
-const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  {
-    weight: 6,
-    arbitrary: fc.record({
-      op: fc.constant('edit' as const),
-      site: fc.nat(5),
-      kind: fc.constantFrom('stock', 'item', 'abbreviation', 'patient', 'visibility', 'message', 'local', 'asset', 'catalogue', 'immunisation' as const),
-      store: fc.nat(9),
-      n: fc.nat(6),
-    }),
-  },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('forge' as const), site: fc.nat(5), store: fc.nat(9), n: fc.nat(6) }) },
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      op: fc.constant('transfer' as const),
-      site: fc.nat(5),
-      store: fc.nat(9),
-      other: fc.nat(9),
-      kind: fc.constantFrom('customer-invoice', 'supplier-requisition', 'purchase-order' as const),
-      finalise: fc.boolean(),
-    }),
-  },
-  {
-    weight: 4,
-    arbitrary: fc.record({
-      op: fc.constant('sync' as const),
-      site: fc.nat(5),
-      fault: fc.constantFrom('none', 'none', 'crash', 'lost-answer', 'replay' as const),
-    }),
-  },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('copy' as const), store: fc.nat(9), site: fc.nat(5), type: fc.nat(2) }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('move' as const), store: fc.nat(9), site: fc.nat(5), leave: fc.nat(2) }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('flag' as const), store: fc.nat(9), dispensary: fc.boolean(), includeTx: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('reinitialise' as const), site: fc.nat(5) }) },
-  { weight: 3, arbitrary: transferChangeArb },
-);
-
-export const stepsArb = fc.array(stepArb, { minLength: 5, maxLength: 40 });
-
-/** The world's topology, or null when the random one breaks a topology rule (the run is then skipped). */
-export function topologyOf(world: World): Topology | null {
-  const built = buildTopology({
-    sites: Array.from({ length: world.sites }, (_, i) => ({
-      id: i + 1,
-      name: `Site ${i + 1}`,
-      roles: [
-        ...(i === 0 ? (world.mirrored ? (['central'] as const) : (['central', 'primary'] as const)) : i === 1 && world.mirrored ? (['primary'] as const) : []),
-        ...(world.oms === i + 1 ? (['oms-central'] as const) : []),
-      ],
-      ...(world.oms === i + 1 ? { omsCentralUrl: 'https://oms.example.org' } : {}),
-    })),
-    stores: world.stores.map((s, i) => ({
-      id: `S${i}`,
-      name: `Store ${i}`,
-      activeSiteId: s.active,
-      // every store on the Open mSupply central server runs in dispensary mode
-      isDispensary: s.dispensary || s.active === world.oms,
-      includeTransactionsInSync: s.includeTx,
-      // every store exists on the central: a collector copy there, unless the world says transfer (seed store F)
-      // and a mirrored primary (site 2) holds a collector copy of every store
-      copies: s.copies
-        .map((c, site) => ({ siteId: site + 1, type: COPY[(site === 0 && c === 0) || (site === 1 && world.mirrored) ? 2 : c]! }))
-        .filter((c) => c.siteId !== s.active),
-    })),
-  });
-  return built.ok ? built.value : null;
-}
 
 /** Storage as the harness uses it: a unit of work and the ports outside one (in-memory, SQLite, Postgres/PGlite alike). */
 export type Storage = UnitOfWork & { readonly storage: SyncStorage };
@@ -185,7 +62,7 @@ export const IN_MEMORY: Engines = {
   site: () => Promise.resolve({ ...createInMemoryStorage(), close: () => Promise.resolve() }),
 };
 
-interface Remote {
+export interface Remote {
   storage: Storage;
   /** the unit of work the cycle uses: it may be made to fail once */
   crashAt: number | null;
@@ -445,7 +322,7 @@ async function runOn(
     if (round >= 6) throw new Error(`sync never settles: ${moved} records still moved in round ${round + 1}`);
   }
 
-  await checkOracle(central, hub, remotes, await topology(), forged);
+  await checkOracle(central, hub, remotes, await topology(), forged, coverage);
 }
 
 function editRecord(kind: EditKind, store: string, n: number, version: number, topo: Topology): SyncRecord {
@@ -484,97 +361,6 @@ function editRecord(kind: EditKind, store: string, n: number, version: number, t
 /** A patient's home store never changes through sync (owning column): fixed per patient. */
 function patientHome(topo: Topology, n: number): string {
   return topo.stores[(n % 3) % topo.stores.length]!.id;
-}
-
-async function allRecords(storage: Storage): Promise<Map<string, SyncRecord>> {
-  const out = new Map<string, SyncRecord>();
-  for (const page of await storage.storage.records.select({}, { limit: 1_000_000 })) out.set(recordKey(page), page);
-  const full = await storage.storage.records.getMany([...out.values()]);
-  return new Map(full.map((r) => [recordKey(r), r]));
-}
-
-async function checkOracle(
-  central: Storage,
-  hub: Storage | null,
-  remotes: Map<SiteId, Remote>,
-  topology: Topology,
-  forged: Map<string, unknown>,
-): Promise<void> {
-  const onMain = await allRecords(central);
-  const onHub = hub ? await allRecords(hub) : new Map<string, SyncRecord>();
-  coverage.omsCentralRecords += onHub.size;
-  // each server holds only its own data types: none of the Open mSupply central's on the mSupply central once one is flagged
-  for (const key of onMain.keys()) {
-    if (topology.omsCentral && isOmsCentralType(key.split(':')[0]!)) throw new Error(`the mSupply central holds ${key}, Open mSupply central data`);
-  }
-  for (const key of onHub.keys()) {
-    if (!isOmsCentralType(key.split(':')[0]!)) throw new Error(`the Open mSupply central server holds ${key}, which is not its data`);
-  }
-  // what every site must hold comes from the server its type syncs with
-  const onCentral = new Map([...onMain, ...onHub]);
-  /** the site whose server keeps a record to route it: the Open mSupply central for its types, else the central */
-  const keeper = (r: SyncRecord): SiteId => (topology.omsCentral && isOmsCentralType(r.type) ? topology.omsCentral.id : 1);
-  const context = await central.run((s) =>
-    visibilityContext(
-      s,
-      [...onCentral.values()].flatMap((r) => (r.patientId ? [r.patientId] : [])),
-    ),
-  );
-  for (const [key, data] of forged) {
-    if (canonical(onCentral.get(key)?.data) === canonical(data)) throw new Error(`a forged write took effect on the central: ${key}`);
-  }
-  // every initiating half the central completes has its responding half there, once (ids are derived), or an open issue saying why not
-  const openIssues = new Set((await central.storage.issues.open({ limit: 100_000 })).map((i) => i.key));
-  for (const r of onCentral.values()) {
-    const detection = detectTransfer(topology, r);
-    if (detection.kind !== 'initiating' || transferProcessingSite(topology, detection.initiating, detection.responding).site.id !== 1) continue;
-    const half = respondingId(r.id, detection.transferKind);
-    if (![...onCentral.values()].some((x) => x.id === half) && !openIssues.has(recordKey(r)))
-      throw new Error(`transfer ${recordKey(r)}: no responding half ${half} on the central, and no issue says why`);
-  }
-  await checkTransferHalves(central, topology, onCentral);
-  // numbers given by responding sites are never used twice in a store (a re-initialised site numbers on)
-  const numbers = new Map<string, string>();
-  for (const r of onCentral.values()) {
-    const n = r.data['serialNumber'];
-    if (r.data['createdByTransfer'] === undefined || typeof n !== 'number' || n <= 0) continue;
-    const slot = JSON.stringify([r.storeId, numberSequenceOf(r), n]);
-    const other = numbers.get(slot);
-    if (other !== undefined) throw new Error(`number ${n} of ${r.type} in store ${String(r.storeId)} is used twice: ${other} and ${recordKey(r)}`);
-    numbers.set(slot, recordKey(r));
-  }
-  for (const [siteId, remote] of remotes) {
-    // everything a site wrote that goes somewhere has been pushed, to the server its type syncs with
-    const unpushed = await countUnpushed(remote.storage.storage, await remote.storage.storage.topology.load(), siteId);
-    if (unpushed > 0) throw new Error(`site ${siteId} still has ${unpushed} changes not pushed after every site synced`);
-    const held = await allRecords(remote.storage);
-    const expected = [...onCentral.values()].filter((r) => siteHolds(topology, siteId, r, context));
-    const problems: string[] = [];
-    for (const r of expected) {
-      const mine = held.get(recordKey(r));
-      // A copy the central kept from an earlier topology (it no longer holds it by the rules: the two
-      // stores of a transfer it completed are now on one site, a dispensary now keeps its transactions
-      // home) is the best it can give a site that lacks the record, but the owner's version may be newer.
-      const orphan = !siteHolds(topology, keeper(r), r, context);
-      if (orphan && mine && decideEdit(topology, siteId, r).ok) continue;
-      if (!mine) problems.push(`missing ${recordKey(r)}`);
-      else if (canonical(mine) !== canonical(r)) problems.push(`stale ${recordKey(r)}: ${JSON.stringify(mine.data)} instead of ${JSON.stringify(r.data)}`);
-    }
-    const wanted = new Set(expected.map(recordKey));
-    // what the central refused from this site stays here, visible as an issue, never silently dropped
-    const refusedHere = new Set((await remote.storage.storage.issues.open({ prefix: 'refused:', limit: 100_000 })).map((i) => i.key.slice('refused:'.length)));
-    for (const [key, r] of held) {
-      if (refusedHere.has(key) || catalogueRow(r.type)?.category === 'local') continue; // local data is each site's own, whatever its id
-      // what the central holds by the rules now; a copy it kept from an earlier topology is not authoritative
-      const kept = onCentral.has(key) && siteHolds(topology, keeper(onCentral.get(key)!), onCentral.get(key)!, context);
-      // (a site keeps what it owns even where the rules send it nothing: a mirrored primary's dispensary central data)
-      if (!wanted.has(key) && kept && !decideEdit(topology, siteId, r).ok) problems.push(`holds ${key}, which the rules do not route to it`);
-      // what the central does not hold (or holds only as a copy of the past) may be here only if this site owns it
-      if (!kept && !wanted.has(key) && decideEdit(topology, siteId, r).ok === false)
-        problems.push(`holds ${key}, which the central does not hold and it does not own`);
-    }
-    if (problems.length > 0) throw new Error(`site ${siteId} diverged from the central:\n  ${problems.slice(0, 10).join('\n  ')}`);
-  }
 }
 
 /** The property, for fast-check. */
