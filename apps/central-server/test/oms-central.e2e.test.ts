@@ -222,3 +222,30 @@ it('a URL changed on the mSupply central is followed by both remotes at their ne
   }
   expect(await dataOf('north.sqlite', 'asset', 'fridge-1')).toEqual({ model: 'TCW 40', status: 'repaired' });
 }, 120_000);
+
+it('a URL that leads to another server: nothing is sent there, the sync goes on, the records wait for the right URL', async () => {
+  const right = `http://127.0.0.1:${port}`;
+  // an operator's slip: the mSupply central's own address
+  await net.admin('site', 'set', '--site', '4', '--oms-central-url', net.url);
+  await net.remote('south.sqlite', 'record', 'put', '--type', 'asset', '--json', JSON.stringify({ id: 'fridge-4', storeId: 'S', data: { model: 'TCW 4' } }));
+  const synced = await net.remoteRun('south.sqlite', 'sync');
+  expect(synced.code).toBe(0);
+  expect(synced.stdout).toMatch(/Open mSupply central server: not synced: .*it is not an Open mSupply central server .*Nothing was sent to it/);
+  const wrong = await status('south.sqlite');
+  expect(wrong.waitingToPush).toBe(1);
+  expect(wrong.omsCentral?.fix).toMatch(/sitesync-central site set --site 4 --oms-central-url URL/);
+
+  await net.admin('site', 'set', '--site', '4', '--oms-central-url', right);
+  expect(await net.remote('south.sqlite', 'sync')).toMatch(/Open mSupply central server \(http:\/\/127\.0\.0\.1:\d+\): pushed 1, pulled \d+, refused 0/);
+  expect((await status('south.sqlite')).waitingToPush).toBe(0);
+}, 120_000);
+
+it('a store just given to a site: its assets are taken by the Open mSupply central at once (it asks the mSupply central for the topology first)', async () => {
+  await net.admin('store', 'add', '--code', 'T', '--name', 'New health post', '--active-site', '2');
+  // North learns it has T in its cycle and enters an asset for it; the Open mSupply central has not synced since
+  await net.remote('north.sqlite', 'sync');
+  await net.remote('north.sqlite', 'record', 'put', '--type', 'asset', '--json', JSON.stringify({ id: 'post-fridge', storeId: 'T', data: { model: 'SDD' } }));
+  expect(await net.remote('north.sqlite', 'sync')).toMatch(/Open mSupply central server \(http:\/\/127\.0\.0\.1:\d+\): pushed 1, pulled \d+, refused 0/);
+  await net.remote('oms.sqlite', 'sync');
+  expect(await ids('oms.sqlite', 'asset')).toContain('post-fridge');
+}, 120_000);

@@ -70,7 +70,7 @@ async function withOmsCentralHub<T>(site: RemoteSite, work: (hub: OmsCentralHub 
   const config = await site.config();
   const topology = config ? await site.topology().catch(() => null) : null;
   if (!config || topology?.omsCentral?.id !== config.siteId) return work(null);
-  const hub = await OmsCentralHub.open(omsCentralFileOf(dataFile()), { now: () => new Date() });
+  const hub = await OmsCentralHub.open(omsCentralFileOf(dataFile()), { now: () => new Date() }, (held) => site.centralTopology(held));
   site.serveOmsCentral(hub);
   try {
     return await work(hub);

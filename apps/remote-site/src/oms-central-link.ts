@@ -70,11 +70,21 @@ export async function syncWithOmsCentral(deps: {
   try {
     let gateway;
     if (hub) {
-      await hub.adopt(topology);
+      // its server takes the topology from the mSupply central (the one this cycle learnt if it cannot be asked now)
+      await hub.refresh().catch(() => hub.adopt(topology));
       gateway = hub.gatewayFor(config.siteId);
     } else {
       checkCentralUrl(url, config.insecure);
       gateway = deps.gatewayFor({ ...config, centralUrl: url });
+      // a wrong URL may lead to another server that would refuse (or take) the records: nothing is sent to it
+      const said = await gateway.health?.();
+      if (said && (said.role !== 'oms-central' || said.siteId !== oms.id)) {
+        const is =
+          said.role === 'oms-central'
+            ? `the Open mSupply central server of site ${String(said.siteId)}`
+            : 'not an Open mSupply central server (a sitesync central, or another service)';
+        throw new Error(`${url} answered, but it is ${is}, not site ${oms.id}'s. Nothing was sent to it.`);
+      }
     }
     const report = await runOmsCentralExchange({ unitOfWork: storage, gateway, clock, ids: deps.ids }, config.siteId, topology, {
       requestSize,

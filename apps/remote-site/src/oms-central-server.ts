@@ -23,7 +23,7 @@ export async function serveOmsCentral(
 ): Promise<OmsCentralServer> {
   const config = await site.config();
   if (!config) throw new Error('This data file is not bound to a site yet: run `sitesync-remote init` first.');
-  const hub = await OmsCentralHub.open(options.file, { now: () => new Date() });
+  const hub = await OmsCentralHub.open(options.file, { now: () => new Date() }, (held) => site.centralTopology(held));
   site.serveOmsCentral(hub);
   const identityNow = async (): Promise<OmsCentralIdentity> => {
     const current = (await site.config()) ?? config;
@@ -43,6 +43,7 @@ export async function serveOmsCentral(
     storage: hub.storage,
     clock: { now: () => new Date() },
     central: hub.service,
+    refreshTopology: () => hub.refresh(),
     identity: () => identity,
     logger: options.logger,
     requestLogger: options.logger,

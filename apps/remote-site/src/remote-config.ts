@@ -99,7 +99,11 @@ export type GatewayConfig = Pick<RemoteConfig, 'centralUrl' | 'siteName' | 'pass
 };
 
 /** The central's view a remote uses; `status` (optional) counts what waits for the site there, for `status`. */
-export type RemoteGateway = CentralSyncGateway & { status?(cursor: bigint): Promise<{ readonly waiting: number }> };
+export type RemoteGateway = CentralSyncGateway & {
+  status?(cursor: bigint): Promise<{ readonly waiting: number }>;
+  /** what the server says it is (`GET /health`): the Open mSupply central server names its role and site */
+  health?(): Promise<{ readonly role?: string | undefined; readonly siteId?: number | undefined }>;
+};
 
 export type GatewayFactory = (config: GatewayConfig) => RemoteGateway;
 

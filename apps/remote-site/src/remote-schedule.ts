@@ -25,7 +25,8 @@ export async function runOnSchedule(site: RemoteSite, clock: Clock, options: Sch
   let refused: { readonly credentials: string; readonly at: number } | null = null;
   while (!options.signal.aborted) {
     const config = await site.config();
-    if (!config) throw new Error('This remote site is not initialised: run `sitesync-remote init --central-url URL --site-name NAME --password PASSWORD` first.');
+    if (!config)
+      throw new Error('This remote site is not initialised: run `sitesync-remote init --central-url URL --site-name NAME --password PASSWORD` first.');
     const topology = await site.topology().catch(() => null);
     const minutes = Math.max(1, options.intervalMinutes ?? topology?.site(config.siteId)?.syncIntervalMinutes ?? 10);
     const credentials = JSON.stringify([config.centralUrl, config.siteName, config.passwordSha256]);

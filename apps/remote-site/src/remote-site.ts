@@ -336,6 +336,22 @@ export class RemoteSite {
     return topology;
   }
 
+  /**
+   * The topology the central tells this site now, asked with this file's credentials; `topology`
+   * null when it is still the one of `heldVersion`. Nothing of this data file changes (its own
+   * cycle applies the topology to its data): for the Open mSupply central server it runs.
+   */
+  async centralTopology(heldVersion: string | null): Promise<{ readonly topology: Topology | null; readonly version: string | null }> {
+    const config = await this.requireConfig();
+    const device = this.deviceOf(config);
+    const info = await this.gatewayFor({ ...config, hardwareId: device.hardwareId }).siteInfo(heldVersion !== null ? { topologyVersion: heldVersion } : {});
+    if (info.siteId !== config.siteId) throw new Error(`the central answered for site ${info.siteId}, but this is site ${config.siteId}`);
+    if (!info.topology) return { topology: null, version: info.topologyVersion ?? null };
+    const built = buildTopology(info.topology);
+    if (!built.ok) throw new Error(`the central sent a topology that breaks the rules: ${built.error.map((v) => v.message).join(' ')}`);
+    return { topology: built.value, version: info.topologyVersion ?? null };
+  }
+
   /** Enters records on this site: the ownership rules apply; transfers between this site's stores complete at once. */
   async putRecords(records: readonly SyncRecord[]): Promise<Result<{ written: number }, readonly LocalChangeRefusal[]>> {
     const config = await this.requireConfig();

@@ -19,6 +19,8 @@ export interface CentralSiteVerifierDeps {
   /** the Open mSupply central's topology (the one it learnt from the mSupply central) */
   readonly topologies: CentralTopologySource;
   readonly throttle: LoginThrottle;
+  /** takes the topology from the mSupply central again (a site it does not know yet may have been added since) */
+  readonly refreshTopology?: () => Promise<void>;
   readonly timeoutMs?: number;
   readonly fetch?: typeof fetch;
   readonly now?: () => number;
@@ -49,7 +51,11 @@ export function centralSiteVerifier(deps: CentralSiteVerifierDeps): (req: Reques
     const key = createHash('sha256').update(JSON.stringify(headers), 'utf8').digest('base64');
     const held = verified.get(key);
     const siteId = held && held.until > now() ? held.siteId : await ask(key, headers, req.ip ?? 'unknown');
-    const site = (await deps.topologies.load()).site(siteId);
+    let site = (await deps.topologies.load()).site(siteId);
+    if (!site && deps.refreshTopology) {
+      await deps.refreshTopology().catch(() => undefined);
+      site = (await deps.topologies.load()).site(siteId);
+    }
     if (!site) {
       throw SyncHttpError.of(
         'not_initialised',

@@ -36,6 +36,8 @@ export interface OmsCentralAppDeps {
   readonly requestLogger?: Logger;
   readonly loginLimits?: LoginLimits;
   readonly fetch?: typeof fetch;
+  /** takes the topology from the mSupply central again (for a site it does not know yet) */
+  readonly refreshTopology?: () => Promise<void>;
   readonly bodyLimit?: string;
   readonly trustProxy?: boolean | number | string;
 }
@@ -53,6 +55,7 @@ export function createOmsCentralApp(deps: OmsCentralAppDeps): express.Express {
     topologies: deps.central.topologies,
     throttle: new LoginThrottle(deps.loginLimits),
     ...(deps.fetch !== undefined ? { fetch: deps.fetch } : {}),
+    ...(deps.refreshTopology !== undefined ? { refreshTopology: deps.refreshTopology } : {}),
   });
   const app = express();
   app.disable('x-powered-by');

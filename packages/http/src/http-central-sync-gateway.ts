@@ -2,7 +2,17 @@ import { pushConflict, type CentralSyncGateway, type PullRequest, type PullResul
 import { SyncHttpError } from './error-codes';
 import { JsonHttpClient, type HttpExchange } from './http-json-client';
 import { isPlainPullResponse } from './pull-response-check';
-import { HEADERS, pullResponseSchema, pushResponseSchema, siteInfoResponseSchema, statusResponseSchema, SYNC_API_VERSION, type StatusResponse } from './wire';
+import {
+  healthResponseSchema,
+  type HealthResponse,
+  HEADERS,
+  pullResponseSchema,
+  pushResponseSchema,
+  siteInfoResponseSchema,
+  statusResponseSchema,
+  SYNC_API_VERSION,
+  type StatusResponse,
+} from './wire';
 
 export type { HttpExchange } from './http-json-client';
 
@@ -99,6 +109,11 @@ export class HttpCentralSyncGateway implements CentralSyncGateway {
   /** A request made before this is called has been written out when it resolves (fetch writes it in a later turn of the event loop). */
   dispatched(): Promise<void> {
     return new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** `GET /health`: what the server says it is (the Open mSupply central server names its role and site). */
+  async health(): Promise<HealthResponse> {
+    return this.http.request('GET', '/health', healthResponseSchema);
   }
 
   /** What waits for this site after `cursor`, and the records the central keeps in quarantine from it. */

@@ -165,6 +165,14 @@ export const quarantinedRecordSchema = z.object({
 });
 export type QuarantinedRecord = z.infer<typeof quarantinedRecordSchema>;
 
+/** `GET /health`: the Open mSupply central server also says what it is (`role`) and which site it is. */
+export const healthResponseSchema = z.looseObject({
+  status: z.string(),
+  role: z.string().optional(),
+  siteId: z.number().optional(),
+});
+export type HealthResponse = z.infer<typeof healthResponseSchema>;
+
 export const statusResponseSchema = z.object({
   siteId: z.int().positive(),
   lastSyncedAt: isoDate.nullable(),

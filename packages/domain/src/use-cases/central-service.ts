@@ -62,6 +62,12 @@ export interface CentralServiceDeps {
    * mSupply central server's types (a push of the other's is refused with `push.other-server`)
    */
   readonly channel?: SyncChannel;
+  /**
+   * for a central whose topology comes from elsewhere (the Open mSupply central server's, from the
+   * mSupply central): takes the current one before a push is checked, so that records of a store a
+   * site was just given are not refused for a topology not learnt yet (a failure leaves the held one)
+   */
+  readonly refreshTopology?: () => Promise<void>;
   /** runs the retry of failed processing; without it a failed run waits for the next write */
   readonly scheduler?: RetryScheduler;
   /**
@@ -118,6 +124,7 @@ export class CentralService {
    */
   async push(siteId: SiteId, batch: PushBatch, stored?: (outcome: PushOutcome) => void, options: { readonly more?: boolean } = {}): Promise<PushOutcome> {
     const { unitOfWork, clock } = this.deps;
+    await this.deps.refreshTopology?.().catch(() => undefined);
     if (batch.records.some((r) => r.type === 'store')) await this.addStoresCreatedOnPrimary(siteId, batch);
     const outcome = await unitOfWork.run(async (s) => acceptPush(s, await this.topologies.current(s), siteId, batch, clock.now(), this.deps.channel));
     stored?.(outcome);
