@@ -1,5 +1,4 @@
 import { processorSummary, CentralService, type Clock, type PasswordHasher, type SyncStorage, type UnitOfWork } from '@sitesync/domain';
-import compression from 'compression';
 import express from 'express';
 import type { Logger } from 'pino';
 import { adminAuthentication } from './admin-authentication';
@@ -10,11 +9,11 @@ import { adminRoutes } from './admin-routes';
 import { adminTokenRoutes } from './admin-token-routes';
 import { AdminTokens } from './admin-tokens';
 import { errorHandler, notFound } from './error-handler';
+import { baseApp } from './express-base';
 import { LoginThrottle, type LoginLimits } from './login-throttle';
 import { CentralMetrics, type WaitingBySite } from './metrics';
 import { openApiDocument } from './openapi';
 import { requestBodyReader } from './request-body';
-import { requestLogging } from './request-log';
 import { SyncHttpError } from './error-codes';
 import { siteAuthenticator } from './site-authentication';
 import { syncRoutes } from './sync-routes';
@@ -123,12 +122,7 @@ export function createCentralApp(deps: CentralAppDeps): express.Express {
   const tokens = new AdminTokens(storage, clock, deps.adminToken);
   const adminAuth = adminAuthentication(tokens, logger);
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('trust proxy', deps.trustProxy ?? false);
-  app.set('etag', false);
-  app.use(requestLogging(deps.requestLogger));
-  app.use(compression());
+  const app = baseApp({ trustProxy: deps.trustProxy, requestLogger: deps.requestLogger });
   // a label only: the topology this process last read will do (no database read per request)
   const labelTopology = async () => topologies.lastKnown() ?? (await topologies.load());
   app.use(metrics.observe({ siteIdByName: async (name) => (await labelTopology()).siteByName(name)?.id }));

@@ -1,15 +1,14 @@
 import type { CentralService, Clock, SyncStorage, UnitOfWork } from '@sitesync/domain';
-import compression from 'compression';
-import express from 'express';
+import type express from 'express';
 import type { Logger } from 'pino';
 import { centralSiteVerifier } from './central-site-verifier';
 import type { CentralAppLogger } from './create-central-app';
 import { SyncHttpError } from './error-codes';
 import { errorHandler, notFound } from './error-handler';
+import { baseApp } from './express-base';
 import { LoginThrottle, type LoginLimits } from './login-throttle';
 import { omsCentralPage } from './oms-central-page';
 import { requestBodyReader } from './request-body';
-import { requestLogging } from './request-log';
 import { syncRoutes } from './sync-routes';
 
 /** What the Open mSupply central server says about itself (its page, `/health`, the refusals while it is not flagged). */
@@ -57,12 +56,7 @@ export function createOmsCentralApp(deps: OmsCentralAppDeps): express.Express {
     ...(deps.fetch !== undefined ? { fetch: deps.fetch } : {}),
     ...(deps.refreshTopology !== undefined ? { refreshTopology: deps.refreshTopology } : {}),
   });
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('trust proxy', deps.trustProxy ?? false);
-  app.set('etag', false);
-  app.use(requestLogging(deps.requestLogger));
-  app.use(compression());
+  const app = baseApp({ trustProxy: deps.trustProxy, requestLogger: deps.requestLogger });
   app.get('/health', (_req, res) => {
     const me = deps.identity();
     res.json({ status: 'ok', role: 'oms-central', siteId: me.siteId, flagged: me.flagged });

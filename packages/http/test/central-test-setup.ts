@@ -1,3 +1,4 @@
+import request from 'supertest';
 import { type SiteId, type Topology } from '@sitesync/domain';
 import { createInMemoryStorage, ManualClock, SEED_SITES, seedExampleTopology, type InMemoryStorage } from '@sitesync/testkit';
 import type express from 'express';
@@ -63,3 +64,9 @@ export function headersOf(siteId: SiteId, options: { readonly hardwareId?: strin
 }
 
 export const adminHeaders = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+/** Flags site 3 ("Remote site 2") as the Open mSupply central server, its stores C and D first made dispensaries (as every store on it must be). */
+export async function flagOmsCentral(central: TestCentral, url = 'https://oms.example.org'): Promise<void> {
+  for (const store of ['C', 'D']) await request(central.app).patch(`/admin/v1/stores/${store}`).set(adminHeaders).send({ isDispensary: true }).expect(200);
+  await request(central.app).patch(`/admin/v1/sites/${REMOTE2}`).set(adminHeaders).send({ omsCentral: true, omsCentralUrl: url }).expect(200);
+}

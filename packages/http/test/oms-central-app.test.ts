@@ -3,7 +3,7 @@ import { CentralService } from '@sitesync/domain';
 import { createInMemoryStorage, ManualClock } from '@sitesync/testkit';
 import request from 'supertest';
 import { createOmsCentralApp, TopologyCache, type OmsCentralIdentity } from '../src/index';
-import { adminHeaders, createTestCentral, headersOf, REMOTE1, REMOTE2, type TestCentral } from './central-test-setup';
+import { createTestCentral, flagOmsCentral, headersOf, REMOTE1, REMOTE2, type TestCentral } from './central-test-setup';
 
 /**
  * The Open mSupply central server's app (seed 000) in front of a real mSupply central app on a
@@ -19,13 +19,8 @@ describe('the Open mSupply central server app', () => {
 
   beforeEach(async () => {
     central = await createTestCentral();
-    // site 3 ("Remote site 2") is the Open mSupply central: its stores C and D run in dispensary mode
-    for (const store of ['C', 'D']) await request(central.app).patch(`/admin/v1/stores/${store}`).set(adminHeaders).send({ isDispensary: true }).expect(200);
-    await request(central.app)
-      .patch(`/admin/v1/sites/${REMOTE2}`)
-      .set(adminHeaders)
-      .send({ omsCentral: true, omsCentralUrl: 'https://oms.example.org' })
-      .expect(200);
+    // site 3 ("Remote site 2") is the Open mSupply central
+    await flagOmsCentral(central);
     server = await new Promise<Server>((resolve) => {
       const listening = central.app.listen(0, '127.0.0.1', () => resolve(listening));
     });

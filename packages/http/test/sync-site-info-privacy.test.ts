@@ -4,7 +4,7 @@ import request from 'supertest';
 import { siteInfoForRemote } from '@sitesync/domain';
 import { HEADERS, siteInfoResponseSchema } from '../src/index';
 
-import { adminHeaders, CENTRAL, createTestCentral, headersOf, REMOTE1, REMOTE2, type TestCentral } from './central-test-setup';
+import { adminHeaders, CENTRAL, createTestCentral, flagOmsCentral, headersOf, REMOTE1, REMOTE2, type TestCentral } from './central-test-setup';
 
 /** What site 3 ("Remote site 2") reveals about itself when it syncs: its device, its app, its version. */
 const OTHER_DEVICE = 'hw-of-remote-site-2-4f1e';
@@ -86,13 +86,7 @@ describe('GET /sync/v1/site tells a remote only what it needs', () => {
   });
 
   it('tells the Open mSupply central by its role and URL only', async () => {
-    // every store on the Open mSupply central server runs in dispensary mode (C and D are active on site 3)
-    for (const store of ['C', 'D']) await request(central.app).patch(`/admin/v1/stores/${store}`).set(adminHeaders).send({ isDispensary: true }).expect(200);
-    await request(central.app)
-      .patch(`/admin/v1/sites/${REMOTE2}`)
-      .set(adminHeaders)
-      .send({ omsCentral: true, omsCentralUrl: 'https://oms.example.org' })
-      .expect(200);
+    await flagOmsCentral(central);
     const { raw, info } = await siteInfoOf(central, REMOTE1);
     expect(info.omsCentralUrl).toBe('https://oms.example.org');
     expect(info.topology!.sites.find((s) => s.id === REMOTE2)).toMatchObject({
