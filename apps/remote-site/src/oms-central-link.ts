@@ -2,6 +2,7 @@ import { DEFAULT_REQUEST_SIZE, runOmsCentralExchange, type Clock, type IdGenerat
 import type { SqliteSyncStorage } from '@sitesync/sqlite';
 import { checkCentralUrl, type GatewayFactory, type RemoteConfig } from './remote-config';
 import type { OmsCentralHub } from './oms-central-hub';
+import { describeFailure } from './remote-status';
 
 /** Where a remote keeps how its last exchange with the Open mSupply central server went. */
 export const OMS_CENTRAL_STATE_SETTING = 'sync.oms-central.state';
@@ -83,7 +84,7 @@ export async function syncWithOmsCentral(deps: {
           said.role === 'oms-central'
             ? `the Open mSupply central server of site ${String(said.siteId)}`
             : 'not an Open mSupply central server (a sitesync central, or another service)';
-        throw new Error(`${url} answered, but it is ${is}, not site ${oms.id}'s. Nothing was sent to it.`);
+        throw new Error(`${url} answered, but it is ${is}, not site ${oms.id}'s. Nothing was sent to it`);
       }
     }
     const report = await runOmsCentralExchange({ unitOfWork: storage, gateway, clock, ids: deps.ids }, config.siteId, topology, {
@@ -93,7 +94,7 @@ export async function syncWithOmsCentral(deps: {
     await save({ lastSyncedAt: clock.now().toISOString(), error: null, fix: null, requestSize: report.requestSize });
     return { url, pushed: report.pushed, pulled: report.pulled, refused: report.refused.length, error: null };
   } catch (failure) {
-    const error = `The Open mSupply central server (site ${oms.id}) at ${url} could not be synced with: ${describe(failure)}`;
+    const error = `The Open mSupply central server (site ${oms.id}) at ${url} could not be synced with: ${describeFailure(failure, 60_000)}`;
     const fix = thisSite
       ? 'Check the Open mSupply central server file beside the data file, and the log.'
       : `Check that ${url} is the Open mSupply central server's address and that it runs (\`sitesync-remote run --serve\` on site ${oms.id}); ` +
@@ -102,10 +103,4 @@ export async function syncWithOmsCentral(deps: {
     await save({ lastSyncedAt: same?.lastSyncedAt ?? null, error, fix, requestSize });
     return { url, pushed: 0, pulled: 0, refused: 0, error };
   }
-}
-
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error ? ` (${(error.cause as NodeJS.ErrnoException).code ?? ''} ${error.cause.message})` : '';
-  return `${error.message}${cause}`;
 }

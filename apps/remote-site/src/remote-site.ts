@@ -1,9 +1,7 @@
 import {
   buildTopology,
-  countUnpushed,
   CENTRAL_PULL_CURSOR,
   CENTRAL_TOPOLOGY_VERSION_SETTING,
-  PULL_FAILURE_PREFIX,
   recordLocalChange,
   runSiteProcessors,
   processorWrites,
@@ -23,16 +21,16 @@ import type { SqliteSyncStorage } from '@sitesync/sqlite';
 import { CentralRefusalError, explainCentralRefusal, type RefusalContext } from './central-refusals';
 import type { DeviceIdentity } from './hardware-id';
 import type { OmsCentralHub } from './oms-central-hub';
-import { OMS_CENTRAL_STATE_SETTING, syncWithOmsCentral, type OmsCentralState } from './oms-central-link';
+import { syncWithOmsCentral } from './oms-central-link';
 import { describeStorageError } from './storage-errors';
 import { runOnSchedule, type ScheduleOptions } from './remote-schedule';
+import { readStatus } from './remote-status';
 import { checkSiteExportFile, importSiteExport, SiteExportFileError, type CheckedSiteExport } from './site-import';
 import {
   CONFIG_SETTING,
   type RemoteConfig,
   checkCentralUrl,
   type RemoteStatus,
-  STATUS_TIMEOUT_MS,
   type SyncOutcome,
   type GatewayFactory,
   type RemoteUpdate,
@@ -376,63 +374,17 @@ export class RemoteSite {
   /** `askCentral: false`: this file's counts only (`incoming` then says it was not asked). */
   async status(options: { readonly askCentral?: boolean } = {}): Promise<RemoteStatus> {
     const config = await this.requireConfig();
-    const { issues } = this.storage.storage;
-    const waitingToPush = await countUnpushed(this.storage.storage, await this.storage.storage.topology.load(), config.siteId);
-    const failed = await issues.open();
-    const topology = await this.storage.storage.topology.load();
-    const omsCentral = (await this.storage.storage.settings.get(OMS_CENTRAL_STATE_SETTING)) as OmsCentralState | null;
-    return {
-      ...(topology?.omsCentral?.id === config.siteId ? { role: 'Open mSupply central server' } : {}),
-      siteId: config.siteId,
-      siteName: config.siteName,
-      centralUrl: config.centralUrl,
-      waitingToPush,
-      lastSyncedAt: config.lastSyncedAt,
-      failed,
-      pullFailures: failed.filter((issue) => issue.key.startsWith(PULL_FAILURE_PREFIX)).length,
-      incoming: options.askCentral === false ? { waiting: null, error: 'The central was not asked.' } : await this.incoming(config),
-      omsCentral: omsCentral ?? null,
-    };
-  }
-
-  /** What waits for this site on the central; never throws: a central that cannot be asked is said so, beside the outgoing counts. */
-  private async incoming(config: RemoteConfig): Promise<RemoteStatus['incoming']> {
-    let device: DeviceIdentity | null = null;
-    try {
-      checkCentralUrl(config.centralUrl, config.insecure);
-      device = this.deviceOf(config);
-      const gateway = this.gatewayFor({ ...config, hardwareId: device.hardwareId, timeoutMs: STATUS_TIMEOUT_MS });
-      if (!gateway.status) return { waiting: null, error: "This remote's gateway cannot ask the central what waits for the site." };
-      const cursor = await this.storage.storage.changes.cursorOf(CENTRAL_PULL_CURSOR);
-      return { waiting: (await gateway.status(cursor)).waiting };
-    } catch (error) {
-      const refusal = device
-        ? explainCentralRefusal(error, {
-            ...config,
-            doing: 'status',
-            hardwareId: device.hardwareId,
-            hardwareIdSource: device.source,
-            fileHardwareId: config.hardwareId,
-          })
-        : null;
-      return {
-        waiting: null,
-        error: refusal?.message ?? `The central at ${config.centralUrl} could not be asked what waits for this site: ${describeFailure(error)}`,
-      };
-    }
+    return readStatus({
+      storage: this.storage,
+      config,
+      askCentral: options.askCentral !== false,
+      device: () => this.deviceOf(config),
+      gatewayFor: this.gatewayFor,
+    });
   }
 
   /** Syncs on the site's interval until `signal` aborts (`runOnSchedule`). */
   run(options: ScheduleOptions): Promise<void> {
     return runOnSchedule(this, this.clock, options);
   }
-}
-
-/** A failed request in a few words: fetch's "fetch failed" says nothing without its cause (ECONNREFUSED, a certificate, a timeout). */
-function describeFailure(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error ? error.cause : null;
-  const code = (cause as NodeJS.ErrnoException | null)?.code;
-  if (error.name === 'TimeoutError') return `no answer within ${STATUS_TIMEOUT_MS / 1000} s.`;
-  return cause ? `${error.message} (${code ? `${code}: ` : ''}${cause.message}).` : `${error.message}.`;
 }
