@@ -85,9 +85,13 @@ export function nextRequestSize(current: number, elapsedMs: number, targetMs = T
  * Whether a remote pushes one of its own changes: only if it goes somewhere. Local and sync data go
  * nowhere, and neither does the store data of a store that has no collector copy anywhere (seed
  * store F): "this data is not synced anywhere". Everything that goes somewhere goes through the
- * central, which keeps it to route it.
+ * central, which keeps it to route it. Open mSupply central data (once a site is flagged) always
+ * goes to that server, which keeps every record of its types: also the flagged site's own, which
+ * the rules route nowhere else when its store has no other copy (it must still reach whoever holds
+ * the store next).
  */
 export function pushable(topology: Topology, siteId: SiteId, record: SyncRecord): boolean {
+  if (syncChannelOf(topology, record.type) === 'oms-central') return true;
   const routing = routeChange(topology, siteId, record);
   // An unknown or malformed record is pushed anyway: the central refuses it with the reason, and the refusal is kept here.
   if (!routing.ok) return true;

@@ -44,4 +44,21 @@ describe('convergence: scenarios found or feared, replayed exactly', () => {
       sync(2),
     ]);
   });
+  it('an asset the Open mSupply central entered for its own store reaches its server, and follows the store when it moves (found by the soak)', async () => {
+    // site 2 is the Open mSupply central; its store S1 has no copy but the central's, so the rules route its asset nowhere else
+    const oms: World = {
+      sites: 3,
+      oms: 2,
+      stores: [
+        { active: 1, dispensary: false, includeTx: false, copies: [0, 0, 0] },
+        { active: 2, dispensary: false, includeTx: true, copies: [0, 0, 0] },
+        { active: 1, dispensary: false, includeTx: false, copies: [0, 0, 0] },
+      ],
+    };
+    await runScenario(oms, [
+      { op: 'edit', site: 1, kind: 'asset', store: 1, n: 0 },
+      { op: 'move', store: 1, site: 0, leave: 0 },
+      { op: 'edit', site: 0, kind: 'stock', store: 0, n: 0 },
+    ]);
+  });
 });
