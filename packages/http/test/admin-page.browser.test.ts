@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { storeRecord } from '@sitesync/testkit';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import request from 'supertest';
-import { adminHeaders, ADMIN_TOKEN, createTestCentral, headersOf, REMOTE1, REMOTE2, siteHeaders, type TestCentral } from './central-test-setup';
+import { adminHeaders, ADMIN_TOKEN, createTestCentral, flagOmsCentral, headersOf, REMOTE1, REMOTE2, siteHeaders, type TestCentral } from './central-test-setup';
 
 /**
  * The admin page (/admin) in a real headless browser: Debian's chromium driven by playwright-core.
@@ -111,6 +111,7 @@ describe('the admin page in a browser', () => {
     await syncs(central, REMOTE2);
     const hostile = '<img src=x onerror="window.hacked=1">Clinic & "Co"';
     await request(central.app).post('/admin/v1/sites').set(adminHeaders).send({ name: hostile, password: 'pw' }).expect(201);
+    await flagOmsCentral(central, 'https://oms.example.org:8090');
 
     const page = await openPage(pageUrl);
     expect(page.url()).toMatch(/\/admin\/$/);
@@ -129,6 +130,9 @@ describe('the admin page in a browser', () => {
     expect(await siteRow(page, REMOTE1).textContent()).toContain('2026-01-01 00:00 UTC');
     expect(await siteRow(page, REMOTE2).getAttribute('class')).toBeNull();
     expect(await colourOf(page, REMOTE2)).not.toBe(RED);
+    // the Open mSupply central server is named, with the URL remotes are told (seed 000)
+    expect(await siteRow(page, REMOTE2).locator('.oms-central').textContent()).toBe('Open mSupply central server at https://oms.example.org:8090');
+    expect(await siteRow(page, REMOTE1).locator('.oms-central').count()).toBe(0);
     // stores active on the stale site are stale too (B and F run on REMOTE1)
     expect(await page.locator('#stores-body tr.stale').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-store-id')))).toEqual(['B', 'F']);
 
