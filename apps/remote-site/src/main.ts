@@ -11,7 +11,7 @@ import { deviceIdentity, HARDWARE_ID_ENV, type DeviceIdentity } from './hardware
 import { CREDENTIALS_RETRY_MS, type RemoteStatus, type SyncOutcome } from './remote-config';
 import { checkSiteExportFile } from './site-import';
 import { describeStorageError } from './storage-errors';
-import { OmsCentralHub, omsCentralFileOf } from './oms-central-hub';
+import { OmsCentralHub } from './oms-central-hub';
 import { serveOmsCentral, type OmsCentralServer } from './oms-central-server';
 import type { RemoteSite } from './remote-site';
 import type { SyncRecord } from '@sitesync/domain';
@@ -70,7 +70,7 @@ async function withOmsCentralHub<T>(site: RemoteSite, work: (hub: OmsCentralHub 
   const config = await site.config();
   const topology = config ? await site.topology().catch(() => null) : null;
   if (!config || topology?.omsCentral?.id !== config.siteId) return work(null);
-  const hub = await OmsCentralHub.open(omsCentralFileOf(dataFile()), { now: () => new Date() }, (held) => site.centralTopology(held));
+  const hub = await OmsCentralHub.forSite(site, dataFile());
   site.serveOmsCentral(hub);
   try {
     return await work(hub);
@@ -252,7 +252,7 @@ program
     const controller = new AbortController();
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => controller.abort());
     await withSite(async (site) => {
-      const server = options.serve ? await serveOmsCentral(site, { port: options.port, host: options.host, file: omsCentralFileOf(dataFile()), logger }) : null;
+      const server = options.serve ? await serveOmsCentral(site, { port: options.port, host: options.host, dataFile: dataFile(), logger }) : null;
       try {
         await runCycles(site, options, controller.signal, server);
       } finally {

@@ -14,6 +14,7 @@ import { TopologyCache } from '@sitesync/http';
 import { openSqliteSyncStorage, type SqliteSyncStorage } from '@sitesync/sqlite';
 import Database from 'better-sqlite3';
 import { chmodSync } from 'node:fs';
+import type { RemoteSite } from './remote-site';
 
 /** Where the server keeps the version of the topology it took from the mSupply central (null: taken from its site's file). */
 const TOPOLOGY_VERSION_SETTING = 'oms-central.topology-version';
@@ -43,6 +44,11 @@ export class OmsCentralHub {
     private readonly source: CentralTopologyFetch | null,
   ) {}
 
+  /** The server of the site `site`, whose data file is `dataFile`: its topology asked from the mSupply central with the site's credentials. */
+  static forSite(site: RemoteSite, dataFile: string): Promise<OmsCentralHub> {
+    return OmsCentralHub.open(omsCentralFileOf(dataFile), { now: () => new Date() }, (held) => site.centralTopology(held));
+  }
+
   /** `source`: asks the mSupply central for the topology it tells this site (`refresh`); without it, only `adopt` gives it one. */
   static async open(file: string, clock: Clock, source: CentralTopologyFetch | null = null): Promise<OmsCentralHub> {
     const database = new Database(file);
@@ -71,7 +77,9 @@ export class OmsCentralHub {
     const held = (await this.storage.storage.topology.version()) === 0n ? null : await this.service.topologies.load();
     if (!held) await this.storage.run((s) => s.topology.save(topology));
     else if (shapeOf(held) !== shapeOf(topology)) await this.service.changeTopology(async () => ({ next: topology, value: null }));
-    await this.storage.run((s) => s.settings.set(TOPOLOGY_VERSION_SETTING, version));
+    if ((await this.storage.storage.settings.get(TOPOLOGY_VERSION_SETTING)) !== version) {
+      await this.storage.run((s) => s.settings.set(TOPOLOGY_VERSION_SETTING, version));
+    }
   }
 
   /**

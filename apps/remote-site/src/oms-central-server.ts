@@ -13,17 +13,17 @@ export interface OmsCentralServer {
 
 /**
  * `sitesync-remote run --serve`: this site serves the Open mSupply sync API (`createOmsCentralApp`)
- * from its Open mSupply central file `file`, and exchanges its own Open mSupply data with it in this
+ * from its Open mSupply central file beside `dataFile`, and exchanges its own Open mSupply data with it in this
  * process at each cycle. It says on standard output that it is the central server (or that the
  * mSupply central does not flag it yet, in which case every sync request is answered 503).
  */
 export async function serveOmsCentral(
   site: RemoteSite,
-  options: { readonly port: number; readonly host: string; readonly file: string; readonly logger: Logger },
+  options: { readonly port: number; readonly host: string; readonly dataFile: string; readonly logger: Logger },
 ): Promise<OmsCentralServer> {
   const config = await site.config();
   if (!config) throw new Error('This data file is not bound to a site yet: run `sitesync-remote init` first.');
-  const hub = await OmsCentralHub.open(options.file, { now: () => new Date() }, (held) => site.centralTopology(held));
+  const hub = await OmsCentralHub.forSite(site, options.dataFile);
   site.serveOmsCentral(hub);
   const identityNow = async (): Promise<OmsCentralIdentity> => {
     const current = (await site.config()) ?? config;

@@ -286,6 +286,7 @@ export class RemoteSite {
     let pullFailures = first.pullFailures;
     let namespaceRenewals = first.namespaceRenewals;
     let requestSize = first.requestSize;
+    let topology = first.topology;
     if (processorWrites(processed) > 0) {
       const second = await runSyncCycle(deps, config.siteId, { requestSize, ...(onProgress ? { onProgress } : {}) }).catch((error: unknown) => {
         throw this.refusal(error, context);
@@ -296,6 +297,7 @@ export class RemoteSite {
       pullFailures += second.pullFailures;
       namespaceRenewals += second.namespaceRenewals;
       requestSize = second.requestSize;
+      topology = second.topology;
     }
     await this.saveConfig({ ...config, hardwareId: device.hardwareId, requestSize, lastSyncedAt: this.clock.now().toISOString() });
     // then the Open mSupply central server, at the URL this cycle learnt; its failure never fails the cycle
@@ -305,7 +307,7 @@ export class RemoteSite {
       clock: this.clock,
       ids: this.ids,
       config,
-      topology: (await this.storage.storage.topology.load()) ?? first.topology,
+      topology,
       hub: this.hub,
       ...(onProgress ? { onProgress } : {}),
     });

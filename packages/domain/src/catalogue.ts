@@ -212,16 +212,21 @@ export const OMS_CENTRAL_DATA_TYPES = {
   synchronised: ['asset', 'sync_file_reference', 'asset_log', 'store_property', 'immunisation_program', 'vaccine_course'],
 } as const;
 
-const OMS_TYPES: ReadonlySet<string> = new Set([...OMS_CENTRAL_DATA_TYPES.configured, ...OMS_CENTRAL_DATA_TYPES.synchronised]);
+const rowsByType = new Map<string, CatalogueRow[]>();
+for (const row of RECORD_CATALOGUE) {
+  for (const type of row.recordTypes) rowsByType.set(type, [...(rowsByType.get(type) ?? []), row]);
+}
+
+/** The record types of the catalogue rows configured on or synchronised with the Open mSupply central server (seed 000). */
+const OMS_TYPES: ReadonlySet<string> = new Set(
+  RECORD_CATALOGUE.filter((row) => row.special.includes('oms-central-configured') || row.special.includes('oms-central-synced')).flatMap(
+    (row) => row.recordTypes,
+  ),
+);
 
 /** Whether a record type is Open mSupply central data (configured or synchronised there, seed 000). */
 export function isOmsCentralType(type: string): boolean {
   return OMS_TYPES.has(type);
-}
-
-const rowsByType = new Map<string, CatalogueRow[]>();
-for (const row of RECORD_CATALOGUE) {
-  for (const type of row.recordTypes) rowsByType.set(type, [...(rowsByType.get(type) ?? []), row]);
 }
 
 /** Every record type the catalogue knows, sorted. */

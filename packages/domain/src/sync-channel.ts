@@ -1,4 +1,5 @@
 import { isOmsCentralType } from './catalogue';
+import type { RuleViolation } from './result';
 import { describeSite, type SiteId } from './site';
 import type { Topology } from './topology';
 
@@ -74,7 +75,7 @@ export function channelRefusal(
   topology: Topology,
   served: SyncChannel,
   record: { readonly type: string; readonly id: string },
-): { readonly code: 'push.other-server'; readonly rule: string; readonly message: string; readonly fix: string } | null {
+): RuleViolation<'push.other-server'> | null {
   const channel = syncChannelOf(topology, record.type);
   if (channel === served) return null;
   const oms = topology.omsCentral;

@@ -64,8 +64,8 @@ export interface CentralAppDeps {
   readonly requestLogger?: Logger;
 }
 
-const DEFAULT_BODY_LIMIT = '16mb';
-const DEFAULT_MAX_CONCURRENT_PER_SITE = 4;
+export const DEFAULT_BODY_LIMIT = '16mb';
+export const DEFAULT_MAX_CONCURRENT_PER_SITE = 4;
 
 /** Errors and warnings as JSON lines on stderr; info is dropped. Bind a real logger (pino) in apps. */
 const stderrLogger: CentralAppLogger = {

@@ -2,7 +2,7 @@ import type { CentralService, Clock, SyncStorage, UnitOfWork } from '@sitesync/d
 import type express from 'express';
 import type { Logger } from 'pino';
 import { centralSiteVerifier } from './central-site-verifier';
-import type { CentralAppLogger } from './create-central-app';
+import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_CONCURRENT_PER_SITE, type CentralAppLogger } from './create-central-app';
 import { SyncHttpError } from './error-codes';
 import { errorHandler, notFound } from './error-handler';
 import { baseApp } from './express-base';
@@ -48,7 +48,7 @@ export interface OmsCentralAppDeps {
  * `GET /` is its page, with the bar that identifies it as the central server.
  */
 export function createOmsCentralApp(deps: OmsCentralAppDeps): express.Express {
-  const body = requestBodyReader(deps.bodyLimit ?? '16mb');
+  const body = requestBodyReader(deps.bodyLimit ?? DEFAULT_BODY_LIMIT);
   const authenticate = centralSiteVerifier({
     centralUrl: () => deps.identity().centralUrl,
     topologies: deps.central.topologies,
@@ -82,7 +82,7 @@ export function createOmsCentralApp(deps: OmsCentralAppDeps): express.Express {
       central: deps.central,
       body,
       authenticateSite: authenticate,
-      maxConcurrentPerSite: 4,
+      maxConcurrentPerSite: DEFAULT_MAX_CONCURRENT_PER_SITE,
     }),
   );
   app.use(notFound);

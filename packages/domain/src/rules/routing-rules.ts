@@ -5,7 +5,7 @@ import { describeStore, type Store, type StoreId } from '../store';
 import type { Topology } from '../topology';
 import { classifyRecord, type ClassifiedRecord, type RecordViolation } from './classify';
 import { topologyForRecord } from './store-creation';
-import { isOmsCentralType } from '../catalogue';
+import { syncChannelOf } from '../sync-channel';
 
 /** The rows of the "where a change goes" decision table in docs/sync-rules.md. */
 export const ROUTING_RULES = [
@@ -126,7 +126,7 @@ function receipt(topology: Topology, site: Site, c: ClassifiedRecord, context: R
   const isCentral = hasRole(site, 'central');
   const omsSynced = row.special.includes('oms-central-synced') && hasRole(site, 'oms-central');
   // seed 000: once a site is flagged as the Open mSupply central server, its data types go through it only
-  const oms = isCentral && topology.omsCentral && isOmsCentralType(record.type) ? topology.omsCentral : null;
+  const oms = isCentral && syncChannelOf(topology, record.type) === 'oms-central' ? topology.omsCentral : undefined;
   if (oms) {
     return no(
       'oms-central-not-on-central',
